@@ -1,0 +1,16 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""FaSRnet for MMPose 1.x.
+
+Importing this package registers every plugin component in mmpose's registries (scope
+``mmpose``). Configs load it with::
+
+    custom_imports = dict(imports=['fasrnet_mmpose'], allow_failed_imports=False)
+"""
+from .version import __version__  # noqa: F401
+from . import utils  # noqa: F401,E402  (checkpoint loaders first: others may load weights)
+from . import datasets  # noqa: F401,E402
+from . import models  # noqa: F401,E402
+from . import evaluation  # noqa: F401,E402
+from . import apis  # noqa: F401,E402
+
+__all__ = ['__version__']

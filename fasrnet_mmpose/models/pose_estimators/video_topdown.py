@@ -1,0 +1,100 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+from contextlib import nullcontext
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmpose.models.pose_estimators import TopdownPoseEstimator
+from mmpose.registry import MODELS
+from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+
+BACKBONE_BN_MODES = ('train_mode', 'eval')
+
+
+@MODELS.register_module()
+class VideoTopdownPoseEstimator(TopdownPoseEstimator):
+    """Top-down pose estimator over a temporal window of person crops.
+
+    Inputs are ``[B, T, 3, H, W]`` (frame 0 = the current frame ``t``, then the neighbours in the
+    dataset's ``frame_offsets`` order). The backbone runs **once** on the ``B*T`` crops; every
+    feature level is handed to the head as ``[B, T, C, h, w]``. Everything else (loss, predict with
+    flip test — ``inputs.flip(-1)`` flips every frame —, ``add_pred_to_datasample``) is
+    mmpose's :class:`TopdownPoseEstimator`, and state-dict keys stay ``backbone.*`` / ``head.*`` so
+    mmpose HRNet checkpoints load unchanged.
+
+    Args:
+        backbone, neck, head, train_cfg, test_cfg, data_preprocessor, init_cfg, metainfo: as in
+            :class:`mmpose.models.TopdownPoseEstimator`.
+        freeze_backbone (bool): set ``requires_grad=False`` on the backbone (and neck) and run it
+            under ``torch.no_grad()``, so it receives no gradient and stores no activations for
+            backward (official FaSRnet). Defaults to False.
+        backbone_bn (str): BatchNorm behaviour of the backbone during training.
+            ``'train_mode'`` (official FaSRnet): the backbone follows ``model.train()``, so its BN
+            normalises with the statistics of the ``B*T`` crops and keeps updating its running
+            stats even when frozen. ``'eval'`` (fixed): backbone BN layers always use (and keep)
+            their running statistics. Defaults to ``'train_mode'``. See ``docs/official_vs_fixed.md``.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 neck: OptConfigType = None,
+                 head: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None,
+                 metainfo: Optional[dict] = None,
+                 freeze_backbone: bool = False,
+                 backbone_bn: str = 'train_mode') -> None:
+        if backbone_bn not in BACKBONE_BN_MODES:
+            raise ValueError(f'VideoTopdownPoseEstimator: backbone_bn must be one of '
+                             f'{BACKBONE_BN_MODES}, got {backbone_bn!r}')
+        super().__init__(backbone=backbone, neck=neck, head=head, train_cfg=train_cfg,
+                         test_cfg=test_cfg, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg, metainfo=metainfo)
+        self.freeze_backbone = freeze_backbone
+        self.backbone_bn = backbone_bn
+        if freeze_backbone:
+            for module in self._feature_modules():
+                for param in module.parameters():
+                    param.requires_grad = False
+
+    def _feature_modules(self):
+        """Modules that produce the features handed to the head (backbone, neck)."""
+        return [self.backbone] + ([self.neck] if self.with_neck else [])
+
+    def train(self, mode: bool = True) -> 'VideoTopdownPoseEstimator':
+        """Switch train/eval mode, keeping backbone BN in eval when ``backbone_bn='eval'``."""
+        super().train(mode)
+        if mode and self.backbone_bn == 'eval':
+            for module in self._feature_modules():
+                for m in module.modules():
+                    if isinstance(m, _BatchNorm):
+                        m.eval()
+        return self
+
+    def extract_feat(self, inputs: Tensor) -> Tuple[Tensor]:
+        """Run the backbone (+neck) once on all frames.
+
+        Args:
+            inputs (Tensor): ``[B, T, 3, H, W]`` (a ``[B, 3, H, W]`` input is treated as ``T = 1``).
+
+        Returns:
+            tuple[Tensor]: each feature level as ``[B, T, C, h, w]``.
+        """
+        if inputs.dim() == 4:
+            inputs = inputs.unsqueeze(1)
+        if inputs.dim() != 5:
+            raise ValueError('VideoTopdownPoseEstimator expects [B,T,3,H,W] inputs, got shape '
+                             f'{tuple(inputs.shape)}')
+        B, T = inputs.shape[:2]
+        ctx = torch.no_grad() if self.freeze_backbone else nullcontext()
+        with ctx:
+            x = self.backbone(inputs.flatten(0, 1))  # [B*T,3,H,W] -> levels of [B*T,C,h,w]
+            if self.with_neck:
+                x = self.neck(x)
+        if isinstance(x, Tensor):
+            x = (x, )
+        return tuple(f.reshape(B, T, *f.shape[1:]) for f in x)  # levels of [B,T,C,h,w]
