@@ -21,6 +21,7 @@ import logging
 import os.path as osp
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+import mmpose
 import numpy as np
 from mmengine import fileio
 from mmengine.logging import print_log
@@ -30,6 +31,9 @@ from mmpose.registry import DATASETS
 
 # per-version frame naming: (zero-padded length of the file stem, index of the first frame)
 FRAME_NAMING = {'pt17': (8, 1), 'pt18': (6, 0)}
+# PoseTrack keypoint definition (names, flip pairs, sigmas) as shipped in mmpose's .mim folder
+_METAINFO_FILE = 'configs/_base_/datasets/posetrack18.py'
+_MMPOSE_METAINFO = osp.join(osp.dirname(mmpose.__file__), '.mim', _METAINFO_FILE)
 REQUIRED_IMAGE_FIELDS = ('id', 'file_name', 'vid_id', 'nframes', 'frame_id')
 
 
@@ -85,7 +89,8 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
             ``data_prefix``, ``filter_cfg``, ``pipeline``, ``test_mode``, ...).
     """
 
-    METAINFO: dict = dict(from_file='configs/_base_/datasets/posetrack18.py')
+    METAINFO: dict = dict(
+        from_file=_MMPOSE_METAINFO if osp.exists(_MMPOSE_METAINFO) else _METAINFO_FILE)
 
     def __init__(self,
                  ann_file: str = '',
