@@ -146,6 +146,6 @@ val_evaluator = dict(
     gt_folder=data_root + 'annotations/val/',
     format='pt17',
     nms_mode='none',
-    use_box_score=True,
+    multiply_box_score=True,
 )
 test_evaluator = val_evaluator
