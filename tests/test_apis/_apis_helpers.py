@@ -1,0 +1,214 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Tiny FaSRnet configs, checkpoints and synthetic videos for the inferencer tests."""
+import atexit
+import os
+import os.path as osp
+import shutil
+import sys
+import tempfile
+import threading
+import warnings
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+PROJECT_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MAIN_CONFIG = osp.join(PROJECT_ROOT, 'configs', 'fasrnet',
+                       'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py')
+DEMO_CLIP = osp.join(PROJECT_ROOT, 'demo', 'resources', 'vtest_clip.mp4')
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _tiny_models import TINY_CODEC, TINY_HRNET  # noqa: E402
+
+META_KEYS = ('id', 'img_id', 'img_path', 'category_id', 'crowd_index', 'ori_shape', 'img_shape',
+             'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
+             'flip_indices', 'frame_paths', 'frame_offsets', 'margin', 'vid_id', 'frame_id',
+             'frame_index', 'nframes')
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_torch_thread():
+    """Run the tiny models single-threaded (imported by the test modules).
+
+    On a shared 2-core machine, 2 OpenMP threads competing with other processes make the tiny
+    convolutions ~20x slower; the previous setting is restored afterwards.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def write_tiny_config(path: str, head: str = 'FaSRHead') -> str:
+    """A FaSRnet config (main PT17 config as base) with a tiny HRNet, 64x48 crops.
+
+    Args:
+        path (str): Where to write the ``.py`` config.
+        head (str): ``'FaSRHead'`` (3 frames, margins used) or
+            ``'TestCentreFrameHead'`` (from tests/_tiny_models.py, centre frame only).
+    """
+    if head == 'FaSRHead':
+        head_cfg = dict(in_channels=8, decoder=TINY_CODEC, init_cfg=None)
+    else:
+        head_cfg = dict(_delete_=True, type='TestCentreFrameHead', in_channels=8,
+                        out_channels=17, deconv_out_channels=None, decoder=TINY_CODEC)
+    pipeline = [
+        dict(type='LoadFrameWindow', num_frames=3),
+        dict(type='GetBBoxCenterScale', padding=1.25),
+        dict(type='TopdownAffine', input_size=TINY_CODEC['input_size']),
+        dict(type='PackPoseInputs', meta_keys=META_KEYS),
+    ]
+    text = '\n'.join([
+        f'_base_ = [{MAIN_CONFIG!r}]',
+        f'model = dict(backbone=dict(_delete_=True, **{TINY_HRNET!r}), head={head_cfg!r})',
+        f'val_dataloader = dict(batch_size=4, dataset=dict(pipeline={pipeline!r}))',
+        'test_dataloader = val_dataloader',
+        '',
+    ])
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+def frame_image(index: int, size: Tuple[int, int] = (96, 128),
+                people: Sequence[Tuple[int, int]] = ((20, 20), (70, 30))) -> np.ndarray:
+    """A BGR frame whose mean colour encodes ``index``; white 'people' boxes move right."""
+    h, w = size
+    img = np.full((h, w, 3), (0, 0, 0), np.uint8)
+    img[:, :, 0] = (index * 37) % 256
+    img[:, :, 1] = (index * 11) % 256
+    for x, y in people:
+        x0 = x + index
+        cv2.rectangle(img, (x0, y), (x0 + 16, y + 40), (255, 255, 255), -1)
+    return img
+
+
+def write_video(path: str, num_frames: int, size: Tuple[int, int] = (96, 128),
+                fps: float = 10.0) -> List[np.ndarray]:
+    """Write an mp4v video; returns the frames as OpenCV decodes them back."""
+    h, w = size
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps, (w, h))
+    assert writer.isOpened(), 'OpenCV cannot write mp4v videos here'
+    for i in range(num_frames):
+        writer.write(frame_image(i, size))
+    writer.release()
+    cap = cv2.VideoCapture(path)
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    assert len(frames) == num_frames
+    return frames
+
+
+def write_image_folder(folder: str, num_frames: int, size: Tuple[int, int] = (96, 128),
+                       ext: str = '.png') -> List[str]:
+    """Frames ``frame_1.png ... frame_<n>.png`` (natural, not lexicographic order)."""
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i in range(num_frames):
+        path = osp.join(folder, f'frame_{i + 1}{ext}')
+        cv2.imwrite(path, frame_image(i, size))
+        paths.append(path)
+    return paths
+
+
+def frame_id_of(frame: np.ndarray) -> Optional[int]:
+    """Recover ``index`` from a frame made by :func:`frame_image` (mean colour, lossy codec)."""
+    b = float(np.median(frame[:8, -8:, 0]))
+    g = float(np.median(frame[:8, -8:, 1]))
+    for i in range(256):
+        if abs((i * 37) % 256 - b) < 6 and abs((i * 11) % 256 - g) < 6:
+            return i
+    return None
+
+
+# ---------------------------------------------------------------- shared tiny assets
+_ASSETS: Dict[str, str] = {}
+
+
+def tiny_assets() -> Dict[str, str]:
+    """Tiny configs and a checkpoint in a temporary directory (built once per session).
+
+    Returns:
+        dict: ``root``, ``config`` (tiny HRNet + FaSRHead),
+        ``checkpoint`` (weights of ``config``, seed 0, with ``meta.dataset_meta``).
+    """
+    if not _ASSETS:
+        from fasrnet_mmpose.apis import FaSRnetInferencer
+        root = tempfile.mkdtemp(prefix='fasrnet_apis_')
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        config = write_tiny_config(osp.join(root, 'tiny_fasrnet.py'))
+        torch.manual_seed(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            inferencer = FaSRnetInferencer(config, det_model='whole_image', device='cpu')
+        checkpoint = osp.join(root, 'tiny_fasrnet.pth')
+        torch.save(dict(state_dict=inferencer.model.state_dict(),
+                        meta=dict(dataset_meta=inferencer.model.dataset_meta)), checkpoint)
+        _ASSETS.update(root=root, config=config, checkpoint=checkpoint)
+    return dict(_ASSETS)
+
+
+# ------------------------------------------------------ loopback checkpoint server
+SERVER_LIFETIME_S = 120  # the server stops itself after this, whatever happens
+
+
+class CheckpointServer:
+    """Serves ``files`` (URL path -> bytes) on 127.0.0.1, logging requests.
+
+    The pattern of tests/test_utils/test_checkpoint.py: a thread, a watchdog
+    that shuts the server down after ``SERVER_LIFETIME_S``, no external
+    network.
+    """
+
+    def __init__(self) -> None:
+        self.files: Dict[str, bytes] = {}
+        self.requests: List[str] = []
+        files, requests = self.files, self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+
+            def do_GET(self) -> None:  # noqa: N802
+                requests.append(self.path)
+                body = files.get(self.path)
+                if body is None:
+                    self.send_error(404, 'Not Found')
+                    return
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/octet-stream')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = HTTPServer(('127.0.0.1', 0), Handler)
+        self.httpd.timeout = 10
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
+        self.watchdog = threading.Timer(SERVER_LIFETIME_S, self.httpd.shutdown)
+        self.watchdog.daemon = True
+
+    def url(self, path: str) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f'http://{host}:{port}{path}'
+
+    def start(self) -> None:
+        self.thread.start()
+        self.watchdog.start()
+
+    def stop(self) -> None:
+        self.watchdog.cancel()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)

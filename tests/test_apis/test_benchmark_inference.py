@@ -1,0 +1,43 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""tools/benchmark_inference.py prints its table (timings are never asserted)."""
+import importlib.util
+import os.path as osp
+import re
+
+import pytest
+from _apis_helpers import PROJECT_ROOT, one_torch_thread, tiny_assets, write_video  # noqa: F401
+
+BENCH = osp.join(PROJECT_ROOT, 'tools', 'benchmark_inference.py')
+
+
+@pytest.fixture(scope='module')
+def bench():
+    spec = importlib.util.spec_from_file_location('benchmark_inference', BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_table(bench, tmp_path, capsys):
+    video = str(tmp_path / 'clip.mp4')
+    write_video(video, 4)
+    rc = bench.main([video, '--config', tiny_assets()['config'], '--max-frames', '2',
+                     '--warmup', '1', '--det', 'whole-image', '--device', 'cpu'])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert '3 frames decoded once' in out
+    for column in ('decode', 'detect', 'crop', 'pose', 'total', 'frames/s', 'persons/s'):
+        assert column in out
+    rows = {line.split('  ')[0].strip(): line for line in out.splitlines()
+            if line.startswith(('FaSRnet', 'HRNet', 'ratio'))}
+    assert set(rows) == {'FaSRnet offline (T=3)', 'HRNet-W8 single-frame',
+                         'ratio FaSRnet / single-frame'}
+    for label in ('FaSRnet offline (T=3)', 'HRNet-W8 single-frame'):
+        frames, persons, forwards = rows[label][30:].split()[:3]
+        assert (frames, persons, forwards) == ('2', '2', '2')  # one forward per frame
+    assert re.search(r'\d+\.\d\dx', rows['ratio FaSRnet / single-frame'])
+
+
+def test_benchmark_rejects_bad_sizes(bench):
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--input-size', '100', '96'])

@@ -1,0 +1,107 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Weights through the inferencer: loopback HTTP (download, cache hit, hash mismatch, 404),
+file:// and local paths. No test touches the internet (127.0.0.1 only)."""
+import hashlib
+import os
+import os.path as osp
+import socket
+
+import pytest
+import torch
+from _apis_helpers import CheckpointServer, one_torch_thread, tiny_assets  # noqa: F401
+
+from fasrnet_mmpose.apis import FaSRnetInferencer
+from fasrnet_mmpose.utils import (CheckpointDownloadError, CheckpointHashError,
+                                  get_checkpoint_cache_dir)
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> str:
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('no_proxy', '127.0.0.1,localhost')
+    monkeypatch.setenv('NO_PROXY', '127.0.0.1,localhost')
+    return get_checkpoint_cache_dir()
+
+
+@pytest.fixture
+def server(cache_dir):
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(30)
+    srv = CheckpointServer()
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        socket.setdefaulttimeout(previous)
+
+
+@pytest.fixture(scope='module')
+def checkpoint():
+    path = tiny_assets()['checkpoint']
+    with open(path, 'rb') as f:
+        data = f.read()
+    name = f'fasrnet_tiny-{hashlib.sha256(data).hexdigest()[:8]}_20240101.pth'
+    return path, data, name
+
+
+def _build(weights) -> FaSRnetInferencer:
+    return FaSRnetInferencer(tiny_assets()['config'], weights=weights, device='cpu',
+                             det_model='whole_image')
+
+
+def _assert_loaded(inferencer: FaSRnetInferencer, path: str) -> None:
+    assert inferencer.weights_loaded
+    expected = torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+    state = inferencer.model.state_dict()
+    for key, value in expected.items():
+        torch.testing.assert_close(state[key], value)
+
+
+def test_http_download_then_cache_hit(server, cache_dir, checkpoint):
+    path, data, name = checkpoint
+    server.files['/zoo/' + name] = data
+    url = server.url('/zoo/' + name)
+    _assert_loaded(_build(url), path)
+    assert server.requests == ['/zoo/' + name]
+    assert sorted(os.listdir(cache_dir)) == [name]
+    _assert_loaded(_build(url), path)  # cache hit: verified, not downloaded again
+    assert server.requests == ['/zoo/' + name]
+
+
+def test_http_hash_mismatch_is_a_clear_error(server, cache_dir, checkpoint):
+    _, data, _ = checkpoint
+    name = 'fasrnet_tiny-deadbeef_20240101.pth'
+    assert not hashlib.sha256(data).hexdigest().startswith('deadbeef')
+    server.files['/' + name] = data
+    with pytest.raises(CheckpointHashError, match='deadbeef'):
+        _build(server.url('/' + name))
+    assert not osp.isdir(cache_dir) or os.listdir(cache_dir) == []  # not kept, not used
+
+
+def test_http_404(server, cache_dir):
+    url = server.url('/zoo/missing-0123abcd_20240101.pth')
+    with pytest.raises(CheckpointDownloadError, match='HTTP 404'):
+        _build(url)
+
+
+def test_file_url_and_local_path(checkpoint, cache_dir):
+    path, _, _ = checkpoint
+    from pathlib import Path
+    _assert_loaded(_build(Path(path).as_uri()), path)
+    _assert_loaded(_build(path), path)
+    assert not osp.isdir(cache_dir)  # local files are never copied into the cache
+
+
+def test_default_detector_download_failure_suggests_offline_options(server, monkeypatch):
+    """mmpose's default RTMDet weights cannot be downloaded: the error says what to do.
+
+    The default detector URL is redirected to the loopback server (404), so nothing leaves
+    127.0.0.1.
+    """
+    from mmpose.apis.inferencers.utils.default_det_models import default_det_models
+    monkeypatch.setitem(default_det_models['body'], 'weights',
+                        server.url('/rtmdet_m_person-235e8209.pth'))
+    with pytest.raises(CheckpointDownloadError, match="det_model='hog'"):
+        FaSRnetInferencer(tiny_assets()['config'], weights=tiny_assets()['checkpoint'],
+                          device='cpu')
