@@ -22,6 +22,8 @@ from ..modules.feature_refinement import ALIGN_DIRECTIONS
 from ..modules.weight_init import OFFSET_INIT_MODES
 
 FeatsType = Union[Tensor, Sequence[Tensor]]
+# FaSRnet, FRM-only and SRM-only (= DCPose with its dilations) heads
+COMPONENT_CHOICES = (('frm', 'srm'), ('frm', ), ('srm', ))
 
 
 @MODELS.register_module()
@@ -65,6 +67,12 @@ class FaSRHead(BaseHead):
             Defaults to ``None``.
         init_cfg (dict | list[dict], optional): Only ``Pretrained`` entries are honoured (applied
             after the spec §6 initialisation of :meth:`init_weights`). Defaults to ``None``.
+        components (Sequence[str]): Refinement modules to build, for the paper's ablations and
+            for DCPose: ``('frm', 'srm')`` (FaSRnet), ``('frm', )`` (FRM only: ``H^S := H^F``,
+            so the loss is ``MSE(H^F)`` for any alpha) or ``('srm', )`` (SRM only: the SRM refines
+            the backbone's rough heatmap of the current frame, ``H^F := R_t``; with
+            ``srm_dilations=(3, 6, 9, 12, 15)`` this is DCPose's PRF/PTM/PCN head; use
+            ``alpha=0``). Defaults to ``('frm', 'srm')``.
     """
 
     def __init__(self,
@@ -81,8 +89,14 @@ class FaSRHead(BaseHead):
                  freeze_rough_layer: bool = True,
                  loss: ConfigType = dict(type='FaSRLoss', alpha=0.4),
                  decoder: OptConfigType = None,
-                 init_cfg: OptConfigType = None) -> None:
+                 init_cfg: OptConfigType = None,
+                 components: Sequence[str] = ('frm', 'srm')) -> None:
         super().__init__(init_cfg)
+        components = tuple(components)
+        if components not in COMPONENT_CHOICES:
+            raise ValueError(f'FaSRHead: components must be one of {COMPONENT_CHOICES}, '
+                             f'got {components}')
+        self.components = components
         if align_direction not in ALIGN_DIRECTIONS:
             raise ValueError(f'align_direction must be one of {ALIGN_DIRECTIONS}')
         if dcn_offset_padding not in OFFSET_PADDING_MODES:
@@ -104,14 +118,14 @@ class FaSRHead(BaseHead):
             deform_groups=deform_groups,
             pcd_dilations=pcd_dilations,
             align_direction=align_direction,
-            offset_padding=dcn_offset_padding)
+            offset_padding=dcn_offset_padding) if 'frm' in components else None
         srm_kwargs = dict(srm_cfg or {})
         srm_kwargs.setdefault('ptm_inner_channels', out_channels)
         self.srm = SemanticRefinementModule(
             num_joints=out_channels,
             dilations=srm_dilations,
             mask_sigmoid=srm_mask_sigmoid,
-            **srm_kwargs)
+            **srm_kwargs) if 'srm' in components else None
         self.loss_module = MODELS.build(loss)
         self.decoder = KEYPOINT_CODECS.build(decoder) if decoder is not None else None
         if freeze_rough_layer:
@@ -175,7 +189,12 @@ class FaSRHead(BaseHead):
             tuple[Tensor, Tensor]: ``(H^F, H^S)``, each ``[B, K, h, w]``.
         """
         feat_cur, feat_prev, feat_next = features.unbind(dim=1)  # each [B, C, h, w]
-        heatmaps_frm = self.frm(feat_cur, feat_prev, feat_next)  # [B, K, h, w]
+        if self.frm is not None:
+            heatmaps_frm = self.frm(feat_cur, feat_prev, feat_next)  # [B, K, h, w]
+        else:  # SRM only (DCPose): refine the current frame's rough heatmap
+            heatmaps_frm = rough[:, 0]  # [B, K, h, w]
+        if self.srm is None:  # FRM only
+            return heatmaps_frm, heatmaps_frm
         heatmaps_srm = self.srm(heatmaps_frm, rough[:, 1], rough[:, 2], margins)  # [B, K, h, w]
         return heatmaps_frm, heatmaps_srm
 
