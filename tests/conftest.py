@@ -9,7 +9,13 @@ small synthetic data in ``tmp_path``.
 import os
 import os.path as osp
 
-import pytest
+# One intra-op thread per process (set before torch is imported; inherited by the tools the tests
+# run as subprocesses). On the 2-core CI machine several test processes (distributed runs,
+# train/test subprocesses) would otherwise oversubscribe the cores, which makes small CPU ops
+# orders of magnitude slower. Override with OMP_NUM_THREADS.
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+import pytest  # noqa: E402
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_DIR = os.environ.get('FASRNET_SHARED_DIR',

@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 # registers the plugin components and its checkpoint loaders (local files under torch >= 2.6,
 # file:// URLs, hash-checked http(s) downloads) even for configs without `custom_imports`
 import fasrnet_mmpose  # noqa: F401
+from fasrnet_mmpose.utils import setup_cpu_distributed
 
 
 def parse_args():
@@ -173,6 +174,9 @@ def main():
     # load config
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+
+    # CPU-only distributed runs (gloo): see fasrnet_mmpose.utils.setup_cpu_distributed
+    setup_cpu_distributed(cfg)
 
     # build the runner from config
     runner = Runner.from_cfg(cfg)

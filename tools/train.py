@@ -9,6 +9,7 @@ from mmengine.runner import Runner
 # registers the plugin components and its checkpoint loaders (local files under torch >= 2.6,
 # file:// URLs, hash-checked http(s) downloads) even for configs without `custom_imports`
 import fasrnet_mmpose  # noqa: F401
+from fasrnet_mmpose.utils import setup_cpu_distributed
 
 
 def parse_args():
@@ -156,6 +157,9 @@ def main():
     if 'preprocess_cfg' in cfg:
         cfg.model.setdefault('data_preprocessor',
                              cfg.get('preprocess_cfg', {}))
+
+    # CPU-only distributed runs (gloo): see fasrnet_mmpose.utils.setup_cpu_distributed
+    setup_cpu_distributed(cfg)
 
     # build the runner from config
     runner = Runner.from_cfg(cfg)
