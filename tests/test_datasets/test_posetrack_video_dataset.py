@@ -135,6 +135,12 @@ class TestSyntheticPT18:
         assert unlabelled['bbox'].tolist() == [[3, 3, 12, 22]]
         with pytest.raises(ValueError, match='test_mode'):
             build(ann, str(tmp_path), bbox_file=det_file)
+        # ann_file and bbox_file relative to data_root, as in the configs
+        ds = PoseTrackVideoDataset(ann_file=osp.basename(ann), bbox_file='dets.json',
+                                   data_root=str(tmp_path), data_prefix=dict(img=''),
+                                   test_mode=True, filter_cfg=dict(bbox_score_thr=0.2))
+        assert len(ds) == 2 and ds.bbox_file == osp.join(str(tmp_path), 'dets.json')
+        assert osp.exists(ds.get_data_info(0)['img_path'])
 
     def test_official_box_cleaning(self, tmp_path):
         ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1, ))

@@ -75,7 +75,9 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
             ``vid_id``, ``nframes``, ``frame_id``; ``annotations`` with 17 keypoints).
         bbox_file (str, optional): Detection results (COCO detection list with ``bbox`` xywh,
             ``score``, ``category_id`` and ``image_id`` or ``image_name``). Test mode only. Box scores
-            below ``filter_cfg['bbox_score_thr']`` are dropped. Defaults to None (GT boxes).
+            below ``filter_cfg['bbox_score_thr']`` are dropped. A relative path that does not exist
+            as given is taken relative to ``data_root`` (like ``ann_file``). Defaults to None
+            (GT boxes).
         version (str): ``'pt17'`` or ``'pt18'``: frame file naming (see module doc).
             Defaults to ``'pt18'``.
         frame_offsets (Sequence[int]): ``[0, o_1, ..., o_{T-1}]``: centre first. Defaults to the
@@ -121,6 +123,14 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         self.check_frames_exist = check_frames_exist
         self.num_missing_frames = 0
         super().__init__(ann_file=ann_file, bbox_file=bbox_file, **kwargs)
+
+    def _join_prefix(self) -> None:
+        """Join ``data_root`` to ``ann_file``, the image prefix and, unlike mmpose, ``bbox_file``."""
+        super()._join_prefix()
+        if self.bbox_file and self.data_root and '://' not in self.bbox_file \
+                and not osp.isabs(self.bbox_file) \
+                and not osp.exists(self.bbox_file):
+            self.bbox_file = osp.join(self.data_root, self.bbox_file)
 
     @property
     def num_frames(self) -> int:
