@@ -6,8 +6,10 @@ CI have it; a user's fresh clone does not). Tests that need it use the ``shared_
 ``require_shared(...)``, which skip with a clear reason when it is absent. Everything else builds
 small synthetic data in ``tmp_path``.
 """
+import importlib.util
 import os
 import os.path as osp
+from types import ModuleType
 
 # One intra-op thread per process (set before torch is imported; inherited by the tools the tests
 # run as subprocesses). On the 2-core CI machine several test processes (distributed runs,
@@ -29,6 +31,15 @@ def shared_path(*parts: str) -> str:
         pytest.skip(f'needs {path} (the project\'s ../shared research data/fixtures), '
                     'which is not present on this machine')
     return path
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/<name>.py`` loaded as a module named ``name`` (a fresh one on each call)."""
+    path = osp.join(PROJECT_ROOT, 'tools', name + '.py')
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

@@ -143,17 +143,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     import logging
 
-    from mmengine.logging import MMLogger
+    from fasrnet_mmpose.utils import mmlogger_level  # imports (registers) the plugin
 
-    import fasrnet_mmpose  # noqa: F401
-
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
+    with mmlogger_level(logging.ERROR):
         return _run(args)
-    finally:
-        logger.setLevel(level)
 
 
 def _run(args: argparse.Namespace) -> int:

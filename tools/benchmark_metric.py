@@ -184,15 +184,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     import logging
 
-    import fasrnet_mmpose  # noqa: F401  (registers the metric)
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # the metric logs its table at INFO level
-    try:
+    from fasrnet_mmpose.utils import mmlogger_level  # imports the plugin (registers the metric)
+    with mmlogger_level(logging.WARNING):  # the metric logs its table at INFO level
         res, peak, samples, t_make = _benchmark(args)
-    finally:
-        logger.setLevel(level)
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
 
     n_frames = args.videos * args.frames

@@ -31,18 +31,10 @@ from typing import Callable, Dict, List, Optional
 
 import torch
 
-HRNET_W48 = dict(
-    type='HRNet',
-    in_channels=3,
-    extra=dict(
-        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(4, ),
-                    num_channels=(64, )),
-        stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(4, 4),
-                    num_channels=(48, 96)),
-        stage3=dict(num_modules=4, num_branches=3, block='BASIC', num_blocks=(4, 4, 4),
-                    num_channels=(48, 96, 192)),
-        stage4=dict(num_modules=3, num_branches=4, block='BASIC', num_blocks=(4, 4, 4, 4),
-                    num_channels=(48, 96, 192, 384), multiscale_output=False)))
+#: The backbone of the models built here; ``None``: mmpose's HRNet-W48
+#: (:func:`fasrnet_mmpose.models.backbones_cfg.hrnet_w48`, imported with the plugin when the models
+#: are built, not at start-up).
+BACKBONE: Optional[dict] = None
 
 OFFICIAL_HEAD = dict(type='FaSRHead')
 FIXED_HEAD = dict(type='FaSRHead', align_direction='neighbour_to_current',
@@ -115,18 +107,27 @@ def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> Optional[
     return _cpu_peak_mib(fn)
 
 
+def backbone_cfg() -> dict:
+    """The backbone config of the models built here: :data:`BACKBONE`, by default HRNet-W48."""
+    if BACKBONE is not None:
+        return BACKBONE
+    from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
+    return hrnet_w48()
+
+
 def build_models(device: torch.device) -> Dict[str, torch.nn.Module]:
     """Single-frame HRNet-W48, FaSRnet (official) and the fixed-mode head, all in eval mode."""
     import fasrnet_mmpose  # noqa: F401  (registers the plugin)
     from mmpose.registry import MODELS
     from mmpose.utils import register_all_modules
     register_all_modules(init_default_scope=True)
+    backbone = backbone_cfg()
     single = MODELS.build(
-        dict(type='TopdownPoseEstimator', backbone=HRNET_W48,
+        dict(type='TopdownPoseEstimator', backbone=backbone,
              head=dict(type='HeatmapHead', in_channels=48, out_channels=17,
                        deconv_out_channels=None)))
     fasrnet = MODELS.build(
-        dict(type='VideoTopdownPoseEstimator', backbone=HRNET_W48, head=OFFICIAL_HEAD,
+        dict(type='VideoTopdownPoseEstimator', backbone=backbone, head=OFFICIAL_HEAD,
              freeze_backbone=True))
     fasrnet.head.init_weights()  # spec §6 init of the head (random backbone: timing only)
     fixed_head = MODELS.build(FIXED_HEAD)

@@ -207,23 +207,12 @@ def build_official_model(config: Optional[str] = None) -> torch.nn.Module:
         from mmengine.config import Config
         return MODELS.build(Config.fromfile(config).model)
     from mmpose.models.backbones import HRNet
+    from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
     from fasrnet_mmpose.models.heads import FaSRHead
     model = torch.nn.Module()
-    model.backbone = HRNet(extra=HRNET_W48_EXTRA)
+    model.backbone = HRNet(extra=hrnet_w48()['extra'])
     model.head = FaSRHead()  # defaults = official flags
     return model
-
-
-#: mmpose's HRNet-W48 ``extra`` (td-hm_hrnet-w48_8xb32-210e_coco-384x288), multiscale_output=False.
-HRNET_W48_EXTRA = dict(
-    stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(4, ),
-                num_channels=(64, )),
-    stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(4, 4),
-                num_channels=(48, 96)),
-    stage3=dict(num_modules=4, num_branches=3, block='BASIC', num_blocks=(4, 4, 4),
-                num_channels=(48, 96, 192)),
-    stage4=dict(num_modules=3, num_branches=4, block='BASIC', num_blocks=(4, 4, 4, 4),
-                num_channels=(48, 96, 192, 384), multiscale_output=False))
 
 
 def target_shapes(config: Optional[str] = None) -> 'OrderedDict[str, Tuple[int, ...]]':

@@ -96,17 +96,10 @@ def _loud(message: str) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
 
-    from mmengine.logging import MMLogger
+    from fasrnet_mmpose.utils import mmlogger_level  # imports the plugin (registers everything)
 
-    import fasrnet_mmpose  # noqa: F401  (registers everything)
-
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
+    with mmlogger_level(logging.WARNING):
         return _run(args)
-    finally:
-        logger.setLevel(level)
 
 
 def _run(args: argparse.Namespace) -> int:

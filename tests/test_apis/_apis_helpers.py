@@ -6,9 +6,7 @@ import os.path as osp
 import shutil
 import sys
 import tempfile
-import threading
 import warnings
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
@@ -97,6 +95,13 @@ def write_video(path: str, num_frames: int, size: Tuple[int, int] = (96, 128),
     for i in range(num_frames):
         writer.write(frame_image(i, size))
     writer.release()
+    frames, _ = read_video(path)
+    assert len(frames) == num_frames
+    return frames
+
+
+def read_video(path: str) -> Tuple[List[np.ndarray], float]:
+    """All frames of a video as OpenCV decodes them, and its frame rate."""
     cap = cv2.VideoCapture(path)
     frames = []
     while True:
@@ -104,9 +109,9 @@ def write_video(path: str, num_frames: int, size: Tuple[int, int] = (96, 128),
         if not ok:
             break
         frames.append(frame)
+    fps = cap.get(cv2.CAP_PROP_FPS)
     cap.release()
-    assert len(frames) == num_frames
-    return frames
+    return frames, fps
 
 
 def write_image_folder(folder: str, num_frames: int, size: Tuple[int, int] = (96, 128),
@@ -156,59 +161,3 @@ def tiny_assets() -> Dict[str, str]:
                         meta=dict(dataset_meta=inferencer.model.dataset_meta)), checkpoint)
         _ASSETS.update(root=root, config=config, checkpoint=checkpoint)
     return dict(_ASSETS)
-
-
-# ------------------------------------------------------ loopback checkpoint server
-SERVER_LIFETIME_S = 120  # the server stops itself after this, whatever happens
-
-
-class CheckpointServer:
-    """Serves ``files`` (URL path -> bytes) on 127.0.0.1, logging requests.
-
-    The pattern of tests/test_utils/test_checkpoint.py: a thread, a watchdog
-    that shuts the server down after ``SERVER_LIFETIME_S``, no external
-    network.
-    """
-
-    def __init__(self) -> None:
-        self.files: Dict[str, bytes] = {}
-        self.requests: List[str] = []
-        files, requests = self.files, self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-
-            def do_GET(self) -> None:  # noqa: N802
-                requests.append(self.path)
-                body = files.get(self.path)
-                if body is None:
-                    self.send_error(404, 'Not Found')
-                    return
-                self.send_response(200)
-                self.send_header('Content-Type', 'application/octet-stream')
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = HTTPServer(('127.0.0.1', 0), Handler)
-        self.httpd.timeout = 10
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
-        self.watchdog = threading.Timer(SERVER_LIFETIME_S, self.httpd.shutdown)
-        self.watchdog.daemon = True
-
-    def url(self, path: str) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f'http://{host}:{port}{path}'
-
-    def start(self) -> None:
-        self.thread.start()
-        self.watchdog.start()
-
-    def stop(self) -> None:
-        self.watchdog.cancel()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)

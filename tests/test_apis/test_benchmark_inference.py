@@ -1,24 +1,15 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/benchmark_inference.py prints its table (timings are never asserted)."""
-import importlib.util
-import os.path as osp
 import re
 
 import pytest
-from _apis_helpers import PROJECT_ROOT, one_torch_thread, tiny_assets, write_video  # noqa: F401
+from _apis_helpers import one_torch_thread, tiny_assets, write_video  # noqa: F401
+from conftest import load_tool
 
-BENCH = osp.join(PROJECT_ROOT, 'tools', 'benchmark_inference.py')
-
-
-@pytest.fixture(scope='module')
-def bench():
-    spec = importlib.util.spec_from_file_location('benchmark_inference', BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+bench = load_tool('benchmark_inference')
 
 
-def test_benchmark_table(bench, tmp_path, capsys):
+def test_benchmark_table(tmp_path, capsys):
     video = str(tmp_path / 'clip.mp4')
     write_video(video, 4)
     rc = bench.main([video, '--config', tiny_assets()['config'], '--max-frames', '2',
@@ -38,6 +29,6 @@ def test_benchmark_table(bench, tmp_path, capsys):
     assert re.search(r'\d+\.\d\dx', rows['ratio FaSRnet / single-frame'])
 
 
-def test_benchmark_rejects_bad_sizes(bench):
+def test_benchmark_rejects_bad_sizes():
     with pytest.raises(SystemExit):
         bench.parse_args(['--input-size', '100', '96'])

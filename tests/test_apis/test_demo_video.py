@@ -1,41 +1,20 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/demo_video.py end to end on a few frames (tiny model)."""
-import importlib.util
 import json
 import os.path as osp
 import subprocess
 import sys
 
-import cv2
 import pytest
 from _apis_helpers import (DEMO_CLIP, PROJECT_ROOT, one_torch_thread,  # noqa: F401
-                           tiny_assets, write_image_folder, write_video)
+                           read_video, tiny_assets, write_image_folder, write_video)
+from conftest import load_tool
 
 DEMO = osp.join(PROJECT_ROOT, 'tools', 'demo_video.py')
+demo = load_tool('demo_video')
 
 
-@pytest.fixture(scope='module')
-def demo():
-    spec = importlib.util.spec_from_file_location('demo_video', DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _video_frames(path: str):
-    cap = cv2.VideoCapture(path)
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    cap.release()
-    return frames, fps
-
-
-def test_demo_on_a_synthetic_video_with_weights(demo, tmp_path, capsys):
+def test_demo_on_a_synthetic_video_with_weights(tmp_path, capsys):
     video = str(tmp_path / 'walk.mp4')
     write_video(video, 4)
     out = tmp_path / 'out'
@@ -45,7 +24,7 @@ def test_demo_on_a_synthetic_video_with_weights(demo, tmp_path, capsys):
     assert rc == 0
     stdout = capsys.readouterr().out
     assert '4/4' in stdout  # progress bar
-    frames, fps = _video_frames(str(out / 'walk_pose.mp4'))
+    frames, fps = read_video(str(out / 'walk_pose.mp4'))
     assert len(frames) == 4 and frames[0].shape == (96, 128, 3) and fps == 10
     result = json.loads((out / 'walk_pose.json').read_text())
     assert result['meta']['random_init'] is False
@@ -56,14 +35,14 @@ def test_demo_on_a_synthetic_video_with_weights(demo, tmp_path, capsys):
     assert len(result['frames'][0]['instances'][0]['keypoints']) == 17
 
 
-def test_demo_default_clip_hog_random_init(demo, tmp_path, capsys):
+def test_demo_default_clip_hog_random_init(tmp_path, capsys):
     out = tmp_path / 'out'
     rc = demo.main(['--config', tiny_assets()['config'], '--max-frames', '2', '--out-dir',
                     str(out), '--device', 'cpu', '--no-progress'])
     assert rc == 0
     err = capsys.readouterr().err
     assert 'RANDOMLY INITIALISED' in err
-    frames, fps = _video_frames(str(out / 'vtest_clip_pose.mp4'))
+    frames, fps = read_video(str(out / 'vtest_clip_pose.mp4'))
     assert len(frames) == 2 and frames[0].shape == (384, 512, 3) and fps == 10
     result = json.loads((out / 'vtest_clip_pose.json').read_text())
     meta = result['meta']
@@ -72,7 +51,7 @@ def test_demo_default_clip_hog_random_init(demo, tmp_path, capsys):
     assert all(len(f['instances']) >= 1 for f in result['frames'])  # HOG finds pedestrians
 
 
-def test_demo_image_folder_bbox_file_online(demo, tmp_path):
+def test_demo_image_folder_bbox_file_online(tmp_path):
     write_image_folder(str(tmp_path / 'seq'), 3)
     boxes = tmp_path / 'boxes.json'
     boxes.write_text(json.dumps({'0': [[10, 10, 60, 90]], '2': [[-50, -50, -10, -10]]}))
@@ -82,7 +61,7 @@ def test_demo_image_folder_bbox_file_online(demo, tmp_path):
                     assets['checkpoint'], '--bbox-file', str(boxes), '--online', '--fps', '5',
                     '--out-dir', str(out), '--device', 'cpu', '--no-progress'])
     assert rc == 0
-    frames, fps = _video_frames(str(out / 'seq_pose.mp4'))
+    frames, fps = read_video(str(out / 'seq_pose.mp4'))
     assert len(frames) == 3 and fps == 5
     result = json.loads((out / 'seq_pose.json').read_text())
     assert [len(f['instances']) for f in result['frames']] == [1, 0, 0]
@@ -92,7 +71,7 @@ def test_demo_image_folder_bbox_file_online(demo, tmp_path):
 
 
 @pytest.mark.parametrize('make', ['missing', 'garbage', 'empty_dir', 'bad_bbox_file'])
-def test_demo_bad_inputs(demo, tmp_path, capsys, make):
+def test_demo_bad_inputs(tmp_path, capsys, make):
     path = tmp_path / 'input.mp4'
     extra = []
     if make == 'garbage':

@@ -4,11 +4,11 @@ file:// and local paths. No test touches the internet (127.0.0.1 only)."""
 import hashlib
 import os
 import os.path as osp
-import socket
 
 import pytest
 import torch
-from _apis_helpers import CheckpointServer, one_torch_thread, tiny_assets  # noqa: F401
+from _apis_helpers import one_torch_thread, tiny_assets  # noqa: F401
+from _http_server import serving
 
 from fasrnet_mmpose.apis import FaSRnetInferencer
 from fasrnet_mmpose.utils import (CheckpointDownloadError, CheckpointHashError,
@@ -25,15 +25,8 @@ def cache_dir(tmp_path, monkeypatch) -> str:
 
 @pytest.fixture
 def server(cache_dir):
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)
-    srv = CheckpointServer()
-    srv.start()
-    try:
+    with serving() as srv:
         yield srv
-    finally:
-        srv.stop()
-        socket.setdefaulttimeout(previous)
 
 
 @pytest.fixture(scope='module')

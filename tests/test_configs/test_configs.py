@@ -1,17 +1,18 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Every shipped config parses and builds; the DCPose config reproduces the official DCPose head."""
 import glob
-import importlib.util
 import os.path as osp
 
 import numpy as np
 import pytest
 import torch
-from conftest import PROJECT_ROOT, shared_path
+from conftest import PROJECT_ROOT, load_tool, shared_path
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmpose.registry import DATASETS, METRICS, MODELS
+
+from fasrnet_mmpose.models.backbones_cfg import HRNET_W48
 
 CONFIGS = sorted(c for c in glob.glob(osp.join(PROJECT_ROOT, 'configs', '*', '*.py'))
                  if '_base_' not in c)
@@ -67,6 +68,15 @@ def test_main_config_builds_official_model_with_spec_parameter_counts():
     assert cfg.val_dataloader.dataset.filter_cfg.bbox_score_thr == 0.2
 
 
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_config_backbone_is_the_package_hrnet_w48(path):
+    """The configs spell out mmpose's HRNet-W48; the tools and tests use the package's copy
+    (fasrnet_mmpose.models.backbones_cfg.HRNET_W48): they must not drift apart."""
+    backbone = Config.fromfile(path).model.backbone.to_dict()
+    backbone.pop('init_cfg', None)
+    assert backbone == HRNET_W48
+
+
 @pytest.mark.parametrize('name,trainable', [
     ('fasrnet-frm-only_hrnet-w48_1xb64-30e_posetrack17-384x288.py', 545_196 * 2 + 173_424 + 833),
     ('fasrnet-srm-only_hrnet-w48_1xb64-30e_posetrack17-384x288.py', 535_045),
@@ -101,11 +111,7 @@ def test_dcpose_config_head_reproduces_official_dcpose_fixture():
     with np.load(shared_path('fixtures', 'dcpose_head', 'dcpose_head_official.npz'),
                  allow_pickle=False) as z:
         fx = {k: z[k] for k in z.files}
-    spec = importlib.util.spec_from_file_location(
-        'convert_official_checkpoint', osp.join(PROJECT_ROOT, 'tools',
-                                                'convert_official_checkpoint.py'))
-    conv = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conv)
+    conv = load_tool('convert_official_checkpoint')
     init_default_scope('mmpose')
     cfg = Config.fromfile(DCPOSE)
     cfg.model.head.init_cfg = None

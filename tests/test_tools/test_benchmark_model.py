@@ -1,41 +1,31 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/benchmark_model.py: smoke test with a narrow HRNet (the real one is W48)."""
-import importlib.util
-import os.path as osp
-
 import torch
+from conftest import load_tool
 
-PROJECT_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from fasrnet_mmpose.models.backbones_cfg import HRNET_W48, hrnet_w48
 
-
-def _load_tool():
-    path = osp.join(PROJECT_ROOT, 'tools', 'benchmark_model.py')
-    spec = importlib.util.spec_from_file_location('benchmark_model', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+bench = load_tool('benchmark_model')
 
 
-bench = _load_tool()
+def _narrow_hrnet() -> dict:
+    """HRNet-W48 with 4 branches and the 48-channel high-resolution branch (what FaSRHead
+    consumes), but thin: one module of one block per stage, 8 channels on the other branches."""
+    cfg = hrnet_w48()
+    for stage, channels in (('stage1', (8, )), ('stage2', (48, 8)), ('stage3', (48, 8, 8)),
+                            ('stage4', (48, 8, 8, 8))):
+        cfg['extra'][stage].update(num_modules=1, num_blocks=(1, ) * len(channels),
+                                   num_channels=channels)
+    return cfg
 
-# 4 branches like W48 and a 48-channel high-resolution branch (what FaSRHead consumes), but thin
-NARROW_HRNET = dict(
-    type='HRNet',
-    in_channels=3,
-    extra=dict(
-        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1, ),
-                    num_channels=(8, )),
-        stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
-                    num_channels=(48, 8)),
-        stage3=dict(num_modules=1, num_branches=3, block='BASIC', num_blocks=(1, 1, 1),
-                    num_channels=(48, 8, 8)),
-        stage4=dict(num_modules=1, num_branches=4, block='BASIC', num_blocks=(1, 1, 1, 1),
-                    num_channels=(48, 8, 8, 8), multiscale_output=False)))
+
+NARROW_HRNET = _narrow_hrnet()
 
 
 def test_benchmark_prints_ratio_table(monkeypatch, capsys):
-    assert bench.HRNET_W48['extra']['stage4']['num_channels'] == (48, 96, 192, 384)
-    monkeypatch.setattr(bench, 'HRNET_W48', NARROW_HRNET)
+    assert bench.backbone_cfg() == HRNET_W48
+    assert bench.backbone_cfg()['extra']['stage4']['num_channels'] == (48, 96, 192, 384)
+    monkeypatch.setattr(bench, 'BACKBONE', NARROW_HRNET)
     # the profiler-based CPU peak memory is slow; it is tested on its own below
     monkeypatch.setattr(bench, '_cpu_peak_mib', lambda fn: (fn(), 1.0)[1])
     rows = bench.main(['--input-size', '64', '32', '--repeats', '1', '--warmup', '0',

@@ -1,26 +1,18 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/convert_official_checkpoint.py: key listing round trip, strict loading, refusals."""
-import importlib.util
 import json
 import os.path as osp
 from collections import OrderedDict
 
 import pytest
 import torch
+from conftest import load_tool
 
-PROJECT_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from fasrnet_mmpose.models.backbones_cfg import HRNET_W48
+
 LISTING = ('fixtures', 'official_head', 'fasrnet_official_state_dict_shapes.json')
 
-
-def _load_converter():
-    path = osp.join(PROJECT_ROOT, 'tools', 'convert_official_checkpoint.py')
-    spec = importlib.util.spec_from_file_location('convert_official_checkpoint', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-conv = _load_converter()
+conv = load_tool('convert_official_checkpoint')
 
 
 @pytest.fixture(scope='module')
@@ -100,7 +92,7 @@ def test_bare_state_dict_and_config_target(listing, tmp_path):
     torch.save(_fake_official_state_dict(listing), src)
     cfg = tmp_path / 'fasrnet_official.py'
     cfg.write_text(
-        f'_c = {conv.HRNET_W48_EXTRA!r}\n'
+        f'_c = {HRNET_W48["extra"]!r}\n'
         'model = dict(type="VideoTopdownPoseEstimator", freeze_backbone=True,\n'
         '             backbone=dict(type="HRNet", in_channels=3, extra=_c),\n'
         '             head=dict(type="FaSRHead"))\n')

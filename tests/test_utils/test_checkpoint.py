@@ -10,15 +10,13 @@ import io
 import os
 import os.path as osp
 import pickle
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from _http_server import serving
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -31,8 +29,6 @@ from fasrnet_mmpose.utils import (CheckpointDownloadError,
                                   CheckpointHashError, file_url_to_path,
                                   get_checkpoint_cache_dir, get_hash_prefix,
                                   load_checkpoint_file)
-
-SERVER_LIFETIME_S = 120  # the server stops itself after this, whatever happens
 
 
 class TinyNet(nn.Module):
@@ -80,57 +76,6 @@ def _assert_same_checkpoint(loaded: dict, expected: dict) -> None:
     assert history.current() == 0.25
 
 
-class _CheckpointServer:
-    """Serves ``files`` (URL path -> bytes) on 127.0.0.1, logging requests."""
-
-    def __init__(self, events: List[str]) -> None:
-        self.files: Dict[str, bytes] = {}
-        self.requests: List[str] = []
-        files, requests = self.files, self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-
-            def do_GET(self) -> None:  # noqa: N802
-                requests.append(self.path)
-                events.append(f'GET {self.path}')
-                body = files.get(self.path)
-                if body is None:
-                    self.send_error(404, 'Not Found')
-                    return
-                self.send_response(200)
-                self.send_header('Content-Type', 'application/octet-stream')
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = HTTPServer(('127.0.0.1', 0), Handler)
-        self.httpd.timeout = 10
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever,
-            kwargs=dict(poll_interval=0.05),
-            daemon=True)
-        self.watchdog = threading.Timer(SERVER_LIFETIME_S,
-                                        self.httpd.shutdown)
-        self.watchdog.daemon = True
-
-    def url(self, path: str) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f'http://{host}:{port}{path}'
-
-    def start(self) -> None:
-        self.thread.start()
-        self.watchdog.start()
-
-    def stop(self) -> None:
-        self.watchdog.cancel()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
-
-
 @pytest.fixture
 def events() -> List[str]:
     return []
@@ -152,15 +97,8 @@ def cache_dir(tmp_path, monkeypatch) -> str:
 
 @pytest.fixture
 def server(cache_dir, events):
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)  # no client read can hang forever
-    srv = _CheckpointServer(events)
-    srv.start()
-    try:
+    with serving(events) as srv:
         yield srv
-    finally:
-        srv.stop()
-        socket.setdefaulttimeout(previous_timeout)
 
 
 def _cached_files(cache_dir: str) -> List[str]:

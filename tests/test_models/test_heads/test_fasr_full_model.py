@@ -8,19 +8,8 @@ from mmengine.structures import InstanceData, PixelData
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
-# mmpose's td-hm_hrnet-w48_8xb32-210e_coco-384x288 backbone (stage-4 high-res output only)
-HRNET_W48 = dict(
-    type='HRNet',
-    in_channels=3,
-    extra=dict(
-        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(4, ),
-                    num_channels=(64, )),
-        stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(4, 4),
-                    num_channels=(48, 96)),
-        stage3=dict(num_modules=4, num_branches=3, block='BASIC', num_blocks=(4, 4, 4),
-                    num_channels=(48, 96, 192)),
-        stage4=dict(num_modules=3, num_branches=4, block='BASIC', num_blocks=(4, 4, 4, 4),
-                    num_channels=(48, 96, 192, 384), multiscale_output=False)))
+from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
+
 INPUT = (128, 96)  # H x W, reduced from 384 x 288 (heatmaps 32 x 24)
 CODEC = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=3)
 FLIP_INDICES = [0, 1, 2, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
@@ -30,7 +19,7 @@ def _build(freeze_backbone=True, **head_kwargs):
     head = dict(type='FaSRHead', decoder=CODEC, freeze_rough_layer=freeze_backbone)
     head.update(head_kwargs)
     return MODELS.build(
-        dict(type='VideoTopdownPoseEstimator', backbone=HRNET_W48, head=head,
+        dict(type='VideoTopdownPoseEstimator', backbone=hrnet_w48(), head=head,
              freeze_backbone=freeze_backbone,
              test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False)))
 
@@ -69,7 +58,7 @@ def test_coco_hrnet_checkpoint_keys_load_unchanged(model):
     """mmpose's COCO HRNet-W48 (backbone.* + head.final_layer.*) loads into the FaSRnet model."""
     with torch.device('meta'):
         coco = MODELS.build(
-            dict(type='TopdownPoseEstimator', backbone=HRNET_W48,
+            dict(type='TopdownPoseEstimator', backbone=hrnet_w48(),
                  head=dict(type='HeatmapHead', in_channels=48, out_channels=17,
                            deconv_out_channels=None)))
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}

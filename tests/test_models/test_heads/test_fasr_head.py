@@ -1,12 +1,11 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """FaSRHead: equivalence with the official code (fixture), flags, loss, predict, counts."""
-import importlib.util
-import os.path as osp
 from typing import Dict, List, Optional
 
 import numpy as np
 import pytest
 import torch
+from conftest import load_tool
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData, PixelData
 
@@ -15,17 +14,8 @@ from mmpose.structures import PoseDataSample
 
 from fasrnet_mmpose.models.heads import FaSRHead
 
-PROJECT_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 FIXTURE = ('fixtures', 'official_head', 'fasrnet_head_official.npz')
 TOL = dict(atol=1e-4, rtol=1e-4)
-
-
-def _load_converter():
-    path = osp.join(PROJECT_ROOT, 'tools', 'convert_official_checkpoint.py')
-    spec = importlib.util.spec_from_file_location('convert_official_checkpoint', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _num_params(module: torch.nn.Module, trainable_only: bool = False) -> int:
@@ -46,7 +36,8 @@ def _official_state_dict(fixture) -> Dict[str, torch.Tensor]:
 
 def _head_from_fixture(fixture, **kwargs) -> FaSRHead:
     """Build a head and load the fixture's official weights through the converter."""
-    converted = _load_converter().convert_state_dict(_official_state_dict(fixture))
+    conv = load_tool('convert_official_checkpoint')
+    converted = conv.convert_state_dict(_official_state_dict(fixture))
     head = FaSRHead(**kwargs)
     result = head.load_state_dict({k[len('head.'):]: v for k, v in converted.items()},
                                   strict=False)
@@ -265,7 +256,7 @@ def test_parameter_counts():
 
 
 def test_state_dict_keys_round_trip_official_head_listing(fixture):
-    conv = _load_converter()
+    conv = load_tool('convert_official_checkpoint')
     official_keys = [k[len('state_dict/'):] for k in fixture if k.startswith('state_dict/')]
     plugin_keys = ['head.' + k for k in FaSRHead().state_dict() if not k.startswith('final_layer.')]
     assert [conv.official_key_to_plugin(k) for k in official_keys] == plugin_keys

@@ -1,16 +1,13 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """SRM (PRF/PTM/PCN) and RSB chains; DCPose configuration checked against its official fixture."""
-import importlib.util
-import os.path as osp
-
 import numpy as np
 import pytest
 import torch
+from conftest import load_tool
 
 from fasrnet_mmpose.models.modules import (ChainOfRSBBlocks, RSBBlock, SemanticRefinementModule,
                                            fasr_init_weights, margin_weights)
 
-PROJECT_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 DCPOSE_FIXTURE = ('fixtures', 'dcpose_head', 'dcpose_head_official.npz')
 DCPOSE_DILATIONS = [3, 6, 9, 12, 15]
 
@@ -97,20 +94,12 @@ def test_official_init_gives_near_zero_output():
         fasr_init_weights(srm, dcn_offset_init='kaiming')
 
 
-def _load_converter():
-    path = osp.join(PROJECT_ROOT, 'tools', 'convert_official_checkpoint.py')
-    spec = importlib.util.spec_from_file_location('convert_official_checkpoint', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_dcpose_configuration_matches_official_dcpose_fixture():
     """The SRM with dilations [3, 6, 9, 12, 15] on rough heatmaps is DCPose's head."""
     from conftest import shared_path
     with np.load(shared_path(*DCPOSE_FIXTURE), allow_pickle=False) as z:
         fx = {k: z[k] for k in z.files}
-    conv = _load_converter()
+    conv = load_tool('convert_official_checkpoint')
     state = {conv.official_srm_key_to_plugin(k[len('state_dict/'):]): torch.from_numpy(v)
              for k, v in fx.items() if k.startswith('state_dict/')}
     srm = SemanticRefinementModule(dilations=DCPOSE_DILATIONS)
