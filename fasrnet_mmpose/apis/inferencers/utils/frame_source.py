@@ -17,6 +17,7 @@ import mimetypes
 import os
 import os.path as osp
 import re
+from abc import ABCMeta, abstractmethod
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -68,7 +69,7 @@ def _read_image(path: str) -> np.ndarray:
     return img
 
 
-class FrameSource:
+class FrameSource(metaclass=ABCMeta):
     """Base class of the sequential frame sources.
 
     Attributes:
@@ -91,8 +92,9 @@ class FrameSource:
         self.num_decoded = 0
         self._consumed = False
 
+    @abstractmethod
     def _frames(self) -> Iterator[Frame]:
-        raise NotImplementedError
+        """Yield the frames of this source in order (implemented by each source type)."""
 
     def __iter__(self) -> Iterator[Frame]:
         if self._consumed:
