@@ -27,3 +27,15 @@ def setup_cpu_distributed(cfg: Config) -> None:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+def teardown_distributed() -> None:
+    """Destroy the default process group at the end of a run, if one exists.
+
+    mmengine never does; with gloo on CPU an undestroyed group's background threads can abort the
+    interpreter at exit ("terminate called without an active exception", exit code -6) after a
+    successful run, which the launcher reports as a failed worker.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
