@@ -346,26 +346,23 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         offsets = np.asarray(self.frame_offsets[1:], dtype=np.int64)
         # frames available on each side of t (>= 0; 0 at the sequence boundaries)
         room = np.where(offsets < 0, max(0, t - first), max(0, last - t))
+        dist = np.minimum(np.abs(offsets), room)
         if self.frame_sampler == 'random':
-            limit = np.minimum(np.abs(offsets), room)
-            # U{1..limit} per neighbour, 0 where no frame exists on that side
-            dist = np.where(limit > 0,
-                            np.floor(np.random.rand(len(limit)) * np.maximum(limit, 1)) + 1, 0)
-        else:
-            dist = np.minimum(np.abs(offsets), room)
+            # U{1..dist} per neighbour, 0 where no frame exists on that side
+            dist = np.where(dist > 0, np.random.randint(1, np.maximum(dist, 1) + 1), 0)
         used = (np.sign(offsets) * dist).astype(np.int64)
+        # the sampled distance (1 for the centre frame) stays even if the file is missing
         margin = np.where(used == 0, 1, np.abs(used)).astype(np.int64)
         paths = [centre]
-        for off in used:
+        for i, off in enumerate(used):
             path = centre
             if off != 0:
                 path = osp.join(frame_dir, str(t + int(off)).zfill(self.ph_fill_len) + ext)
                 if self.check_frames_exist and not fileio.exists(path):
                     self._report_missing(path, centre)
-                    path = centre
+                    path, used[i] = centre, 0
             paths.append(path)
-        used_offsets = np.array([0] + [0 if p == centre else int(o) for p, o in zip(paths[1:], used)],
-                                dtype=np.int64)
+        used_offsets = np.concatenate([[0], used]).astype(np.int64)
         return dict(frame_paths=paths, frame_offsets=used_offsets, margin=margin)
 
     def _report_missing(self, path: str, centre: str) -> None:
