@@ -4,6 +4,7 @@ Like mmpose, the package ships ``configs/``, ``tools/`` and ``model-index.yml`` 
 ``fasrnet_mmpose/.mim`` so that ``mim`` and installed (non-editable) users find them: symlinks
 for an editable/develop install, copies for a wheel/sdist build.
 """
+
 import os
 import os.path as osp
 import shutil
@@ -71,10 +72,20 @@ if __name__ == '__main__':
         license='Apache License 2.0',
         packages=find_packages(exclude=('configs', 'tools', 'tests', 'tests.*')),
         include_package_data=True,
-        package_data={'fasrnet_mmpose': ['.mim/model-index.yml', '.mim/configs/**/*',
-                                         '.mim/tools/*', '.mim/tools/**/*']},
+        package_data={
+            'fasrnet_mmpose': [
+                '.mim/model-index.yml',
+                '.mim/configs/**/*',
+                '.mim/tools/*',
+                '.mim/tools/**/*',
+            ]
+        },
         python_requires='>=3.8',
-        install_requires=['mmengine>=0.10.0,<1.0', 'mmcv>=2.0.0,<2.2.0', 'mmpose>=1.3.0,<1.4',
-                          'numpy<2'],
+        install_requires=[
+            'mmengine>=0.10.0,<1.0',
+            'mmcv>=2.0.0,<2.2.0',
+            'mmpose>=1.3.0,<1.4',
+            'numpy<2',
+        ],
         zip_safe=False,
     )

@@ -6,11 +6,15 @@ Importing this package registers every plugin component in mmpose's registries (
 
     custom_imports = dict(imports=['fasrnet_mmpose'], allow_failed_imports=False)
 """
+
+# Order matters: the checkpoint loaders first, others may load weights.
+# isort: off
+from . import utils  # noqa: F401
+from . import datasets  # noqa: F401
+from . import models  # noqa: F401
+from . import evaluation  # noqa: F401
+from . import apis  # noqa: F401
 from .version import __version__  # noqa: F401
-from . import utils  # noqa: F401,E402  (checkpoint loaders first: others may load weights)
-from . import datasets  # noqa: F401,E402
-from . import models  # noqa: F401,E402
-from . import evaluation  # noqa: F401,E402
-from . import apis  # noqa: F401,E402
+# isort: on
 
 __all__ = ['__version__']

@@ -4,6 +4,7 @@
 It listens on 127.0.0.1 only (an ephemeral port), serves from a thread, and stops itself after
 ``SERVER_LIFETIME_S`` whatever happens; :func:`serving` also bounds every client socket read.
 """
+
 import contextlib
 import socket
 import threading
@@ -28,7 +29,6 @@ class CheckpointServer:
         files, requests = self.files, self.requests
 
         class Handler(BaseHTTPRequestHandler):
-
             def do_GET(self) -> None:  # noqa: N802
                 requests.append(self.path)
                 if events is not None:
@@ -49,7 +49,8 @@ class CheckpointServer:
         self.httpd = HTTPServer(('127.0.0.1', 0), Handler)
         self.httpd.timeout = 10
         self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
+            target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True
+        )
         self.watchdog = threading.Timer(SERVER_LIFETIME_S, self.httpd.shutdown)
         self.watchdog.daemon = True
 

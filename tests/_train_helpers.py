@@ -4,6 +4,7 @@
 The subprocesses import this module through ``custom_imports`` (``tests/`` is put on
 ``PYTHONPATH``), which registers the test-only hooks below in mmpose's ``HOOKS`` registry.
 """
+
 import json
 import os
 import os.path as osp
@@ -17,9 +18,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
-from torch.nn.modules.batchnorm import _BatchNorm
-
 from mmpose.registry import HOOKS
+from torch.nn.modules.batchnorm import _BatchNorm
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TESTS_DIR = osp.join(PROJECT_ROOT, 'tests')
@@ -32,9 +32,23 @@ TIMESTAMP = re.compile(r'^\d{8}_\d{6}$')
 #: ("fixed") DCN offset maps; 64x48 input, 16x12 heatmaps (multiples of 4 for the TSA pyramid)
 TINY_INPUT = (48, 64)
 TINY_CODEC = dict(type='MSRAHeatmap', input_size=TINY_INPUT, heatmap_size=(12, 16), sigma=2)
-META_KEYS = ('id', 'img_id', 'img_path', 'category_id', 'crowd_index', 'ori_shape', 'img_shape',
-             'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-             'flip_indices', 'frame_paths', 'margin')
+META_KEYS = (
+    'id',
+    'img_id',
+    'img_path',
+    'category_id',
+    'crowd_index',
+    'ori_shape',
+    'img_shape',
+    'input_size',
+    'input_center',
+    'input_scale',
+    'flip',
+    'flip_direction',
+    'flip_indices',
+    'frame_paths',
+    'margin',
+)
 
 
 # --------------------------------------------------------------------------- test-only hooks
@@ -49,10 +63,12 @@ if 'GlobalLossHook' not in HOOKS.module_dict:
         batch, which is what the distributed test compares. Runs after ``RuntimeInfoHook``
         (VERY_HIGH) and before ``LoggerHook`` (BELOW_NORMAL).
         """
+
         priority = 'NORMAL'
 
-        def after_train_iter(self, runner, batch_idx: int, data_batch=None,
-                             outputs: Optional[dict] = None) -> None:
+        def after_train_iter(
+            self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None
+        ) -> None:
             if not outputs or 'loss' not in outputs:
                 return
             loss = torch.as_tensor(outputs['loss']).detach().clone().double().reshape(1)
@@ -69,6 +85,7 @@ if 'GlobalLossHook' not in HOOKS.module_dict:
         needs CUDA). The train loop calls ``model.train()`` after ``before_train_epoch``, hence
         ``before_train_iter``.
         """
+
         priority = 'LOW'
 
         def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
@@ -82,6 +99,7 @@ if 'GlobalLossHook' not in HOOKS.module_dict:
 
         Priority LOWEST: runs after ``CheckpointHook`` (VERY_LOW) wrote ``epoch_<epoch>.pth``.
         """
+
         priority = 'LOWEST'
 
         def __init__(self, epoch: int) -> None:
@@ -98,6 +116,7 @@ if 'GlobalLossHook' not in HOOKS.module_dict:
         Writes ``<work_dir>/<file_name>`` with the optimizer wrapper state, the loop's epoch and
         iteration and the current learning rates.
         """
+
         priority = 'VERY_LOW'
 
         def __init__(self, file_name: str = 'train_start_state.pth') -> None:
@@ -105,9 +124,14 @@ if 'GlobalLossHook' not in HOOKS.module_dict:
 
         def before_train(self, runner) -> None:
             torch.save(
-                dict(optimizer=runner.optim_wrapper.state_dict(), epoch=runner.epoch,
-                     iter=runner.iter, lr=runner.optim_wrapper.get_lr()),
-                osp.join(runner.work_dir, self.file_name))
+                dict(
+                    optimizer=runner.optim_wrapper.state_dict(),
+                    epoch=runner.epoch,
+                    iter=runner.iter,
+                    lr=runner.optim_wrapper.get_lr(),
+                ),
+                osp.join(runner.work_dir, self.file_name),
+            )
 
 
 # --------------------------------------------------------------------------- configs
@@ -121,22 +145,41 @@ def tiny_model_cfg(head: str = 'fasr', codec: Optional[dict] = None, **kwargs) -
         **kwargs: Overrides of the ``VideoTopdownPoseEstimator`` arguments.
     """
     from _tiny_models import PREPROCESSOR, TINY_HRNET
+
     codec = codec or TINY_CODEC
     if head == 'fasr':
         head_cfg = dict(
-            type='FaSRHead', in_channels=8, out_channels=17,
-            align_direction='neighbour_to_current', dcn_offset_padding='same',
-            dcn_offset_init='zero', srm_mask_sigmoid=True, freeze_rough_layer=False,
-            loss=dict(type='FaSRLoss', alpha=0.4), decoder=codec)
+            type='FaSRHead',
+            in_channels=8,
+            out_channels=17,
+            align_direction='neighbour_to_current',
+            dcn_offset_padding='same',
+            dcn_offset_init='zero',
+            srm_mask_sigmoid=True,
+            freeze_rough_layer=False,
+            loss=dict(type='FaSRLoss', alpha=0.4),
+            decoder=codec,
+        )
     elif head == 'centre':
-        head_cfg = dict(type='TestCentreFrameHead', in_channels=8, out_channels=17,
-                        deconv_out_channels=None, decoder=codec,
-                        loss=dict(type='KeypointMSELoss', use_target_weight=True))
+        head_cfg = dict(
+            type='TestCentreFrameHead',
+            in_channels=8,
+            out_channels=17,
+            deconv_out_channels=None,
+            decoder=codec,
+            loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        )
     else:
         raise ValueError(f'unknown head {head!r}')
-    cfg = dict(type='VideoTopdownPoseEstimator', freeze_backbone=False, backbone_bn='eval',
-               data_preprocessor=PREPROCESSOR, backbone=TINY_HRNET, head=head_cfg,
-               test_cfg=dict(flip_test=False, shift_heatmap=True))
+    cfg = dict(
+        type='VideoTopdownPoseEstimator',
+        freeze_backbone=False,
+        backbone_bn='eval',
+        data_preprocessor=PREPROCESSOR,
+        backbone=TINY_HRNET,
+        head=head_cfg,
+        test_cfg=dict(flip_test=False, shift_heatmap=True),
+    )
     cfg.update(kwargs)
     return cfg
 
@@ -144,17 +187,20 @@ def tiny_model_cfg(head: str = 'fasr', codec: Optional[dict] = None, **kwargs) -
 def pipelines(codec: Optional[dict] = None) -> Tuple[list, list]:
     """Deterministic train pipeline (no random transform) and the test pipeline."""
     codec = codec or TINY_CODEC
-    head = [dict(type='LoadFrameWindow', num_frames=3),
-            dict(type='GetBBoxCenterScale', padding=1.25),
-            dict(type='TopdownAffine', input_size=codec['input_size'])]
-    train = head + [dict(type='GenerateTarget', encoder=codec),
-                    dict(type='PackPoseInputs', meta_keys=META_KEYS)]
+    head = [
+        dict(type='LoadFrameWindow', num_frames=3),
+        dict(type='GetBBoxCenterScale', padding=1.25),
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+    ]
+    train = head + [
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs', meta_keys=META_KEYS),
+    ]
     test = head + [dict(type='PackPoseInputs', meta_keys=META_KEYS)]
     return train, test
 
 
-def write_config(path: str, base: str = BASE_RUNTIME, test_imports: bool = True,
-                 **entries) -> str:
+def write_config(path: str, base: str = BASE_RUNTIME, test_imports: bool = True, **entries) -> str:
     """Write an mmengine config file inheriting ``base``.
 
     Every keyword becomes a top-level config variable (``repr`` of plain Python values).
@@ -182,11 +228,21 @@ def write_config(path: str, base: str = BASE_RUNTIME, test_imports: bool = True,
     return path
 
 
-def train_config(path: str, ann_file: str, data_root: str, *, max_epochs: int = 2,
-                 batch_size: int = 2, head: str = 'fasr', shuffle: bool = False,
-                 optimizer: Optional[dict] = None, param_scheduler: Optional[list] = None,
-                 extra_hooks: Sequence[dict] = (), gt_folder: Optional[str] = None,
-                 **entries) -> str:
+def train_config(
+    path: str,
+    ann_file: str,
+    data_root: str,
+    *,
+    max_epochs: int = 2,
+    batch_size: int = 2,
+    head: str = 'fasr',
+    shuffle: bool = False,
+    optimizer: Optional[dict] = None,
+    param_scheduler: Optional[list] = None,
+    extra_hooks: Sequence[dict] = (),
+    gt_folder: Optional[str] = None,
+    **entries,
+) -> str:
     """Epoch-based tiny training config on a synthetic PoseTrack dataset.
 
     Deterministic: no random transform, seeded, ``num_workers=0``, log every iteration with
@@ -211,34 +267,56 @@ def train_config(path: str, ann_file: str, data_root: str, *, max_epochs: int = 
         str: ``path``.
     """
     train_pipeline, test_pipeline = pipelines()
-    dataset = dict(type='PoseTrackVideoDataset', version='pt18', ann_file=ann_file,
-                   data_root=data_root, data_prefix=dict(img=''))
+    dataset = dict(
+        type='PoseTrackVideoDataset',
+        version='pt18',
+        ann_file=ann_file,
+        data_root=data_root,
+        data_prefix=dict(img=''),
+    )
     cfg = dict(
         model=tiny_model_cfg(head),
         randomness=dict(seed=0),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs, val_interval=1),
         optim_wrapper=dict(optimizer=optimizer or dict(type='SGD', lr=0.05, momentum=0.9)),
         param_scheduler=param_scheduler,
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=1),
-                           checkpoint=dict(type='CheckpointHook', interval=1)),
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=1),
+            checkpoint=dict(type='CheckpointHook', interval=1),
+        ),
         custom_hooks=[dict(type='SyncBuffersHook')] + list(extra_hooks),
         log_processor=dict(type='LogProcessor', window_size=1, by_epoch=True),
         train_dataloader=dict(
-            batch_size=batch_size, num_workers=0,
+            batch_size=batch_size,
+            num_workers=0,
             sampler=dict(type='DefaultSampler', shuffle=shuffle),
-            dataset=dict(dataset, pipeline=train_pipeline)),
+            dataset=dict(dataset, pipeline=train_pipeline),
+        ),
     )
     if gt_folder is None:
-        cfg.update(val_cfg=None, val_dataloader=None, val_evaluator=None, test_cfg=None,
-                   test_dataloader=None, test_evaluator=None)
+        cfg.update(
+            val_cfg=None,
+            val_dataloader=None,
+            val_evaluator=None,
+            test_cfg=None,
+            test_dataloader=None,
+            test_evaluator=None,
+        )
     else:
         val_dataloader = dict(
-            batch_size=batch_size, num_workers=0, drop_last=False,
+            batch_size=batch_size,
+            num_workers=0,
+            drop_last=False,
             sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-            dataset=dict(dataset, test_mode=True, pipeline=test_pipeline))
+            dataset=dict(dataset, test_mode=True, pipeline=test_pipeline),
+        )
         evaluator = dict(type='PoseTrackMAPMetric', gt_folder=gt_folder, format='pt18')
-        cfg.update(val_dataloader=val_dataloader, test_dataloader=val_dataloader,
-                   val_evaluator=evaluator, test_evaluator=evaluator)
+        cfg.update(
+            val_dataloader=val_dataloader,
+            test_dataloader=val_dataloader,
+            val_evaluator=evaluator,
+            test_evaluator=evaluator,
+        )
     cfg.update(entries)
     return write_config(path, **cfg)
 
@@ -255,16 +333,20 @@ def write_pt18_gt(ann_file: str, gt_folder: str, video: str = '000001_test') -> 
         str: ``gt_folder``.
     """
     from fasrnet_mmpose.evaluation.functional.posetrack_eval import PT18_KEYPOINTS
+
     with open(ann_file, encoding='utf-8') as f:
         data = json.load(f)
     anns = []
     for ann in data['annotations']:
         x, y = ann['keypoints'][0], ann['keypoints'][1]
         anns.append(dict(ann, bbox_head=[x - 5, y - 5, 10, 10]))
-    gt = dict(images=[dict(id=im['id'], file_name=im['file_name'], is_labeled=True)
-                      for im in data['images']],
-              annotations=anns,
-              categories=[dict(id=1, name='person', keypoints=list(PT18_KEYPOINTS))])
+    gt = dict(
+        images=[
+            dict(id=im['id'], file_name=im['file_name'], is_labeled=True) for im in data['images']
+        ],
+        annotations=anns,
+        categories=[dict(id=1, name='person', keypoints=list(PT18_KEYPOINTS))],
+    )
     os.makedirs(gt_folder, exist_ok=True)
     with open(osp.join(gt_folder, f'{video}.json'), 'w', encoding='utf-8') as f:
         json.dump(gt, f)
@@ -288,15 +370,20 @@ def subprocess_env(**extra: str) -> Dict[str, str]:
     """
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
-        [TESTS_DIR, PROJECT_ROOT] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
+        [TESTS_DIR, PROJECT_ROOT] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else [])
+    )
     env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
     env.update(extra)
     return env
 
 
-def run_tool(args: List[str], timeout: float = 300, check: bool = True,
-             env: Optional[Dict[str, str]] = None,
-             cwd: Optional[str] = None) -> subprocess.CompletedProcess:
+def run_tool(
+    args: List[str],
+    timeout: float = 300,
+    check: bool = True,
+    env: Optional[Dict[str, str]] = None,
+    cwd: Optional[str] = None,
+) -> subprocess.CompletedProcess:
     """Run a command (e.g. ``[sys.executable, 'tools/train.py', ...]``).
 
     Args:
@@ -306,8 +393,14 @@ def run_tool(args: List[str], timeout: float = 300, check: bool = True,
         env (dict, optional): Defaults to :func:`subprocess_env`.
         cwd (str, optional): Working directory. Defaults to the project root.
     """
-    proc = subprocess.run(args, cwd=cwd or PROJECT_ROOT, env=env or subprocess_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        args,
+        cwd=cwd or PROJECT_ROOT,
+        env=env or subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check:
         log = proc.stdout + proc.stderr
         assert proc.returncode == 0, f'{" ".join(args)} failed ({proc.returncode}):\n' + log[-6000:]
@@ -316,8 +409,7 @@ def run_tool(args: List[str], timeout: float = 300, check: bool = True,
 
 def train_cmd(config: str, work_dir: str, *extra: str) -> List[str]:
     """``python tools/train.py CONFIG --work-dir WORK_DIR ...``."""
-    return [sys.executable, osp.join(TOOLS_DIR, 'train.py'), config,
-            '--work-dir', work_dir, *extra]
+    return [sys.executable, osp.join(TOOLS_DIR, 'train.py'), config, '--work-dir', work_dir, *extra]
 
 
 # --------------------------------------------------------------------------- logs

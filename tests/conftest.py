@@ -1,11 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Shared test helpers.
 
-Research data and numeric fixtures live in ``../shared`` next to the project checkout (developers and
-CI have it; a user's fresh clone does not). Tests that need it use the ``shared_dir`` fixture or
-``require_shared(...)``, which skip with a clear reason when it is absent. Everything else builds
-small synthetic data in ``tmp_path``.
+Research data and numeric fixtures live in ``../shared`` next to the project checkout
+(developers and CI have it; a user's fresh clone does not). Tests that need it use the
+``shared_dir`` fixture or ``require_shared(...)``, which skip with a clear reason when it is
+absent. Everything else builds small synthetic data in ``tmp_path``.
 """
+
 import importlib.util
 import os
 import os.path as osp
@@ -20,16 +21,17 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import pytest  # noqa: E402
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED_DIR = os.environ.get('FASRNET_SHARED_DIR',
-                            osp.join(osp.dirname(PROJECT_ROOT), 'shared'))
+SHARED_DIR = os.environ.get('FASRNET_SHARED_DIR', osp.join(osp.dirname(PROJECT_ROOT), 'shared'))
 
 
 def shared_path(*parts: str) -> str:
     """Path inside ../shared; skips the calling test when it does not exist."""
     path = osp.join(SHARED_DIR, *parts)
     if not osp.exists(path):
-        pytest.skip(f'needs {path} (the project\'s ../shared research data/fixtures), '
-                    'which is not present on this machine')
+        pytest.skip(
+            f"needs {path} (the project's ../shared research data/fixtures), "
+            'which is not present on this machine'
+        )
     return path
 
 
@@ -50,7 +52,9 @@ def shared_dir() -> str:
 @pytest.fixture(scope='session', autouse=True)
 def _register_plugin():
     """Import the plugin once so that every test sees its registered components."""
-    import fasrnet_mmpose  # noqa: F401
     from mmpose.utils import register_all_modules
+
+    import fasrnet_mmpose  # noqa: F401
+
     register_all_modules(init_default_scope=True)
     yield

@@ -22,6 +22,7 @@ preprocessor, backbone, head, decoding); ``total`` is the wall time of the
 inferencer loop per frame plus ``decode``. On CPU use ``--input-size
 128 96`` and ``--max-frames`` to keep it short.
 """
+
 import argparse
 import copy
 import os.path as osp
@@ -37,22 +38,33 @@ DEFAULT_MODEL = 'fasrnet_hrnet-w48_posetrack17'
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Frames/s and persons/s of the FaSRnet temporal inferencer vs mmpose\'s '
+        description="Frames/s and persons/s of the FaSRnet temporal inferencer vs mmpose's "
         'single-frame HRNet-W48 inferencer on a real clip.',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('input', nargs='?', default=DEFAULT_INPUT,
-                        help='video file or image folder')
-    parser.add_argument('--config', default=DEFAULT_MODEL,
-                        help='FaSRnet config file or model alias')
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        'input', nargs='?', default=DEFAULT_INPUT, help='video file or image folder'
+    )
+    parser.add_argument(
+        '--config', default=DEFAULT_MODEL, help='FaSRnet config file or model alias'
+    )
     parser.add_argument('--weights', default=None, help='FaSRnet checkpoint (optional)')
     parser.add_argument('--max-frames', type=int, default=10, help='frames to time')
-    parser.add_argument('--warmup', type=int, default=1,
-                        help='untimed warm-up frames (run before the timed pass)')
-    parser.add_argument('--input-size', type=int, nargs=2, metavar=('H', 'W'), default=None,
-                        help='override the crop size of both models (multiples of 32), e.g. '
-                        '128 96 on CPU; default: the config\'s (384 288)')
-    parser.add_argument('--det', choices=['hog', 'whole-image'], default='hog',
-                        help='person boxes for both models')
+    parser.add_argument(
+        '--warmup', type=int, default=1, help='untimed warm-up frames (run before the timed pass)'
+    )
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        default=None,
+        help='override the crop size of both models (multiples of 32), e.g. '
+        "128 96 on CPU; default: the config's (384 288)",
+    )
+    parser.add_argument(
+        '--det', choices=['hog', 'whole-image'], default='hog', help='person boxes for both models'
+    )
     parser.add_argument('--online', action='store_true', help='FaSRnet online mode')
     parser.add_argument('--device', default=None, help='cpu, cuda:0, ... (default: auto)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
@@ -118,13 +130,21 @@ def single_frame_config(cfg):
     base.model = dict(
         type='TopdownPoseEstimator',
         data_preprocessor=dict(
-            type='PoseDataPreprocessor', mean=preprocessor.mean, std=preprocessor.std,
-            bgr_to_rgb=preprocessor.get('bgr_to_rgb', True)),
+            type='PoseDataPreprocessor',
+            mean=preprocessor.mean,
+            std=preprocessor.std,
+            bgr_to_rgb=preprocessor.get('bgr_to_rgb', True),
+        ),
         backbone=backbone,
-        head=dict(type='HeatmapHead', in_channels=cfg.model.head.in_channels,
-                  out_channels=cfg.model.head.out_channels, deconv_out_channels=None,
-                  decoder=copy.deepcopy(cfg.model.head.decoder)),
-        test_cfg=dict(flip_test=False, flip_mode='heatmap', shift_heatmap=True))
+        head=dict(
+            type='HeatmapHead',
+            in_channels=cfg.model.head.in_channels,
+            out_channels=cfg.model.head.out_channels,
+            deconv_out_channels=None,
+            decoder=copy.deepcopy(cfg.model.head.decoder),
+        ),
+        test_cfg=dict(flip_test=False, flip_mode='heatmap', shift_heatmap=True),
+    )
     input_size = None
     for t in cfg.test_dataloader.dataset.pipeline:
         if t.type == 'TopdownAffine':
@@ -152,11 +172,15 @@ def main(argv: Optional[List[str]] = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     import torch
     from mmengine.config import Config
-
-    from fasrnet_mmpose.apis import (FaSRnetInferencer, HOGPersonDetector, find_model_entry,
-                                     open_frame_source)
-    from fasrnet_mmpose.apis.inferencers.utils import FrameListSource
     from mmpose.apis.inferencers import Pose2DInferencer
+
+    from fasrnet_mmpose.apis import (
+        FaSRnetInferencer,
+        HOGPersonDetector,
+        find_model_entry,
+        open_frame_source,
+    )
+    from fasrnet_mmpose.apis.inferencers.utils import FrameListSource
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -173,11 +197,14 @@ def _run(args: argparse.Namespace) -> int:
     decoded = [(frame, name) for frame, name in source]
     decode_s = time.perf_counter() - start
     if len(decoded) <= args.warmup:
-        print(f'benchmark_inference.py: error: {args.input} has {len(decoded)} frame(s); need more '
-              f'than --warmup={args.warmup}', file=sys.stderr)
+        print(
+            f'benchmark_inference.py: error: {args.input} has {len(decoded)} frame(s); need more '
+            f'than --warmup={args.warmup}',
+            file=sys.stderr,
+        )
         return 1
     assert source.num_decoded == len(decoded)  # each frame decoded once
-    warm, timed = decoded[:args.warmup], decoded[args.warmup:]
+    warm, timed = decoded[: args.warmup], decoded[args.warmup :]
     decode_ms = 1000 * decode_s / len(decoded)
     h, w = decoded[0][0].shape[:2]
 
@@ -189,25 +216,32 @@ def _run(args: argparse.Namespace) -> int:
     cfg.model.test_cfg.flip_test = False
     if args.input_size is not None:
         set_input_size(cfg, args.input_size)
-    crop = next(t.input_size for t in cfg.test_dataloader.dataset.pipeline
-                if t.type == 'TopdownAffine')
+    crop = next(
+        t.input_size for t in cfg.test_dataloader.dataset.pipeline if t.type == 'TopdownAffine'
+    )
     base_cfg = single_frame_config(cfg)
 
     hog = HOGPersonDetector() if args.det == 'hog' else None
-    temporal = FaSRnetInferencer(cfg, weights=args.weights, device=device,
-                                 det_model=hog if hog is not None else 'whole_image',
-                                 online=args.online)
+    temporal = FaSRnetInferencer(
+        cfg,
+        weights=args.weights,
+        device=device,
+        det_model=hog if hog is not None else 'whole_image',
+        online=args.online,
+    )
     single = Pose2DInferencer(base_cfg, device=device, det_model='whole_image')
     if hog is not None:
-        single.detector, single.det_cat_ids = hog, (0, )
+        single.detector, single.det_cat_ids = hog, (0,)
 
     rows = []
     for label, inferencer, make_inputs in (
-            (f'FaSRnet {"online" if args.online else "offline"} '
-             f'(T={len(temporal.frame_offsets)})', temporal,
-             lambda frames: FrameListSource([f for f, _ in frames])),
-            (f'{backbone_name(cfg)} single-frame', single,
-             lambda frames: [f for f, _ in frames])):
+        (
+            f'FaSRnet {"online" if args.online else "offline"} (T={len(temporal.frame_offsets)})',
+            temporal,
+            lambda frames: FrameListSource([f for f, _ in frames]),
+        ),
+        (f'{backbone_name(cfg)} single-frame', single, lambda frames: [f for f, _ in frames]),
+    ):
         timer = StageTimer(sync)
         if inferencer.detector is not None:
             inferencer.detector = timer.wrap('detect', inferencer.detector)
@@ -225,38 +259,60 @@ def _run(args: argparse.Namespace) -> int:
         loop_s = time.perf_counter() - start
         n = len(timed)
         total_ms = decode_ms + 1000 * loop_s / n
-        rows.append(dict(
-            label=label, frames=n, persons=persons, forwards=timer.calls['pose'],
-            decode=decode_ms, detect=1000 * timer.seconds['detect'] / n,
-            crop=1000 * timer.seconds['crop'] / n, pose=1000 * timer.seconds['pose'] / n,
-            total=total_ms, fps=1000 / total_ms, pps=persons * 1000 / (total_ms * n)))
+        rows.append(
+            dict(
+                label=label,
+                frames=n,
+                persons=persons,
+                forwards=timer.calls['pose'],
+                decode=decode_ms,
+                detect=1000 * timer.seconds['detect'] / n,
+                crop=1000 * timer.seconds['crop'] / n,
+                pose=1000 * timer.seconds['pose'] / n,
+                total=total_ms,
+                fps=1000 / total_ms,
+                pps=persons * 1000 / (total_ms * n),
+            )
+        )
         # the inferencer handles the pipeline/test_step wrappers only for this run
         del timer
 
-    print(f'\ninput: {args.input} ({len(decoded)} frames decoded once, {w}x{h}, '
-          f'{args.warmup} warm-up), crop {crop[1]}x{crop[0]} (HxW), device {device}, '
-          f'torch threads {torch.get_num_threads()}, boxes: {args.det}, weights: '
-          f'{args.weights or "random init"}\n')
-    header = (f'{"model":<30} {"frames":>6} {"persons":>7} {"fwd":>4} {"decode":>8} {"detect":>8} '
-              f'{"crop":>8} {"pose":>9} {"total":>9} {"frames/s":>9} {"persons/s":>9}')
+    print(
+        f'\ninput: {args.input} ({len(decoded)} frames decoded once, {w}x{h}, '
+        f'{args.warmup} warm-up), crop {crop[1]}x{crop[0]} (HxW), device {device}, '
+        f'torch threads {torch.get_num_threads()}, boxes: {args.det}, weights: '
+        f'{args.weights or "random init"}\n'
+    )
+    header = (
+        f'{"model":<30} {"frames":>6} {"persons":>7} {"fwd":>4} {"decode":>8} {"detect":>8} '
+        f'{"crop":>8} {"pose":>9} {"total":>9} {"frames/s":>9} {"persons/s":>9}'
+    )
     print(header)
-    print(f'{"":<30} {"":>6} {"":>7} {"":>4} ' + ' '.join(f'{"ms/frame":>8}' for _ in range(3)) +
-          f' {"ms/frame":>9} {"ms/frame":>9}')
+    print(
+        f'{"":<30} {"":>6} {"":>7} {"":>4} '
+        + ' '.join(f'{"ms/frame":>8}' for _ in range(3))
+        + f' {"ms/frame":>9} {"ms/frame":>9}'
+    )
     print('-' * len(header))
     for r in rows:
-        print(f'{r["label"]:<30} {r["frames"]:>6} {r["persons"]:>7} {r["forwards"]:>4} '
-              f'{r["decode"]:>8.1f} {r["detect"]:>8.1f} {r["crop"]:>8.1f} {r["pose"]:>9.1f} '
-              f'{r["total"]:>9.1f} {r["fps"]:>9.2f} {r["pps"]:>9.2f}')
+        print(
+            f'{r["label"]:<30} {r["frames"]:>6} {r["persons"]:>7} {r["forwards"]:>4} '
+            f'{r["decode"]:>8.1f} {r["detect"]:>8.1f} {r["crop"]:>8.1f} {r["pose"]:>9.1f} '
+            f'{r["total"]:>9.1f} {r["fps"]:>9.2f} {r["pps"]:>9.2f}'
+        )
     a, b = rows
     ratio = lambda x, y: f'{x / y:.2f}x' if y > 0 else 'n/a'  # noqa: E731
     print('-' * len(header))
-    print(f'{"ratio FaSRnet / single-frame":<30} {"":>6} {"":>7} {"":>4} '
-          f'{ratio(a["decode"], b["decode"]):>8} {ratio(a["detect"], b["detect"]):>8} '
-          f'{ratio(a["crop"], b["crop"]):>8} {ratio(a["pose"], b["pose"]):>9} '
-          f'{ratio(a["total"], b["total"]):>9} {ratio(a["fps"], b["fps"]):>9} '
-          f'{ratio(a["pps"], b["pps"]):>9}')
-    print('\nfwd = model forwards (one per frame with people: all persons of a frame are one '
-          'batch).')
+    print(
+        f'{"ratio FaSRnet / single-frame":<30} {"":>6} {"":>7} {"":>4} '
+        f'{ratio(a["decode"], b["decode"]):>8} {ratio(a["detect"], b["detect"]):>8} '
+        f'{ratio(a["crop"], b["crop"]):>8} {ratio(a["pose"], b["pose"]):>9} '
+        f'{ratio(a["total"], b["total"]):>9} {ratio(a["fps"], b["fps"]):>9} '
+        f'{ratio(a["pps"], b["pps"]):>9}'
+    )
+    print(
+        '\nfwd = model forwards (one per frame with people: all persons of a frame are one batch).'
+    )
     return 0
 
 

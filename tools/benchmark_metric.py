@@ -13,6 +13,7 @@ false positive per frame) through ``process`` in batches, and measures
 Python/numpy allocation traced by ``tracemalloc`` during a second, traced run, plus the
 process's maximum RSS.
 """
+
 import argparse
 import json
 import os
@@ -26,13 +27,30 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-PT18_NAMES = ('nose', 'head_bottom', 'head_top', 'left_ear', 'right_ear', 'left_shoulder',
-              'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
-              'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
+PT18_NAMES = (
+    'nose',
+    'head_bottom',
+    'head_top',
+    'left_ear',
+    'right_ear',
+    'left_shoulder',
+    'right_shoulder',
+    'left_elbow',
+    'right_elbow',
+    'left_wrist',
+    'right_wrist',
+    'left_hip',
+    'right_hip',
+    'left_knee',
+    'right_knee',
+    'left_ankle',
+    'right_ankle',
+)
 
 
-def make_dataset(root: str, videos: int, frames: int, persons: int, fmt: str,
-                 seed: int = 0) -> List[dict]:
+def make_dataset(
+    root: str, videos: int, frames: int, persons: int, fmt: str, seed: int = 0
+) -> List[dict]:
     """Write synthetic per-video GT files and return matching data samples.
 
     Args:
@@ -48,6 +66,7 @@ def make_dataset(root: str, videos: int, frames: int, persons: int, fmt: str,
     """
     rng = np.random.default_rng(seed)
     from fasrnet_mmpose.evaluation.functional.posetrack_eval import PT18_TO_POSEVAL
+
     samples = []
     region = [[1800, 1900, 1900, 1850, 1800], [0, 0, 100, 150, 100]]
     for v in range(videos):
@@ -56,8 +75,9 @@ def make_dataset(root: str, videos: int, frames: int, persons: int, fmt: str,
         for f in range(frames):
             iid = int(f'1{v:06d}{f:04d}')
             name = f'images/val/{vid}/{f:06d}.jpg'
-            img = dict(id=iid, file_name=name, is_labeled=True, frame_id=iid, vid_id=vid,
-                       nframes=frames)
+            img = dict(
+                id=iid, file_name=name, is_labeled=True, frame_id=iid, vid_id=vid, nframes=frames
+            )
             if f % 2 == 0:
                 img.update(ignore_regions_x=[region[0]], ignore_regions_y=[region[1]])
             images.append(img)
@@ -69,32 +89,62 @@ def make_dataset(root: str, videos: int, frames: int, persons: int, fmt: str,
             rects = []
             for p in range(persons):
                 k = np.concatenate([kpts[p] * vis[p][:, None], vis[p][:, None]], axis=1)
-                anns.append(dict(image_id=iid, track_id=p, keypoints=k.reshape(-1).tolist(),
-                                 bbox_head=head[p].tolist(), id=len(anns), category_id=1))
-                pts = [dict(id=[int(PT18_TO_POSEVAL[j])], x=[float(kpts[p, j, 0])],
-                            y=[float(kpts[p, j, 1])], is_visible=[1]) for j in range(17)
-                       if vis[p, j]]
-                rects.append(dict(track_id=[p], x1=[head[p, 0]], y1=[head[p, 1]],
-                                  x2=[head[p, 0] + 40], y2=[head[p, 1] + 40],
-                                  annopoints=[dict(point=pts)]))
+                anns.append(
+                    dict(
+                        image_id=iid,
+                        track_id=p,
+                        keypoints=k.reshape(-1).tolist(),
+                        bbox_head=head[p].tolist(),
+                        id=len(anns),
+                        category_id=1,
+                    )
+                )
+                pts = [
+                    dict(
+                        id=[int(PT18_TO_POSEVAL[j])],
+                        x=[float(kpts[p, j, 0])],
+                        y=[float(kpts[p, j, 1])],
+                        is_visible=[1],
+                    )
+                    for j in range(17)
+                    if vis[p, j]
+                ]
+                rects.append(
+                    dict(
+                        track_id=[p],
+                        x1=[head[p, 0]],
+                        y1=[head[p, 1]],
+                        x2=[head[p, 0] + 40],
+                        y2=[head[p, 1] + 40],
+                        annopoints=[dict(point=pts)],
+                    )
+                )
             fr = dict(image=[dict(name=name)], imgnum=[f + 1], annorect=rects)
             if f % 2 == 0:
-                fr['ignore_regions'] = [
-                    dict(point=[dict(x=[x], y=[y]) for x, y in zip(*region)])]
+                fr['ignore_regions'] = [dict(point=[dict(x=[x], y=[y]) for x, y in zip(*region)])]
             annolist.append(fr)
             # predictions: every GT person with noise + one false positive
-            pred = np.concatenate([kpts + rng.normal(0, 8, kpts.shape),
-                                   rng.uniform(0, 1900, size=(1, 17, 2))])
+            pred = np.concatenate(
+                [kpts + rng.normal(0, 8, kpts.shape), rng.uniform(0, 1900, size=(1, 17, 2))]
+            )
             for p in range(len(pred)):
                 samples.append(
-                    dict(img_path=f'/data/posetrack18/{name}', img_id=iid, id=len(samples),
-                         pred_instances=dict(keypoints=pred[p:p + 1].astype(np.float32),
-                                             keypoint_scores=rng.random((1, 17)).astype(
-                                                 np.float32)),
-                         gt_instances=dict(bbox_scores=rng.uniform(0.2, 1.0, 1).astype(
-                             np.float32))))
-        content = dict(images=images, annotations=anns,
-                       categories=[dict(id=1, name='person', keypoints=list(PT18_NAMES))])
+                    dict(
+                        img_path=f'/data/posetrack18/{name}',
+                        img_id=iid,
+                        id=len(samples),
+                        pred_instances=dict(
+                            keypoints=pred[p : p + 1].astype(np.float32),
+                            keypoint_scores=rng.random((1, 17)).astype(np.float32),
+                        ),
+                        gt_instances=dict(bbox_scores=rng.uniform(0.2, 1.0, 1).astype(np.float32)),
+                    )
+                )
+        content = dict(
+            images=images,
+            annotations=anns,
+            categories=[dict(id=1, name='person', keypoints=list(PT18_NAMES))],
+        )
         if fmt == 'pt17':
             content = dict(annolist=annolist)
         with open(osp.join(root, f'{vid}.json'), 'w') as fh:
@@ -102,8 +152,9 @@ def make_dataset(root: str, videos: int, frames: int, persons: int, fmt: str,
     return samples
 
 
-def run_metric(gt_dir: str, samples: List[dict], args: argparse.Namespace,
-               outdir: Optional[str]) -> Dict[str, float]:
+def run_metric(
+    gt_dir: str, samples: List[dict], args: argparse.Namespace, outdir: Optional[str]
+) -> Dict[str, float]:
     """Feed the samples through the metric; return timings and the metrics.
 
     Args:
@@ -116,13 +167,21 @@ def run_metric(gt_dir: str, samples: List[dict], args: argparse.Namespace,
         dict: ``process_s``, ``evaluate_s`` and the metric values.
     """
     from mmpose.registry import METRICS
+
     metric = METRICS.build(
-        dict(type='PoseTrackMAPMetric', gt_folder=gt_dir, format=args.format,
-             outfile_format=args.outfile_format, nms_mode=args.nms, outfile_prefix=outdir))
+        dict(
+            type='PoseTrackMAPMetric',
+            gt_folder=gt_dir,
+            format=args.format,
+            outfile_format=args.outfile_format,
+            nms_mode=args.nms,
+            outfile_prefix=outdir,
+        )
+    )
     metric.dataset_meta = {}
     t0 = time.perf_counter()
     for i in range(0, len(samples), args.batch_size):
-        metric.process({}, samples[i:i + args.batch_size])
+        metric.process({}, samples[i : i + args.batch_size])
     t1 = time.perf_counter()
     metrics = metric.evaluate(len(samples))
     t2 = time.perf_counter()
@@ -171,29 +230,36 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--videos', type=int, default=50)
     parser.add_argument('--frames', type=int, default=30, help='labelled frames per video')
     parser.add_argument('--persons', type=int, default=10, help='GT persons per frame')
-    parser.add_argument('--format', choices=['pt17', 'pt18'], default='pt18',
-                        help='GT file format')
-    parser.add_argument('--outfile-format', choices=['pt17', 'pt18'], default=None,
-                        help='prediction file format (default: as --format)')
+    parser.add_argument('--format', choices=['pt17', 'pt18'], default='pt18', help='GT file format')
+    parser.add_argument(
+        '--outfile-format',
+        choices=['pt17', 'pt18'],
+        default=None,
+        help='prediction file format (default: as --format)',
+    )
     parser.add_argument('--nms', choices=['none', 'oks_nms'], default='none')
     parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--write', action='store_true',
-                        help='also write the prediction files (outfile_prefix)')
+    parser.add_argument(
+        '--write', action='store_true', help='also write the prediction files (outfile_prefix)'
+    )
     parser.add_argument('--no-memory', action='store_true', help='skip the traced run')
     args = parser.parse_args(argv)
 
     import logging
 
     from fasrnet_mmpose.utils import mmlogger_level  # imports the plugin (registers the metric)
+
     with mmlogger_level(logging.WARNING):  # the metric logs its table at INFO level
         res, peak, samples, t_make = _benchmark(args)
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
 
     n_frames = args.videos * args.frames
-    print(f'PoseTrackMAPMetric benchmark: {args.videos} videos x {args.frames} labelled frames x '
-          f'{args.persons} persons ({n_frames} frames, {len(samples)} predicted instances; '
-          f'GT {args.format}, predictions {args.outfile_format or args.format}, '
-          f'nms={args.nms}{", files written" if args.write else ""})')
+    print(
+        f'PoseTrackMAPMetric benchmark: {args.videos} videos x {args.frames} labelled frames x '
+        f'{args.persons} persons ({n_frames} frames, {len(samples)} predicted instances; '
+        f'GT {args.format}, predictions {args.outfile_format or args.format}, '
+        f'nms={args.nms}{", files written" if args.write else ""})'
+    )
     print(f'  synthetic data      : {t_make:8.3f} s (not part of the metric)')
     print(f'  process()           : {res["process_s"]:8.3f} s')
     print(f'  evaluate()          : {res["evaluate_s"]:8.3f} s')

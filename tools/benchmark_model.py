@@ -24,6 +24,7 @@ In one run, on the same random inputs ``[B, 3 frames, 3, H, W]`` and randomly in
 Runs on CUDA when available (``--device auto``), otherwise on CPU. The configurations are timed
 round-robin and the best of ``--repeats`` runs is reported (robust to other load on the machine).
 """
+
 import argparse
 import os
 import time
@@ -37,8 +38,12 @@ import torch
 BACKBONE: Optional[dict] = None
 
 OFFICIAL_HEAD = dict(type='FaSRHead')
-FIXED_HEAD = dict(type='FaSRHead', align_direction='neighbour_to_current',
-                  dcn_offset_padding='same', dcn_offset_init='zero')
+FIXED_HEAD = dict(
+    type='FaSRHead',
+    align_direction='neighbour_to_current',
+    dcn_offset_padding='same',
+    dcn_offset_init='zero',
+)
 TARGET_RATIO = 1.15
 
 
@@ -47,8 +52,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_calls(fns: Dict[str, Callable[[], object]], device: torch.device, warmup: int,
-               repeats: int) -> Dict[str, float]:
+def time_calls(
+    fns: Dict[str, Callable[[], object]], device: torch.device, warmup: int, repeats: int
+) -> Dict[str, float]:
     """Best (minimum) wall time in seconds of each ``fn()`` over ``repeats`` calls.
 
     The calls are interleaved round-robin (after ``warmup`` calls of each), so that load from other
@@ -73,8 +79,13 @@ def _cpu_peak_mib(fn: Callable[[], object]) -> Optional[float]:
     try:
         from torch.profiler import ProfilerActivity, profile
         from torch.profiler._memory_profiler import Action, MemoryProfileTimeline
-        with profile(activities=[ProfilerActivity.CPU], profile_memory=True, record_shapes=True,
-                     with_stack=True) as prof:
+
+        with profile(
+            activities=[ProfilerActivity.CPU],
+            profile_memory=True,
+            record_shapes=True,
+            with_stack=True,
+        ) as prof:
             fn()
         timeline = MemoryProfileTimeline(prof._memory_profile()).timeline
         current = peak = 0
@@ -112,23 +123,36 @@ def backbone_cfg() -> dict:
     if BACKBONE is not None:
         return BACKBONE
     from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
+
     return hrnet_w48()
 
 
 def build_models(device: torch.device) -> Dict[str, torch.nn.Module]:
     """Single-frame HRNet-W48, FaSRnet (official) and the fixed-mode head, all in eval mode."""
-    import fasrnet_mmpose  # noqa: F401  (registers the plugin)
     from mmpose.registry import MODELS
     from mmpose.utils import register_all_modules
+
+    import fasrnet_mmpose  # noqa: F401  (registers the plugin)
+
     register_all_modules(init_default_scope=True)
     backbone = backbone_cfg()
     single = MODELS.build(
-        dict(type='TopdownPoseEstimator', backbone=backbone,
-             head=dict(type='HeatmapHead', in_channels=48, out_channels=17,
-                       deconv_out_channels=None)))
+        dict(
+            type='TopdownPoseEstimator',
+            backbone=backbone,
+            head=dict(
+                type='HeatmapHead', in_channels=48, out_channels=17, deconv_out_channels=None
+            ),
+        )
+    )
     fasrnet = MODELS.build(
-        dict(type='VideoTopdownPoseEstimator', backbone=backbone, head=OFFICIAL_HEAD,
-             freeze_backbone=True))
+        dict(
+            type='VideoTopdownPoseEstimator',
+            backbone=backbone,
+            head=OFFICIAL_HEAD,
+            freeze_backbone=True,
+        )
+    )
     fasrnet.head.init_weights()  # spec §6 init of the head (random backbone: timing only)
     fixed_head = MODELS.build(FIXED_HEAD)
     fixed_head.init_weights()
@@ -139,12 +163,14 @@ def build_models(device: torch.device) -> Dict[str, torch.nn.Module]:
     }
 
 
-def run_benchmark(batch_size: int = 1,
-                  input_size=(384, 288),
-                  device: str = 'auto',
-                  warmup: int = 1,
-                  repeats: int = 3,
-                  seed: int = 0) -> List[Dict[str, object]]:
+def run_benchmark(
+    batch_size: int = 1,
+    input_size=(384, 288),
+    device: str = 'auto',
+    warmup: int = 1,
+    repeats: int = 3,
+    seed: int = 0,
+) -> List[Dict[str, object]]:
     """Run the benchmark and return its rows (also printed by :func:`main`).
 
     Returns:
@@ -193,8 +219,14 @@ def run_benchmark(batch_size: int = 1,
     peaks[floor_name] = peaks['HRNet-W48 single frame (mmpose)']
     order = [floor_name] + list(fns)
     rows = [
-        dict(name=name, seconds=seconds[name], ms_per_person=1e3 * seconds[name] / batch_size,
-             ratio=seconds[name] / seconds[floor_name], peak_mib=peaks[name]) for name in order
+        dict(
+            name=name,
+            seconds=seconds[name],
+            ms_per_person=1e3 * seconds[name] / batch_size,
+            ratio=seconds[name] / seconds[floor_name],
+            peak_mib=peaks[name],
+        )
+        for name in order
     ]
     return rows
 
@@ -203,20 +235,29 @@ def format_table(rows: List[Dict[str, object]], header: str) -> str:
     lines = [header, f'{"model":<36}{"ms / person":>14}{"x floor":>10}{"peak MiB":>12}']
     for row in rows:
         peak = '-' if row['peak_mib'] is None else f'{row["peak_mib"]:.0f}'
-        lines.append(f'{row["name"]:<36}{row["ms_per_person"]:>14.1f}{row["ratio"]:>10.3f}'
-                     f'{peak:>12}')
+        lines.append(
+            f'{row["name"]:<36}{row["ms_per_person"]:>14.1f}{row["ratio"]:>10.3f}{peak:>12}'
+        )
     official = next(r for r in rows if r['name'] == 'FaSRnet, official mode')
     verdict = 'within' if official['ratio'] <= TARGET_RATIO else 'ABOVE'
-    lines.append(f'FaSRnet (official) = {official["ratio"]:.3f} x floor: {verdict} the '
-                 f'{TARGET_RATIO} x target')
+    lines.append(
+        f'FaSRnet (official) = {official["ratio"]:.3f} x floor: {verdict} the '
+        f'{TARGET_RATIO} x target'
+    )
     return '\n'.join(lines)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='FaSRnet vs 3 x HRNet-W48 inference benchmark')
     parser.add_argument('--batch-size', type=int, default=1, help='persons per forward')
-    parser.add_argument('--input-size', type=int, nargs=2, default=(384, 288),
-                        metavar=('H', 'W'), help='crop size (multiples of 32)')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        default=(384, 288),
+        metavar=('H', 'W'),
+        help='crop size (multiples of 32)',
+    )
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=3)
@@ -228,15 +269,22 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, object]]:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = run_benchmark(args.batch_size, tuple(args.input_size), args.device, args.warmup,
-                         args.repeats)
-    device = args.device if args.device != 'auto' else (
-        'cuda' if torch.cuda.is_available() else 'cpu')
-    desc = torch.cuda.get_device_name(device) if device.startswith('cuda') else (
-        f'cpu, {torch.get_num_threads()} threads, {os.cpu_count()} cores')
-    header = (f'device: {desc} | batch {args.batch_size} person(s) x 3 frames | input '
-              f'{args.input_size[0]}x{args.input_size[1]} | best of {args.repeats} interleaved '
-              f'runs (warmup {args.warmup}) | torch {torch.__version__}')
+    rows = run_benchmark(
+        args.batch_size, tuple(args.input_size), args.device, args.warmup, args.repeats
+    )
+    device = (
+        args.device if args.device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu')
+    )
+    desc = (
+        torch.cuda.get_device_name(device)
+        if device.startswith('cuda')
+        else (f'cpu, {torch.get_num_threads()} threads, {os.cpu_count()} cores')
+    )
+    header = (
+        f'device: {desc} | batch {args.batch_size} person(s) x 3 frames | input '
+        f'{args.input_size[0]}x{args.input_size[1]} | best of {args.repeats} interleaved '
+        f'runs (warmup {args.warmup}) | torch {torch.__version__}'
+    )
     print(format_table(rows, header))
     return rows
 

@@ -29,6 +29,7 @@ On CPU use a smaller model and input, e.g.::
 
 On a GPU, the full recipe: ``python tools/benchmark_train.py CONFIG``.
 """
+
 import argparse
 import json
 import os
@@ -45,77 +46,160 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
+
 def tiny_hrnet(width: int) -> dict:
     """HRNet with one block per stage and ``width`` channels at 1/4 resolution (3 branches, so
     that small inputs need only be multiples of 16)."""
     w = width
     return dict(
-        type='HRNet', in_channels=3,
+        type='HRNet',
+        in_channels=3,
         extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1, ),
-                        num_channels=(w, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
-                        num_channels=(w, 2 * w)),
-            stage3=dict(num_modules=1, num_branches=3, block='BASIC', num_blocks=(1, 1, 1),
-                        num_channels=(w, 2 * w, 4 * w)),
-            stage4=dict(num_modules=1, num_branches=3, block='BASIC', num_blocks=(1, 1, 1),
-                        num_channels=(w, 2 * w, 4 * w), multiscale_output=False)))
+            stage1=dict(
+                num_modules=1,
+                num_branches=1,
+                block='BOTTLENECK',
+                num_blocks=(1,),
+                num_channels=(w,),
+            ),
+            stage2=dict(
+                num_modules=1,
+                num_branches=2,
+                block='BASIC',
+                num_blocks=(1, 1),
+                num_channels=(w, 2 * w),
+            ),
+            stage3=dict(
+                num_modules=1,
+                num_branches=3,
+                block='BASIC',
+                num_blocks=(1, 1, 1),
+                num_channels=(w, 2 * w, 4 * w),
+            ),
+            stage4=dict(
+                num_modules=1,
+                num_branches=3,
+                block='BASIC',
+                num_blocks=(1, 1, 1),
+                num_channels=(w, 2 * w, 4 * w),
+                multiscale_output=False,
+            ),
+        ),
+    )
 
 
 def hrnet(width: int) -> dict:
     """Standard HRNet-W``width`` (mmpose's W32/W48 layout)."""
     w = width
     return dict(
-        type='HRNet', in_channels=3,
+        type='HRNet',
+        in_channels=3,
         extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(4, ),
-                        num_channels=(64, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(4, 4),
-                        num_channels=(w, 2 * w)),
-            stage3=dict(num_modules=4, num_branches=3, block='BASIC', num_blocks=(4, 4, 4),
-                        num_channels=(w, 2 * w, 4 * w)),
-            stage4=dict(num_modules=3, num_branches=4, block='BASIC', num_blocks=(4, 4, 4, 4),
-                        num_channels=(w, 2 * w, 4 * w, 8 * w), multiscale_output=False)))
+            stage1=dict(
+                num_modules=1,
+                num_branches=1,
+                block='BOTTLENECK',
+                num_blocks=(4,),
+                num_channels=(64,),
+            ),
+            stage2=dict(
+                num_modules=1,
+                num_branches=2,
+                block='BASIC',
+                num_blocks=(4, 4),
+                num_channels=(w, 2 * w),
+            ),
+            stage3=dict(
+                num_modules=4,
+                num_branches=3,
+                block='BASIC',
+                num_blocks=(4, 4, 4),
+                num_channels=(w, 2 * w, 4 * w),
+            ),
+            stage4=dict(
+                num_modules=3,
+                num_branches=4,
+                block='BASIC',
+                num_blocks=(4, 4, 4, 4),
+                num_channels=(w, 2 * w, 4 * w, 8 * w),
+                multiscale_output=False,
+            ),
+        ),
+    )
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Benchmark data loading vs model training step (samples/s) and peak '
-        'memory per sample for a (video) pose training config.')
+        'memory per sample for a (video) pose training config.'
+    )
     parser.add_argument('config', help='training config')
     parser.add_argument('--device', default='auto', help="'cuda', 'cpu' or 'auto' (default)")
     parser.add_argument('--batch-size', type=int, help='per-process batch (default: config)')
     parser.add_argument('--num-workers', type=int, help='loader workers (default: config)')
-    parser.add_argument('--input-size', type=int, nargs=2, metavar=('W', 'H'),
-                        help='model input size (heatmaps W/4 x H/4; multiples of 16); '
-                        'default: config')
-    parser.add_argument('--backbone', default='config', choices=['config', 'w32', 'tiny'],
-                        help="'config' (as configured, e.g. HRNet-W48), 'w32' (HRNet-W32), "
-                        "'tiny' (one block per stage, --backbone-width channels)")
-    parser.add_argument('--backbone-width', type=int, default=16,
-                        help='channels of the tiny backbone (default 16)')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        metavar=('W', 'H'),
+        help='model input size (heatmaps W/4 x H/4; multiples of 16); default: config',
+    )
+    parser.add_argument(
+        '--backbone',
+        default='config',
+        choices=['config', 'w32', 'tiny'],
+        help="'config' (as configured, e.g. HRNet-W48), 'w32' (HRNet-W32), "
+        "'tiny' (one block per stage, --backbone-width channels)",
+    )
+    parser.add_argument(
+        '--backbone-width', type=int, default=16, help='channels of the tiny backbone (default 16)'
+    )
     parser.add_argument('--steps', type=int, default=10, help='measured model steps')
     parser.add_argument('--loader-batches', type=int, default=20, help='measured loader batches')
-    parser.add_argument('--warmup', type=int, default=2,
-                        help='unmeasured warm-up steps / batches (worker start-up, allocator)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=2,
+        help='unmeasured warm-up steps / batches (worker start-up, allocator)',
+    )
     parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA)')
     data = parser.add_mutually_exclusive_group()
-    data.add_argument('--frames-dir', help='folder of real consecutive frames (*.jpg, sorted) '
-                      'used as one video with synthetic person boxes')
-    data.add_argument('--config-data', action='store_true',
-                      help="use the config's own training dataset (data must exist)")
-    parser.add_argument('--frame-size', type=int, nargs=2, default=(1280, 720),
-                        metavar=('W', 'H'), help='synthetic frame size (default 1280 720)')
-    parser.add_argument('--num-frames', type=int, default=24,
-                        help='frames of the synthetic video (default 24)')
-    parser.add_argument('--persons', type=int, default=4,
-                        help='person instances per labelled frame (default 4)')
-    parser.add_argument('--loader-only', action='store_true',
-                        help='measure the data loader only (e.g. to size num_workers)')
+    data.add_argument(
+        '--frames-dir',
+        help='folder of real consecutive frames (*.jpg, sorted) '
+        'used as one video with synthetic person boxes',
+    )
+    data.add_argument(
+        '--config-data',
+        action='store_true',
+        help="use the config's own training dataset (data must exist)",
+    )
+    parser.add_argument(
+        '--frame-size',
+        type=int,
+        nargs=2,
+        default=(1280, 720),
+        metavar=('W', 'H'),
+        help='synthetic frame size (default 1280 720)',
+    )
+    parser.add_argument(
+        '--num-frames', type=int, default=24, help='frames of the synthetic video (default 24)'
+    )
+    parser.add_argument(
+        '--persons', type=int, default=4, help='person instances per labelled frame (default 4)'
+    )
+    parser.add_argument(
+        '--loader-only',
+        action='store_true',
+        help='measure the data loader only (e.g. to size num_workers)',
+    )
     parser.add_argument('--json-out', help='also write the numbers to this JSON file')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings (xxx=yyy), applied last')
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings (xxx=yyy), applied last',
+    )
     return parser.parse_args()
 
 
@@ -130,14 +214,18 @@ def _synthetic_frame(rng: np.random.RandomState, w: int, h: int, t: int) -> np.n
     for k in range(12):
         cx = (k * 211 + 9 * t) % w
         cy = (k * 137) % h
-        img[max(0, cy - 40):cy + 40, max(0, cx - 25):cx + 25] = rng.randint(0, 255, 3)
+        img[max(0, cy - 40) : cy + 40, max(0, cx - 25) : cx + 25] = rng.randint(0, 255, 3)
     img += rng.normal(0, 6, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def make_benchmark_video(out_dir: str, frames_dir: Optional[str], num_frames: int,
-                         frame_size: Tuple[int, int],
-                         persons: int) -> Tuple[str, int, Tuple[int, int]]:
+def make_benchmark_video(
+    out_dir: str,
+    frames_dir: Optional[str],
+    num_frames: int,
+    frame_size: Tuple[int, int],
+    persons: int,
+) -> Tuple[str, int, Tuple[int, int]]:
     """Write a one-video PoseTrack18-style dataset (every frame labelled and on disk).
 
     Args:
@@ -151,12 +239,14 @@ def make_benchmark_video(out_dir: str, frames_dir: Optional[str], num_frames: in
         tuple[str, int, tuple[int, int]]: Annotation file, number of samples, frame ``(W, H)``.
     """
     import cv2
+
     video = osp.join('images', 'bench', '000001_bench')
     os.makedirs(osp.join(out_dir, video), exist_ok=True)
     rng = np.random.RandomState(0)
     if frames_dir:
-        srcs = sorted(f for f in os.listdir(frames_dir)
-                      if f.lower().endswith(('.jpg', '.jpeg', '.png')))
+        srcs = sorted(
+            f for f in os.listdir(frames_dir) if f.lower().endswith(('.jpg', '.jpeg', '.png'))
+        )
         if len(srcs) < 3:
             raise ValueError(f'--frames-dir {frames_dir} needs at least 3 frames')
         sizes = set()
@@ -178,21 +268,37 @@ def make_benchmark_video(out_dir: str, frames_dir: Optional[str], num_frames: in
     images, anns = [], []
     for t in range(num_frames):
         image_id = 10000 + t
-        images.append(dict(id=image_id, file_name=f'{video}/{t:06d}.jpg', vid_id='000001',
-                           nframes=num_frames, frame_id=image_id, is_labeled=True, width=w,
-                           height=h))
+        images.append(
+            dict(
+                id=image_id,
+                file_name=f'{video}/{t:06d}.jpg',
+                vid_id='000001',
+                nframes=num_frames,
+                frame_id=image_id,
+                is_labeled=True,
+                width=w,
+                height=h,
+            )
+        )
         for p in range(persons):
             bw, bh = rng.uniform(0.1, 0.3) * w, rng.uniform(0.3, 0.7) * h
             x0, y0 = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
-            kpts = np.stack([x0 + rng.rand(17) * bw, y0 + rng.rand(17) * bh,
-                             np.ones(17)], axis=1)
-            anns.append(dict(id=len(anns) + 1, image_id=image_id, category_id=1,
-                             bbox=[x0, y0, bw, bh], keypoints=kpts.reshape(-1).tolist(),
-                             num_keypoints=17, track_id=p, iscrowd=0))
+            kpts = np.stack([x0 + rng.rand(17) * bw, y0 + rng.rand(17) * bh, np.ones(17)], axis=1)
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=image_id,
+                    category_id=1,
+                    bbox=[x0, y0, bw, bh],
+                    keypoints=kpts.reshape(-1).tolist(),
+                    num_keypoints=17,
+                    track_id=p,
+                    iscrowd=0,
+                )
+            )
     ann_file = osp.join(out_dir, 'bench_train.json')
     with open(ann_file, 'w') as f:
-        json.dump(dict(images=images, annotations=anns,
-                       categories=[dict(id=1, name='person')]), f)
+        json.dump(dict(images=images, annotations=anns, categories=[dict(id=1, name='person')]), f)
     return ann_file, len(anns), (w, h)
 
 
@@ -201,8 +307,10 @@ def _set_input_size(cfg: Config, input_size: Tuple[int, int]) -> None:
     """Set the model input size (``W, H``) in the head codec and the training pipeline."""
     w, h = input_size
     if w % 16 or h % 16:
-        raise ValueError('--input-size must be multiples of 16 (heatmaps W/4 x H/4 must be '
-                         'multiples of 4 for the FaSRnet TSA pyramid)')
+        raise ValueError(
+            '--input-size must be multiples of 16 (heatmaps W/4 x H/4 must be '
+            'multiples of 4 for the FaSRnet TSA pyramid)'
+        )
     heatmap = (w // 4, h // 4)
 
     def fix_codec(codec: dict) -> None:
@@ -244,16 +352,20 @@ def prepare_config(args: argparse.Namespace, data_dir: str) -> Tuple[Config, str
     if args.config_data:
         described = f'config dataset {loader.dataset.get("ann_file")}'
     else:
-        ann_file, num, (w, h) = make_benchmark_video(data_dir, args.frames_dir, args.num_frames,
-                                                     tuple(args.frame_size), args.persons)
+        ann_file, num, (w, h) = make_benchmark_video(
+            data_dir, args.frames_dir, args.num_frames, tuple(args.frame_size), args.persons
+        )
         ds = loader.dataset
         ds.ann_file = ann_file
         ds.data_root = data_dir
         ds.data_prefix = dict(img='')
         ds.version = 'pt18'
         ds.pop('bbox_file', None)
-        described = (f'{num} samples on the {w}x{h} frames of {args.frames_dir}'
-                     if args.frames_dir else f'{num} samples, synthetic {w}x{h} JPEG frames')
+        described = (
+            f'{num} samples on the {w}x{h} frames of {args.frames_dir}'
+            if args.frames_dir
+            else f'{num} samples, synthetic {w}x{h} JPEG frames'
+        )
     # the loader's sampler must not stop before the measured batches: infinite sampling
     loader.sampler = dict(type='InfiniteSampler', shuffle=True)
     if args.cfg_options:
@@ -271,8 +383,9 @@ def _batch_size(batch: dict) -> int:
     return len(batch['inputs'])
 
 
-def bench_step(model, optim_wrapper, batch: dict, steps: int, warmup: int,
-               device: torch.device) -> Dict[str, float]:
+def bench_step(
+    model, optim_wrapper, batch: dict, steps: int, warmup: int, device: torch.device
+) -> Dict[str, float]:
     """Time ``model.train_step`` on one batch; peak memory per sample."""
     n = _batch_size(batch)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -290,14 +403,20 @@ def bench_step(model, optim_wrapper, batch: dict, steps: int, warmup: int,
     out = dict(step_samples_per_s=n * steps / elapsed, step_s=elapsed / steps)
     if device.type == 'cuda':
         peak = torch.cuda.max_memory_allocated(device)
-        out.update(peak_mem_mib=peak / 2**20, peak_mem_per_sample_mib=(peak - base) / n / 2**20,
-                   mem_method='torch.cuda.max_memory_allocated (peak minus the allocation '
-                   'before the first step, divided by the batch)')
+        out.update(
+            peak_mem_mib=peak / 2**20,
+            peak_mem_per_sample_mib=(peak - base) / n / 2**20,
+            mem_method='torch.cuda.max_memory_allocated (peak minus the allocation '
+            'before the first step, divided by the batch)',
+        )
     else:
         grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
-        out.update(peak_rss_growth_mib=grown, peak_mem_per_sample_mib=grown / n,
-                   mem_method='CPU: growth of the peak RSS (resource ru_maxrss) over the steps '
-                   '(activations + gradients + optimizer state), divided by the batch')
+        out.update(
+            peak_rss_growth_mib=grown,
+            peak_mem_per_sample_mib=grown / n,
+            mem_method='CPU: growth of the peak RSS (resource ru_maxrss) over the steps '
+            '(activations + gradients + optimizer state), divided by the batch',
+        )
     return out
 
 
@@ -313,8 +432,9 @@ def bench_loader(loader_iter: Iterator, batches: int, warmup: int) -> Dict[str, 
     return dict(loader_samples_per_s=samples / elapsed, loader_batch_s=elapsed / batches)
 
 
-def bench_end_to_end(model, optim_wrapper, loader_iter: Iterator, steps: int,
-                     device: torch.device) -> Dict[str, float]:
+def bench_end_to_end(
+    model, optim_wrapper, loader_iter: Iterator, steps: int, device: torch.device
+) -> Dict[str, float]:
     """The loader feeding the step, as in a training loop."""
     _sync(device)
     t0 = time.perf_counter()
@@ -335,15 +455,19 @@ def _dump(path: Optional[str], results: dict) -> None:
 
 def main() -> None:
     args = parse_args()
-    import fasrnet_mmpose  # noqa: F401  (registers the plugin)
     from mmengine.optim import build_optim_wrapper
     from mmengine.runner import Runner
-
     from mmpose.registry import MODELS
+
+    import fasrnet_mmpose  # noqa: F401  (registers the plugin)
+
     init_default_scope('mmpose')
 
-    device = torch.device('cuda' if args.device == 'auto' and torch.cuda.is_available() else
-                          ('cpu' if args.device == 'auto' else args.device))
+    device = torch.device(
+        'cuda'
+        if args.device == 'auto' and torch.cuda.is_available()
+        else ('cpu' if args.device == 'auto' else args.device)
+    )
     data_dir = tempfile.mkdtemp(prefix='fasrnet_bench_')
     try:
         cfg, data_desc = prepare_config(args, data_dir)
@@ -366,22 +490,35 @@ def main() -> None:
         params = sum(p.numel() for p in model.parameters())
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         print(f'config      : {args.config}')
-        print(f'device      : {device} (torch {torch.__version__}, '
-              f'{torch.get_num_threads()} intra-op threads, {os.cpu_count()} CPUs)')
-        print(f'model       : backbone={args.backbone}, {params / 1e6:.2f} M parameters '
-              f'({trainable / 1e6:.2f} M trainable), input per sample {t_in}')
-        print(f'data        : {data_desc}; batch {n}, '
-              f'num_workers={loader_cfg.get("num_workers", 0)}')
+        print(
+            f'device      : {device} (torch {torch.__version__}, '
+            f'{torch.get_num_threads()} intra-op threads, {os.cpu_count()} CPUs)'
+        )
+        print(
+            f'model       : backbone={args.backbone}, {params / 1e6:.2f} M parameters '
+            f'({trainable / 1e6:.2f} M trainable), input per sample {t_in}'
+        )
+        print(
+            f'data        : {data_desc}; batch {n}, num_workers={loader_cfg.get("num_workers", 0)}'
+        )
 
-        results = dict(config=args.config, device=str(device), batch_size=n,
-                       num_workers=loader_cfg.get('num_workers', 0), input_shape=t_in,
-                       backbone=args.backbone, data=data_desc)
+        results = dict(
+            config=args.config,
+            device=str(device),
+            batch_size=n,
+            num_workers=loader_cfg.get('num_workers', 0),
+            input_shape=t_in,
+            backbone=args.backbone,
+            data=data_desc,
+        )
         if args.loader_only:
             load = bench_loader(loader_iter, args.loader_batches, args.warmup)
             results.update(load)
-            print(f'data loader : {load["loader_samples_per_s"]:8.2f} samples/s '
-                  f'({load["loader_batch_s"]:.3f} s per batch: 3-frame decode + augmentation + '
-                  'affine + target + collate)')
+            print(
+                f'data loader : {load["loader_samples_per_s"]:8.2f} samples/s '
+                f'({load["loader_batch_s"]:.3f} s per batch: 3-frame decode + augmentation + '
+                'affine + target + collate)'
+            )
             _dump(args.json_out, results)
             return
         step = bench_step(model, optim_wrapper, batch, args.steps, args.warmup, device)
@@ -389,33 +526,48 @@ def main() -> None:
         e2e = bench_end_to_end(model, optim_wrapper, loader_iter, args.steps, device)
         results.update(**step, **load, **e2e)
 
-        print(f'model step  : {step["step_samples_per_s"]:8.2f} samples/s '
-              f'({step["step_s"]:.3f} s per batch of {n}: forward + backward + optimizer step)')
-        print(f'data loader : {load["loader_samples_per_s"]:8.2f} samples/s '
-              f'({load["loader_batch_s"]:.3f} s per batch: 3-frame decode + augmentation + '
-              'affine + target + collate)')
-        print(f'end to end  : {e2e["end_to_end_samples_per_s"]:8.2f} samples/s '
-              '(loader feeding the step)')
+        print(
+            f'model step  : {step["step_samples_per_s"]:8.2f} samples/s '
+            f'({step["step_s"]:.3f} s per batch of {n}: forward + backward + optimizer step)'
+        )
+        print(
+            f'data loader : {load["loader_samples_per_s"]:8.2f} samples/s '
+            f'({load["loader_batch_s"]:.3f} s per batch: 3-frame decode + augmentation + '
+            'affine + target + collate)'
+        )
+        print(
+            f'end to end  : {e2e["end_to_end_samples_per_s"]:8.2f} samples/s '
+            '(loader feeding the step)'
+        )
         if device.type == 'cuda':
-            print(f'peak memory : {step["peak_mem_per_sample_mib"]:.1f} MiB per sample '
-                  f'({step["peak_mem_mib"]:.0f} MiB peak in total; {step["mem_method"]})')
+            print(
+                f'peak memory : {step["peak_mem_per_sample_mib"]:.1f} MiB per sample '
+                f'({step["peak_mem_mib"]:.0f} MiB peak in total; {step["mem_method"]})'
+            )
         else:
-            print(f'peak memory : {step["peak_mem_per_sample_mib"]:.1f} MiB per sample '
-                  f'({step["peak_rss_growth_mib"]:.0f} MiB peak-RSS growth; '
-                  f'{step["mem_method"]})')
+            print(
+                f'peak memory : {step["peak_mem_per_sample_mib"]:.1f} MiB per sample '
+                f'({step["peak_rss_growth_mib"]:.0f} MiB peak-RSS growth; '
+                f'{step["mem_method"]})'
+            )
         ratio = load['loader_samples_per_s'] / step['step_samples_per_s']
         bottleneck = ratio < 1.0
         results.update(loader_to_step_ratio=ratio, loader_is_bottleneck=bottleneck)
         if bottleneck:
-            verdict = (f'the data loader IS the bottleneck: it delivers {ratio:.2f}x the samples '
-                       'the model step consumes (raise num_workers or use faster decoding)')
+            verdict = (
+                f'the data loader IS the bottleneck: it delivers {ratio:.2f}x the samples '
+                'the model step consumes (raise num_workers or use faster decoding)'
+            )
         else:
-            verdict = (f'the data loader is NOT the bottleneck: it delivers {ratio:.2f}x the '
-                       f'samples the model step consumes with '
-                       f'num_workers={loader_cfg.get("num_workers", 0)}')
+            verdict = (
+                f'the data loader is NOT the bottleneck: it delivers {ratio:.2f}x the '
+                f'samples the model step consumes with '
+                f'num_workers={loader_cfg.get("num_workers", 0)}'
+            )
         if device.type == 'cpu':
-            verdict += ('. On CPU the workers and the model share the cores: see the end-to-end '
-                        'number')
+            verdict += (
+                '. On CPU the workers and the model share the cores: see the end-to-end number'
+            )
         print(f'verdict     : {verdict}')
         _dump(args.json_out, results)
     finally:

@@ -24,6 +24,7 @@ Key mapping (official -> plugin)::
 
 The SRM key mapping is shared with DCPose (whose head keys are the SRM keys without a prefix).
 """
+
 import argparse
 import os.path as osp
 import re
@@ -96,27 +97,27 @@ def plugin_srm_key_to_official(key: str) -> str:
 def official_key_to_plugin(key: str) -> str:
     """Map one official FaSRnet state-dict key (``module.`` already stripped) to the plugin key."""
     if key.startswith(_SRM_OFFICIAL_PREFIX):
-        return _SRM_PLUGIN_PREFIX + official_srm_key_to_plugin(key[len(_SRM_OFFICIAL_PREFIX):])
+        return _SRM_PLUGIN_PREFIX + official_srm_key_to_plugin(key[len(_SRM_OFFICIAL_PREFIX) :])
     for src, dst in _PREFIX_MAP:
         if key.startswith(src):
-            return dst + key[len(src):]
+            return dst + key[len(src) :]
     raise ConversionError(f'unexpected key {key!r}: not part of the official FaSRnet model')
 
 
 def plugin_key_to_official(key: str) -> str:
     """Inverse of :func:`official_key_to_plugin`."""
     if key.startswith(_SRM_PLUGIN_PREFIX):
-        return _SRM_OFFICIAL_PREFIX + plugin_srm_key_to_official(key[len(_SRM_PLUGIN_PREFIX):])
+        return _SRM_OFFICIAL_PREFIX + plugin_srm_key_to_official(key[len(_SRM_PLUGIN_PREFIX) :])
     for src, dst in _PREFIX_MAP:
         if key.startswith(dst):
-            return src + key[len(dst):]
+            return src + key[len(dst) :]
     raise ConversionError(f'unexpected plugin key {key!r}')
 
 
 def strip_module_prefix(key: str) -> str:
     """Remove any number of leading ``module.`` (DataParallel) prefixes."""
     while key.startswith(MODULE_PREFIX):
-        key = key[len(MODULE_PREFIX):]
+        key = key[len(MODULE_PREFIX) :]
     return key
 
 
@@ -128,8 +129,10 @@ def extract_state_dict(checkpoint: Mapping) -> Mapping:
         return checkpoint['state_dict']
     if checkpoint and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
         return checkpoint
-    raise ConversionError('checkpoint has no "state_dict" entry and is not a state dict itself '
-                          f'(top-level keys: {sorted(checkpoint)[:10]})')
+    raise ConversionError(
+        'checkpoint has no "state_dict" entry and is not a state dict itself '
+        f'(top-level keys: {sorted(checkpoint)[:10]})'
+    )
 
 
 def convert_state_dict(official: Mapping[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
@@ -151,8 +154,9 @@ def convert_state_dict(official: Mapping[str, torch.Tensor]) -> 'OrderedDict[str
             raise ConversionError(f'duplicate key {key!r} (after stripping "module.")')
         converted[new_key] = value
     if unknown:
-        raise ConversionError(_format_keys('unexpected keys (not in the official FaSRnet model)',
-                                           unknown))
+        raise ConversionError(
+            _format_keys('unexpected keys (not in the official FaSRnet model)', unknown)
+        )
     return converted
 
 
@@ -165,8 +169,9 @@ def _format_keys(title: str, keys: Iterable[str], limit: int = 20) -> str:
     return '\n'.join(lines)
 
 
-def check_against(converted: Mapping[str, torch.Tensor],
-                  target_shapes: Mapping[str, Tuple[int, ...]]) -> None:
+def check_against(
+    converted: Mapping[str, torch.Tensor], target_shapes: Mapping[str, Tuple[int, ...]]
+) -> None:
     """Refuse a converted state dict that would not load strictly into the target.
 
     Args:
@@ -185,30 +190,41 @@ def check_against(converted: Mapping[str, torch.Tensor],
     ]
     problems = []
     if missing:
-        problems.append(_format_keys('missing keys (in the model, not in the checkpoint; '
-                                     'shown with their plugin names)', missing))
+        problems.append(
+            _format_keys(
+                'missing keys (in the model, not in the checkpoint; shown with their plugin names)',
+                missing,
+            )
+        )
     if unexpected:
-        problems.append(_format_keys('unexpected keys (in the checkpoint, not in the model)',
-                                     unexpected))
+        problems.append(
+            _format_keys('unexpected keys (in the checkpoint, not in the model)', unexpected)
+        )
     if mismatched:
         problems.append(_format_keys('shape mismatches', mismatched))
     if problems:
-        raise ConversionError('the checkpoint does not match the official-mode FaSRnet model:\n' +
-                              '\n'.join(problems))
+        raise ConversionError(
+            'the checkpoint does not match the official-mode FaSRnet model:\n' + '\n'.join(problems)
+        )
 
 
 def build_official_model(config: Optional[str] = None) -> torch.nn.Module:
     """Build the target model: ``config``'s model, or HRNet-W48 + official-mode ``FaSRHead``."""
-    import fasrnet_mmpose  # noqa: F401  (registers the plugin)
     from mmpose.registry import MODELS
     from mmpose.utils import register_all_modules
+
+    import fasrnet_mmpose  # noqa: F401  (registers the plugin)
+
     register_all_modules(init_default_scope=True)
     if config is not None:
         from mmengine.config import Config
+
         return MODELS.build(Config.fromfile(config).model)
     from mmpose.models.backbones import HRNet
+
     from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
     from fasrnet_mmpose.models.heads import FaSRHead
+
     model = torch.nn.Module()
     model.backbone = HRNet(extra=hrnet_w48()['extra'])
     model.head = FaSRHead()  # defaults = official flags
@@ -243,23 +259,28 @@ def convert_checkpoint(src: str, dst: str, config: Optional[str] = None) -> Dict
         converted_from=osp.abspath(src),
         converter='fasrnet_mmpose/tools/convert_official_checkpoint.py',
         note='load into the official-mode model (docs/official_vs_fixed.md) to reproduce the '
-        'official outputs')
+        'official outputs',
+    )
     torch.save({'state_dict': converted, 'meta': meta}, dst)
     return dict(
         num_entries=len(converted),
         num_backbone_entries=sum(k.startswith('backbone.') for k in converted),
-        num_head_entries=sum(k.startswith('head.') for k in converted))
+        num_head_entries=sum(k.startswith('head.') for k in converted),
+    )
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Convert an official FaSRnet checkpoint to the fasrnet_mmpose layout.')
+        description='Convert an official FaSRnet checkpoint to the fasrnet_mmpose layout.'
+    )
     parser.add_argument('src', help='official checkpoint (.pth)')
     parser.add_argument('dst', help='output plugin checkpoint (.pth)')
     parser.add_argument(
-        '--config', default=None,
+        '--config',
+        default=None,
         help='validate against the model of this config instead of the built-in official-mode '
-        'HRNet-W48 + FaSRHead')
+        'HRNet-W48 + FaSRHead',
+    )
     return parser.parse_args(argv)
 
 
@@ -270,8 +291,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ConversionError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    print(f'converted {args.src} -> {args.dst}: {summary["num_entries"]} entries '
-          f'({summary["num_backbone_entries"]} backbone, {summary["num_head_entries"]} head)')
+    print(
+        f'converted {args.src} -> {args.dst}: {summary["num_entries"]} entries '
+        f'({summary["num_backbone_entries"]} backbone, {summary["num_head_entries"]} head)'
+    )
     return 0
 
 

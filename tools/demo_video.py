@@ -13,6 +13,7 @@ offline, no download). Without ``--weights`` the model is randomly
 initialised: it runs, but the poses are meaningless (said loudly).
 See docs/inference.md.
 """
+
 import argparse
 import logging
 import os
@@ -30,43 +31,64 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='FaSRnet video pose demo: renders a video with skeletons and writes a '
         'predictions JSON.',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument(
-        'input', nargs='?', default=DEFAULT_INPUT,
-        help='video file, image folder (frames in natural order), image, or webcam[:id]')
+        'input',
+        nargs='?',
+        default=DEFAULT_INPUT,
+        help='video file, image folder (frames in natural order), image, or webcam[:id]',
+    )
     parser.add_argument(
-        '--config', default=DEFAULT_MODEL,
-        help='FaSRnet config file, or a model name/alias of configs/fasrnet/metafile.yml')
+        '--config',
+        default=DEFAULT_MODEL,
+        help='FaSRnet config file, or a model name/alias of configs/fasrnet/metafile.yml',
+    )
     parser.add_argument(
-        '--weights', default=None,
+        '--weights',
+        default=None,
         help='checkpoint: local path, file:// or http(s):// URL. Without it the model is '
-        'RANDOMLY initialised (meaningless poses)')
+        'RANDOMLY initialised (meaningless poses)',
+    )
     parser.add_argument('--out-dir', default='work_dirs/demo', help='output directory')
     det = parser.add_argument_group('person boxes (default: OpenCV HOG people detector)')
     det.add_argument('--det-config', default=None, help='mmdet detector config (or model name)')
     det.add_argument('--det-weights', default=None, help='mmdet detector checkpoint')
-    det.add_argument('--det-cat-ids', type=int, nargs='+', default=[0],
-                     help='detector class ids kept as persons')
-    det.add_argument('--bbox-file', default=None,
-                     help='JSON with person boxes per frame (see docs/inference.md)')
-    det.add_argument('--whole-image', action='store_true',
-                     help='one box = the whole frame (single-person clips)')
+    det.add_argument(
+        '--det-cat-ids', type=int, nargs='+', default=[0], help='detector class ids kept as persons'
+    )
+    det.add_argument(
+        '--bbox-file', default=None, help='JSON with person boxes per frame (see docs/inference.md)'
+    )
+    det.add_argument(
+        '--whole-image', action='store_true', help='one box = the whole frame (single-person clips)'
+    )
     det.add_argument('--bbox-thr', type=float, default=0.3, help='detector score threshold')
     det.add_argument('--nms-thr', type=float, default=0.3, help='detector NMS IoU threshold')
-    det.add_argument('--whole-image-fallback', action='store_true',
-                     help='on frames without any person box, use the whole frame instead of '
-                     'returning no pose')
-    parser.add_argument('--online', action='store_true',
-                        help='use past frames only (no t+1): causal, no latency')
+    det.add_argument(
+        '--whole-image-fallback',
+        action='store_true',
+        help='on frames without any person box, use the whole frame instead of returning no pose',
+    )
+    parser.add_argument(
+        '--online', action='store_true', help='use past frames only (no t+1): causal, no latency'
+    )
     parser.add_argument('--device', default=None, help='e.g. cpu, cuda:0 (default: auto)')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch CPU threads (1 is often fastest on a busy machine)')
-    parser.add_argument('--max-frames', type=int, default=None,
-                        help='process only the first N frames')
-    parser.add_argument('--fps', type=float, default=25.0,
-                        help='frame rate of the output for image-folder inputs')
-    parser.add_argument('--kpt-thr', type=float, default=0.3,
-                        help='keypoints below this score are not drawn')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch CPU threads (1 is often fastest on a busy machine)',
+    )
+    parser.add_argument(
+        '--max-frames', type=int, default=None, help='process only the first N frames'
+    )
+    parser.add_argument(
+        '--fps', type=float, default=25.0, help='frame rate of the output for image-folder inputs'
+    )
+    parser.add_argument(
+        '--kpt-thr', type=float, default=0.3, help='keypoints below this score are not drawn'
+    )
     parser.add_argument('--radius', type=int, default=3, help='keypoint radius')
     parser.add_argument('--thickness', type=int, default=2, help='limb thickness')
     parser.add_argument('--no-bbox', action='store_true', help='do not draw the person boxes')
@@ -111,6 +133,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.threads:
         import torch
+
         torch.set_num_threads(args.threads)
     try:
         source = open_frame_source(args.input, max_frames=args.max_frames, fps=args.fps)
@@ -128,16 +151,21 @@ def _run(args: argparse.Namespace) -> int:
     if args.det_config is not None:
         det_model, det_desc = args.det_config, f'mmdet:{args.det_config}'
         if args.det_weights is None:
-            _loud(f'!!  --det-config without --det-weights: the detector {args.det_config} may be '
-                  'randomly initialised.')
+            _loud(
+                f'!!  --det-config without --det-weights: the detector {args.det_config} may be '
+                'randomly initialised.'
+            )
     elif args.bbox_file is not None:
         det_model, det_desc = 'whole_image', f'bbox_file:{args.bbox_file}'
     elif args.whole_image:
         det_model, det_desc = 'whole_image', 'whole_image'
     else:
         det_model, det_desc = 'hog', 'opencv_hog'
-        print('Person boxes: OpenCV HOG people detector (offline, weak: use --det-config/'
-              '--det-weights with an mmdet model for real work).', flush=True)
+        print(
+            'Person boxes: OpenCV HOG people detector (offline, weak: use --det-config/'
+            '--det-weights with an mmdet model for real work).',
+            flush=True,
+        )
     inferencer = FaSRnetInferencer(
         args.config,
         weights=args.weights,
@@ -146,7 +174,8 @@ def _run(args: argparse.Namespace) -> int:
         det_weights=args.det_weights,
         det_cat_ids=tuple(args.det_cat_ids),
         online=args.online,
-        whole_image_fallback=args.whole_image_fallback)
+        whole_image_fallback=args.whole_image_fallback,
+    )
 
     os.makedirs(args.out_dir, exist_ok=True)
     stem = _stem(source.name, args.input)
@@ -163,7 +192,8 @@ def _run(args: argparse.Namespace) -> int:
         thickness=args.thickness,
         bboxes=boxes,
         bbox_thr=args.bbox_thr,
-        nms_thr=args.nms_thr)
+        nms_thr=args.nms_thr,
+    )
 
     total = len(source)
     progress = None if args.no_progress else ProgressBar(total, file=sys.stdout)
@@ -174,12 +204,21 @@ def _run(args: argparse.Namespace) -> int:
         for index, result in enumerate(results):
             vis = cv2.cvtColor(result['visualization'][0], cv2.COLOR_RGB2BGR)
             if not inferencer.weights_loaded:
-                cv2.putText(vis, 'RANDOM WEIGHTS - poses are meaningless', (8, 22),
-                            cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 255), 2, cv2.LINE_AA)
+                cv2.putText(
+                    vis,
+                    'RANDOM WEIGHTS - poses are meaningless',
+                    (8, 22),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    0.6,
+                    (0, 0, 255),
+                    2,
+                    cv2.LINE_AA,
+                )
             if writer is None:
                 h, w = vis.shape[:2]
-                writer = cv2.VideoWriter(video_path, cv2.VideoWriter_fourcc(*'mp4v'),
-                                         source.fps, (w, h))
+                writer = cv2.VideoWriter(
+                    video_path, cv2.VideoWriter_fourcc(*'mp4v'), source.fps, (w, h)
+                )
                 if not writer.isOpened():
                     raise RuntimeError(f'OpenCV cannot write {video_path} (mp4v codec missing?)')
             writer.write(vis)
@@ -213,7 +252,8 @@ def _run(args: argparse.Namespace) -> int:
             inferencer.model.dataset_meta['keypoint_id2name'][i]
             for i in range(inferencer.model.dataset_meta['num_keypoints'])
         ],
-        boxes_dropped_outside_image=inferencer.num_dropped_boxes)
+        boxes_dropped_outside_image=inferencer.num_dropped_boxes,
+    )
     mmengine.dump(dict(meta=meta, frames=frames), json_path)
 
     fps = len(frames) / elapsed if elapsed > 0 else float('nan')
@@ -221,9 +261,11 @@ def _run(args: argparse.Namespace) -> int:
     print(f'video:       {video_path}')
     print(f'predictions: {json_path}')
     if not inferencer.weights_loaded:
-        _loud('!!  NO --weights GIVEN: the FaSRnet model was RANDOMLY INITIALISED.\n'
-              '!!  The demo ran end to end, but the drawn poses are MEANINGLESS.\n'
-              '!!  Pass --weights with a trained/converted checkpoint (docs/model_zoo.md).')
+        _loud(
+            '!!  NO --weights GIVEN: the FaSRnet model was RANDOMLY INITIALISED.\n'
+            '!!  The demo ran end to end, but the drawn poses are MEANINGLESS.\n'
+            '!!  Pass --weights with a trained/converted checkpoint (docs/model_zoo.md).'
+        )
     return 0
 
 

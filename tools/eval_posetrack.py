@@ -16,6 +16,7 @@ joints in poseval's order, then the total).
 Only numpy is needed: the evaluation module is loaded from its file, without importing
 the plugin (torch, mmpose).
 """
+
 import argparse
 import importlib.util
 import json
@@ -54,6 +55,7 @@ def load_posetrack_eval() -> ModuleType:
             spec.loader.exec_module(module)
             return module
     from fasrnet_mmpose.evaluation.functional import posetrack_eval  # last resort
+
     return posetrack_eval
 
 
@@ -68,19 +70,31 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """
     parser = argparse.ArgumentParser(
         description='PoseTrack per-frame mAP (poseval protocol) of official-format '
-        'per-video prediction files')
+        'per-video prediction files'
+    )
     parser.add_argument('--gt', required=True, help='folder of per-video GT json files')
-    parser.add_argument('--pred', required=True,
-                        help='folder of per-video prediction json files (same names as GT)')
-    parser.add_argument('--format', choices=['auto', 'pt17', 'pt18'], default='auto',
-                        help='format the GT files must have (pt17: annolist, pt18: '
-                        'images/annotations); auto accepts both. Predictions may be in '
-                        'either format, as with poseval')
-    parser.add_argument('--json', metavar='OUT', default=None,
-                        help="write per-joint AP/precision/recall in poseval's "
-                        'total_AP_metrics.json layout')
-    parser.add_argument('--name', default=None,
-                        help='method name in the table (default: the prediction folder name)')
+    parser.add_argument(
+        '--pred', required=True, help='folder of per-video prediction json files (same names as GT)'
+    )
+    parser.add_argument(
+        '--format',
+        choices=['auto', 'pt17', 'pt18'],
+        default='auto',
+        help='format the GT files must have (pt17: annolist, pt18: '
+        'images/annotations); auto accepts both. Predictions may be in '
+        'either format, as with poseval',
+    )
+    parser.add_argument(
+        '--json',
+        metavar='OUT',
+        default=None,
+        help="write per-joint AP/precision/recall in poseval's total_AP_metrics.json layout",
+    )
+    parser.add_argument(
+        '--name',
+        default=None,
+        help='method name in the table (default: the prediction folder name)',
+    )
     return parser.parse_args(argv)
 
 
@@ -102,8 +116,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: {e}', file=sys.stderr)
         return 1
     name = args.name or osp.basename(osp.normpath(args.pred))
-    print(f'PoseTrack per-frame mAP (poseval protocol): {result["num_frames"]} labelled frames, '
-          f'{result["num_gt_persons"]} GT / {result["num_pred_persons"]} predicted persons')
+    print(
+        f'PoseTrack per-frame mAP (poseval protocol): {result["num_frames"]} labelled frames, '
+        f'{result["num_gt_persons"]} GT / {result["num_pred_persons"]} predicted persons'
+    )
     print(pe.format_table(result['ap'], name=name))
     if args.json:
         with open(args.json, 'w', encoding='utf-8') as f:

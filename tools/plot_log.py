@@ -20,6 +20,7 @@ Example::
     python tools/plot_log.py WORK_DIR --out curves.png
     python tools/plot_log.py WORK_DIR/20250101_120000/vis_data/scalars.json
 """
+
 import argparse
 import json
 import os
@@ -60,7 +61,8 @@ def find_scalars_json(path: str) -> str:
     raise FileNotFoundError(
         f'no mmengine scalars file found under {path!r} (looked for '
         '<WORK_DIR>/<YYYYMMDD_HHMMSS>/vis_data/scalars.json; is it a training work dir with '
-        'LocalVisBackend?)')
+        'LocalVisBackend?)'
+    )
 
 
 def load_scalars(json_file: str) -> Tuple[List[dict], List[dict]]:
@@ -99,8 +101,11 @@ def load_scalars(json_file: str) -> Tuple[List[dict], List[dict]]:
             elif any('/' in k for k in keys):
                 record['_iter'] = last_iter
                 val.append(record)
-    if (val and not any('epoch' in r for r in train)
-            and all(isinstance(r.get('step'), (int, float)) and r['step'] > 0 for r in val)):
+    if (
+        val
+        and not any('epoch' in r for r in train)
+        and all(isinstance(r.get('step'), (int, float)) and r['step'] > 0 for r in val)
+    ):
         # iteration-based run logged with log_metric_by_epoch=False: step is the iteration
         for r in val:
             r['_iter'] = r['step']
@@ -121,8 +126,9 @@ def loss_keys(train: List[dict]) -> List[str]:
     the total ``loss`` first."""
     keys = set()
     for r in train:
-        keys.update(k for k in r
-                    if k not in NON_CURVE_KEYS and ('loss' in k or k.startswith('mse')))
+        keys.update(
+            k for k in r if k not in NON_CURVE_KEYS and ('loss' in k or k.startswith('mse'))
+        )
     return sorted(keys, key=lambda k: (k != 'loss', k))
 
 
@@ -145,8 +151,9 @@ def metric_keys(val: List[dict], main: str) -> List[str]:
     return aps or sorted(keys)
 
 
-def plot_log(path: str, out: Optional[str] = None, metric: str = 'posetrack/AP',
-             title: Optional[str] = None) -> str:
+def plot_log(
+    path: str, out: Optional[str] = None, metric: str = 'posetrack/AP', title: Optional[str] = None
+) -> str:
     """Draw loss terms, LR and validation metrics of a run into a PNG.
 
     Args:
@@ -160,6 +167,7 @@ def plot_log(path: str, out: Optional[str] = None, metric: str = 'posetrack/AP',
         str: The written PNG path.
     """
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -169,8 +177,10 @@ def plot_log(path: str, out: Optional[str] = None, metric: str = 'posetrack/AP',
         raise ValueError(f'{json_file} holds no training or validation scalars')
     run_dir = osp.dirname(osp.dirname(json_file))  # <work_dir>/<timestamp>
     if out is None:
-        out = osp.join(osp.dirname(run_dir) if TIMESTAMP.match(osp.basename(run_dir))
-                       else run_dir, 'training_curves.png')
+        out = osp.join(
+            osp.dirname(run_dir) if TIMESTAMP.match(osp.basename(run_dir)) else run_dir,
+            'training_curves.png',
+        )
     by_epoch = any('epoch' in r for r in train)
 
     fig, (ax_loss, ax_lr, ax_val) = plt.subplots(3, 1, figsize=(9, 10), constrained_layout=True)
@@ -189,8 +199,9 @@ def plot_log(path: str, out: Optional[str] = None, metric: str = 'posetrack/AP',
             ax_loss.set_yscale('log')
         ax_loss.legend(loc='upper right', fontsize='small')
     else:
-        ax_loss.text(0.5, 0.5, 'no loss scalars', ha='center', va='center',
-                     transform=ax_loss.transAxes)
+        ax_loss.text(
+            0.5, 0.5, 'no loss scalars', ha='center', va='center', transform=ax_loss.transAxes
+        )
     ax_loss.set_title('training loss terms')
     ax_loss.set_xlabel('iteration')
     ax_loss.set_ylabel('loss')
@@ -228,19 +239,28 @@ def plot_log(path: str, out: Optional[str] = None, metric: str = 'posetrack/AP',
             if at_iter and by_epoch:
                 where += f', epoch {_series(val, key, "step")[0][best]}'
             label = f'{key} (best {ys[best]:.2f} @ {where})'
-        ax_val.plot(xs, ys, marker='o' if main else '.', lw=2.2 if main else 0.8,
-                    alpha=1.0 if main else 0.6, label=label, zorder=3 if main else 2)
+        ax_val.plot(
+            xs,
+            ys,
+            marker='o' if main else '.',
+            lw=2.2 if main else 0.8,
+            alpha=1.0 if main else 0.6,
+            label=label,
+            zorder=3 if main else 2,
+        )
     if keys:
         ax_val.legend(loc='best', fontsize='x-small', ncol=2)
     else:
-        ax_val.text(0.5, 0.5, 'no validation scalars', ha='center', va='center',
-                    transform=ax_val.transAxes)
+        ax_val.text(
+            0.5, 0.5, 'no validation scalars', ha='center', va='center', transform=ax_val.transAxes
+        )
     ax_val.set_title('validation')
     ax_val.set_xlabel(x_label)
     ax_val.set_ylabel('metric')
     ax_val.grid(True, alpha=0.3)
 
     from matplotlib.ticker import MaxNLocator
+
     for ax in (ax_loss, ax_lr, ax_val):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
@@ -272,12 +292,15 @@ def summarize(path: str, metric: str = 'posetrack/AP') -> Dict[str, object]:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Plot loss terms, learning rate and validation mAP of an mmengine run '
-        '(WORK_DIR/<timestamp>/vis_data/scalars.json) into a PNG.')
-    parser.add_argument('work_dir', help='work dir (latest timestamp run), timestamp folder, or '
-                        'a scalars.json file')
+        '(WORK_DIR/<timestamp>/vis_data/scalars.json) into a PNG.'
+    )
+    parser.add_argument(
+        'work_dir', help='work dir (latest timestamp run), timestamp folder, or a scalars.json file'
+    )
     parser.add_argument('--out', help='output PNG (default: WORK_DIR/training_curves.png)')
-    parser.add_argument('--metric', default='posetrack/AP',
-                        help='main validation key (default: posetrack/AP)')
+    parser.add_argument(
+        '--metric', default='posetrack/AP', help='main validation key (default: posetrack/AP)'
+    )
     parser.add_argument('--title', help='figure title')
     return parser.parse_args()
 
@@ -288,8 +311,11 @@ def main() -> None:
     summary = summarize(args.work_dir, args.metric)
     print(f'saved {out}')
     if summary:
-        print(', '.join(f'{k}={v:.6g}' if isinstance(v, float) else f'{k}={v}'
-                        for k, v in summary.items()))
+        print(
+            ', '.join(
+                f'{k}={v:.6g}' if isinstance(v, float) else f'{k}={v}' for k, v in summary.items()
+            )
+        )
 
 
 if __name__ == '__main__':

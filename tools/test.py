@@ -18,16 +18,15 @@ def parse_args():
     parser = argparse.ArgumentParser(
         description='Test (and evaluate) a (video) pose model with the fasrnet_mmpose plugin. '
         'Same interface as mmpose/tools/test.py, plus --format-only/--outfile-prefix to write '
-        'official PoseTrack prediction files for the evaluation server.')
+        'official PoseTrack prediction files for the evaluation server.'
+    )
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--work-dir', help='the directory to save evaluation results')
+    parser.add_argument('--work-dir', help='the directory to save evaluation results')
     parser.add_argument('--out', help='the file to save metric results.')
     parser.add_argument(
-        '--dump',
-        type=str,
-        help='dump predictions to a pickle file for offline evaluation')
+        '--dump', type=str, help='dump predictions to a pickle file for offline evaluation'
+    )
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -35,29 +34,24 @@ def parse_args():
         default={},
         help='override some settings in the used config, the key-value pair '
         'in xxx=yyy format will be merged into config file. For example, '
-        "'--cfg-options model.backbone.depth=18 model.backbone.with_cp=True'")
+        "'--cfg-options model.backbone.depth=18 model.backbone.with_cp=True'",
+    )
     parser.add_argument(
-        '--show-dir',
-        help='directory where the visualization images will be saved.')
+        '--show-dir', help='directory where the visualization images will be saved.'
+    )
     parser.add_argument(
-        '--show',
-        action='store_true',
-        help='whether to display the prediction results in a window.')
+        '--show', action='store_true', help='whether to display the prediction results in a window.'
+    )
+    parser.add_argument('--interval', type=int, default=1, help='visualize per interval samples.')
     parser.add_argument(
-        '--interval',
-        type=int,
-        default=1,
-        help='visualize per interval samples.')
-    parser.add_argument(
-        '--wait-time',
-        type=float,
-        default=1,
-        help='display time of every window. (second)')
+        '--wait-time', type=float, default=1, help='display time of every window. (second)'
+    )
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher')
+        help='job launcher',
+    )
     # When using PyTorch version >= 2.0.0, the `torch.distributed.launch`
     # will pass the `--local-rank` parameter to `tools/test.py` instead
     # of `--local_rank`.
@@ -65,16 +59,15 @@ def parse_args():
     parser.add_argument(
         '--outfile-prefix',
         help='directory for the official-format per-video PoseTrack prediction files written by '
-        'PoseTrackMAPMetric (PT18 images/annotations JSON or PT17 annolist JSON)')
+        'PoseTrackMAPMetric (PT18 images/annotations JSON or PT17 annolist JSON)',
+    )
     parser.add_argument(
         '--format-only',
         action='store_true',
         help='only write the official-format prediction files (e.g. for the PoseTrack test '
-        'server, where no GT is available); needs --outfile-prefix')
-    parser.add_argument(
-        '--badcase',
-        action='store_true',
-        help='whether analyze badcase in test')
+        'server, where no GT is available); needs --outfile-prefix',
+    )
+    parser.add_argument('--badcase', action='store_true', help='whether analyze badcase in test')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -94,19 +87,18 @@ def merge_args(cfg, args):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         # use config filename as default work_dir if cfg.work_dir is None
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     # -------------------- visualization --------------------
     if (args.show and not args.badcase) or (args.show_dir is not None):
-        assert 'visualization' in cfg.default_hooks, \
-            'PoseVisualizationHook is not set in the ' \
-            '`default_hooks` field of config. Please set ' \
+        assert 'visualization' in cfg.default_hooks, (
+            'PoseVisualizationHook is not set in the '
+            '`default_hooks` field of config. Please set '
             '`visualization=dict(type="PoseVisualizationHook")`'
+        )
 
         cfg.default_hooks.visualization.enable = True
-        cfg.default_hooks.visualization.show = False \
-            if args.badcase else args.show
+        cfg.default_hooks.visualization.show = False if args.badcase else args.show
         if args.show:
             cfg.default_hooks.visualization.wait_time = args.wait_time
         cfg.default_hooks.visualization.out_dir = args.show_dir
@@ -114,10 +106,11 @@ def merge_args(cfg, args):
 
     # -------------------- badcase analyze --------------------
     if args.badcase:
-        assert 'badcase' in cfg.default_hooks, \
-            'BadcaseAnalyzeHook is not set in the ' \
-            '`default_hooks` field of config. Please set ' \
+        assert 'badcase' in cfg.default_hooks, (
+            'BadcaseAnalyzeHook is not set in the '
+            '`default_hooks` field of config. Please set '
             '`badcase=dict(type="BadcaseAnalyzeHook")`'
+        )
 
         cfg.default_hooks.badcase.enable = True
         cfg.default_hooks.badcase.show = args.show
@@ -127,8 +120,7 @@ def merge_args(cfg, args):
 
         metric_type = cfg.default_hooks.badcase.get('metric_type', 'loss')
         if metric_type not in ['loss', 'accuracy']:
-            raise ValueError('Only support badcase metric type'
-                             "in ['loss', 'accuracy']")
+            raise ValueError("Only support badcase metric typein ['loss', 'accuracy']")
 
         if metric_type == 'loss':
             if not cfg.default_hooks.badcase.get('metric'):
@@ -139,8 +131,7 @@ def merge_args(cfg, args):
 
     # -------------------- Dump predictions --------------------
     if args.dump is not None:
-        assert args.dump.endswith(('.pkl', '.pickle')), \
-            'The dump file must be a pkl file.'
+        assert args.dump.endswith(('.pkl', '.pickle')), 'The dump file must be a pkl file.'
         dump_metric = dict(type='DumpResults', out_file_path=args.dump)
         if isinstance(cfg.test_evaluator, (list, tuple)):
             cfg.test_evaluator = [*cfg.test_evaluator, dump_metric]
@@ -151,12 +142,17 @@ def merge_args(cfg, args):
     if args.format_only and not args.outfile_prefix:
         raise SystemExit('--format-only needs --outfile-prefix DIR')
     if args.outfile_prefix:
-        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator,
-                                                      (list, tuple)) else [cfg.test_evaluator]
+        evaluators = (
+            cfg.test_evaluator
+            if isinstance(cfg.test_evaluator, (list, tuple))
+            else [cfg.test_evaluator]
+        )
         posetrack = [e for e in evaluators if e.get('type') == 'PoseTrackMAPMetric']
         if not posetrack:
-            raise SystemExit('--outfile-prefix/--format-only need a PoseTrackMAPMetric '
-                             'test_evaluator in the config')
+            raise SystemExit(
+                '--outfile-prefix/--format-only need a PoseTrackMAPMetric '
+                'test_evaluator in the config'
+            )
         for evaluator in posetrack:
             evaluator['outfile_prefix'] = args.outfile_prefix
             evaluator['format_only'] = args.format_only
@@ -184,7 +180,6 @@ def main():
     if args.out:
 
         class SaveMetricHook(Hook):
-
             def after_test_epoch(self, _, metrics=None):
                 if metrics is not None:
                     mmengine.dump(metrics, args.out)

@@ -15,7 +15,8 @@ from fasrnet_mmpose.utils import setup_cpu_distributed, teardown_distributed
 def parse_args():
     parser = argparse.ArgumentParser(
         description='Train a (video) pose model with the fasrnet_mmpose plugin. Same interface '
-        'as mmpose/tools/train.py; distributed: tools/dist_train.sh, tools/slurm_train.sh')
+        'as mmpose/tools/train.py; distributed: tools/dist_train.sh, tools/slurm_train.sh'
+    )
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
@@ -25,38 +26,35 @@ def parse_args():
         const='auto',
         help='If specify checkpint path, resume from it, while if not '
         'specify, try to auto resume from the latest checkpoint '
-        'in the work directory.')
+        'in the work directory.',
+    )
     parser.add_argument(
         '--amp',
         action='store_true',
         default=False,
-        help='enable automatic-mixed-precision training')
+        help='enable automatic-mixed-precision training',
+    )
     parser.add_argument(
         '--no-validate',
         action='store_true',
-        help='whether not to evaluate the checkpoint during training')
+        help='whether not to evaluate the checkpoint during training',
+    )
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='whether to auto scale the learning rate according to the '
-        'actual batch size and the original batch size.')
+        'actual batch size and the original batch size.',
+    )
     parser.add_argument(
-        '--show-dir',
-        help='directory where the visualization images will be saved.')
+        '--show-dir', help='directory where the visualization images will be saved.'
+    )
     parser.add_argument(
-        '--show',
-        action='store_true',
-        help='whether to display the prediction results in a window.')
+        '--show', action='store_true', help='whether to display the prediction results in a window.'
+    )
+    parser.add_argument('--interval', type=int, default=1, help='visualize per interval samples.')
     parser.add_argument(
-        '--interval',
-        type=int,
-        default=1,
-        help='visualize per interval samples.')
-    parser.add_argument(
-        '--wait-time',
-        type=float,
-        default=1,
-        help='display time of every window. (second)')
+        '--wait-time', type=float, default=1, help='display time of every window. (second)'
+    )
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -66,12 +64,14 @@ def parse_args():
         'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
         'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
         'Note that the quotation marks are necessary and that no white space '
-        'is allowed.')
+        'is allowed.',
+    )
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher')
+        help='job launcher',
+    )
     # When using PyTorch version >= 2.0.0, the `torch.distributed.launch`
     # will pass the `--local-rank` parameter to `tools/train.py` instead
     # of `--local_rank`.
@@ -98,17 +98,19 @@ def merge_args(cfg, args):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         # use config filename as default work_dir if cfg.work_dir is None
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     # enable automatic-mixed-precision training
     if args.amp is True:
         from mmengine.optim import AmpOptimWrapper, OptimWrapper
+
         optim_wrapper = cfg.optim_wrapper.get('type', OptimWrapper)
-        assert optim_wrapper in (OptimWrapper, AmpOptimWrapper,
-                                 'OptimWrapper', 'AmpOptimWrapper'), \
-            '`--amp` is not supported custom optimizer wrapper type ' \
-            f'`{optim_wrapper}.'
+        assert optim_wrapper in (
+            OptimWrapper,
+            AmpOptimWrapper,
+            'OptimWrapper',
+            'AmpOptimWrapper',
+        ), f'`--amp` is not supported custom optimizer wrapper type `{optim_wrapper}.'
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
@@ -126,10 +128,11 @@ def merge_args(cfg, args):
 
     # visualization
     if args.show or (args.show_dir is not None):
-        assert 'visualization' in cfg.default_hooks, \
-            'PoseVisualizationHook is not set in the ' \
-            '`default_hooks` field of config. Please set ' \
+        assert 'visualization' in cfg.default_hooks, (
+            'PoseVisualizationHook is not set in the '
+            '`default_hooks` field of config. Please set '
             '`visualization=dict(type="PoseVisualizationHook")`'
+        )
 
         cfg.default_hooks.visualization.enable = True
         cfg.default_hooks.visualization.show = args.show
@@ -155,8 +158,7 @@ def main():
 
     # set preprocess configs to model
     if 'preprocess_cfg' in cfg:
-        cfg.model.setdefault('data_preprocessor',
-                             cfg.get('preprocess_cfg', {}))
+        cfg.model.setdefault('data_preprocessor', cfg.get('preprocess_cfg', {}))
 
     # CPU-only distributed runs (gloo): see fasrnet_mmpose.utils.setup_cpu_distributed
     setup_cpu_distributed(cfg)

@@ -17,7 +17,9 @@ default_hooks = dict(
         enable=False,
         out_dir='badcase',
         metric_type='loss',
-        badcase_thr=5))
+        badcase_thr=5,
+    ),
+)
 
 # custom hooks
 custom_hooks = [
@@ -35,12 +37,10 @@ env_cfg = dict(
 
 # visualizer
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='PoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='PoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 
 # logger
-log_processor = dict(
-    type='LogProcessor', window_size=50, by_epoch=True, num_digits=6)
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True, num_digits=6)
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -6,18 +6,19 @@
 _base_ = ['../fasrnet/fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py']
 
 train_cfg = dict(max_epochs=20, val_interval=1)
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.))
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.0))
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=20, milestones=[4, 8, 12, 16], gamma=0.1,
-         by_epoch=True)
+    dict(type='MultiStepLR', begin=0, end=20, milestones=[4, 8, 12, 16], gamma=0.1, by_epoch=True)
 ]
 auto_scale_lr = dict(base_batch_size=64)
 
 model = dict(
     head=dict(
-        components=('srm', ),
+        components=('srm',),
         srm_dilations=(3, 6, 9, 12, 15),
         srm_mask_sigmoid=False,
-        loss=dict(type='FaSRLoss', alpha=0.0)))
+        loss=dict(type='FaSRLoss', alpha=0.0),
+    )
+)
 
 train_dataloader = dict(batch_size=32)

@@ -10,4 +10,6 @@ model = dict(
         align_direction='neighbour_to_current',
         dcn_offset_padding='same',
         dcn_offset_init='zero',
-        srm_mask_sigmoid=True))
+        srm_mask_sigmoid=True,
+    ),
+)

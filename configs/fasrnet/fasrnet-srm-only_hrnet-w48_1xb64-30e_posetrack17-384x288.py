@@ -4,4 +4,5 @@
 _base_ = ['./fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py']
 
 model = dict(
-    head=dict(components=('srm', ), srm_dilations=(1, ), loss=dict(type='FaSRLoss', alpha=0.0)))
+    head=dict(components=('srm',), srm_dilations=(1,), loss=dict(type='FaSRLoss', alpha=0.0))
+)

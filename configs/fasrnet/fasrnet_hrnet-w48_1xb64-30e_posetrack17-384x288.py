@@ -8,11 +8,10 @@ _base_ = ['../_base_/default_runtime.py']
 train_cfg = dict(max_epochs=30, val_interval=1)
 
 # optimizer: trainable parameters only (the backbone and the rough 1x1 layer are frozen)
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4, weight_decay=0.))
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4, weight_decay=0.0))
 
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=30, milestones=[9, 17, 21, 25], gamma=0.1,
-         by_epoch=True)
+    dict(type='MultiStepLR', begin=0, end=30, milestones=[9, 17, 21, 25], gamma=0.1, by_epoch=True)
 ]
 
 # the official recipe is 1 GPU x 64; `--auto-scale-lr` rescales lr for other total batch sizes
@@ -20,12 +19,15 @@ auto_scale_lr = dict(base_batch_size=64)
 
 # hooks
 default_hooks = dict(
-    checkpoint=dict(save_best='posetrack/AP', rule='greater', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(save_best='posetrack/AP', rule='greater', interval=1, max_keep_ckpts=3)
+)
 
 # COCO HRNet-W48 384x288 from the MMPose model zoo: backbone.* -> backbone,
 # head.final_layer.* -> the rough-heatmap layer of FaSRHead
-hrnet_coco = ('https://download.openmmlab.com/mmpose/v1/body_2d_keypoint/topdown_heatmap/coco/'
-              'td-hm_hrnet-w48_8xb32-210e_coco-384x288-c161b7de_20220915.pth')
+hrnet_coco = (
+    'https://download.openmmlab.com/mmpose/v1/body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_hrnet-w48_8xb32-210e_coco-384x288-c161b7de_20220915.pth'
+)
 
 # codec: 384x288 input, 96x72 heatmaps, sigma 3, quarter-pixel shift decoding (no DARK)
 codec = dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
@@ -39,19 +41,42 @@ model = dict(
         type='VideoPoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True,
+    ),
     backbone=dict(
         type='HRNet',
         in_channels=3,
         extra=dict(
-            stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(4, ),
-                        num_channels=(64, )),
-            stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(4, 4),
-                        num_channels=(48, 96)),
-            stage3=dict(num_modules=4, num_branches=3, block='BASIC', num_blocks=(4, 4, 4),
-                        num_channels=(48, 96, 192)),
-            stage4=dict(num_modules=3, num_branches=4, block='BASIC', num_blocks=(4, 4, 4, 4),
-                        num_channels=(48, 96, 192, 384), multiscale_output=False)),
+            stage1=dict(
+                num_modules=1,
+                num_branches=1,
+                block='BOTTLENECK',
+                num_blocks=(4,),
+                num_channels=(64,),
+            ),
+            stage2=dict(
+                num_modules=1,
+                num_branches=2,
+                block='BASIC',
+                num_blocks=(4, 4),
+                num_channels=(48, 96),
+            ),
+            stage3=dict(
+                num_modules=4,
+                num_branches=3,
+                block='BASIC',
+                num_blocks=(4, 4, 4),
+                num_channels=(48, 96, 192),
+            ),
+            stage4=dict(
+                num_modules=3,
+                num_branches=4,
+                block='BASIC',
+                num_blocks=(4, 4, 4, 4),
+                num_channels=(48, 96, 192, 384),
+                multiscale_output=False,
+            ),
+        ),
         init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=hrnet_coco),
     ),
     head=dict(
@@ -62,7 +87,7 @@ model = dict(
         align_direction='official',
         dcn_offset_padding='official_emulated',
         dcn_offset_init='official_normal',
-        srm_dilations=(1, ),
+        srm_dilations=(1,),
         srm_mask_sigmoid=False,
         freeze_rough_layer=True,
         loss=dict(type='FaSRLoss', alpha=0.4),
@@ -78,20 +103,51 @@ data_mode = 'topdown'
 data_root = 'data/posetrack17/'
 dataset_version = 'pt17'  # renamed frames 00000001.jpg, 1-based
 frame_offsets = [0, -1, 1]  # official [t, t-1, t+1] (DISTANCE 2)
-meta_keys = ('id', 'img_id', 'img_path', 'category_id', 'crowd_index', 'ori_shape', 'img_shape',
-             'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-             'flip_indices', 'frame_paths', 'frame_offsets', 'margin', 'vid_id', 'frame_id',
-             'frame_index', 'nframes')
+meta_keys = (
+    'id',
+    'img_id',
+    'img_path',
+    'category_id',
+    'crowd_index',
+    'ori_shape',
+    'img_shape',
+    'input_size',
+    'input_center',
+    'input_scale',
+    'flip',
+    'flip_direction',
+    'flip_indices',
+    'frame_paths',
+    'frame_offsets',
+    'margin',
+    'vid_id',
+    'frame_id',
+    'frame_index',
+    'nframes',
+)
 
 # pipelines (one affine for all frames; targets for the centre frame only)
 train_pipeline = [
     dict(type='LoadFrameWindow', num_frames=3),
     dict(type='GetBBoxCenterScale', padding=1.25),
     dict(type='RandomFlip', direction='horizontal', prob=0.5),
-    dict(type='RandomHalfBody', prob=0.3, min_total_keypoints=9, min_upper_keypoints=3,
-         min_lower_keypoints=3, upper_prioritized_prob=0.6915, padding=1.5),
-    dict(type='ClippedNormalBBoxTransform', scale_sigma=0.35, scale_range=(0.65, 1.35),
-         rotate_sigma=45., rotate_range=(-90., 90.), rotate_prob=0.6),
+    dict(
+        type='RandomHalfBody',
+        prob=0.3,
+        min_total_keypoints=9,
+        min_upper_keypoints=3,
+        min_lower_keypoints=3,
+        upper_prioritized_prob=0.6915,
+        padding=1.5,
+    ),
+    dict(
+        type='ClippedNormalBBoxTransform',
+        scale_sigma=0.35,
+        scale_range=(0.65, 1.35),
+        rotate_sigma=45.0,
+        rotate_range=(-90.0, 90.0),
+        rotate_prob=0.6,
+    ),
     dict(type='TopdownAffine', input_size=codec['input_size']),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='PackPoseInputs', meta_keys=meta_keys),
@@ -118,7 +174,8 @@ train_dataloader = dict(
         ann_file='annotations/posetrack17_train.json',
         data_prefix=dict(img=''),
         pipeline=train_pipeline,
-    ))
+    ),
+)
 val_dataloader = dict(
     batch_size=64,
     num_workers=4,
@@ -137,7 +194,8 @@ val_dataloader = dict(
         data_prefix=dict(img=''),
         test_mode=True,
         pipeline=val_pipeline,
-    ))
+    ),
+)
 test_dataloader = val_dataloader
 
 # evaluators: official PoseTrack mAP (poseval protocol)

@@ -9,15 +9,17 @@ dataset_version = 'pt18'
 
 train_dataloader = dict(
     dataset=dict(
-        version=dataset_version,
-        data_root=data_root,
-        ann_file='annotations/posetrack18_train.json'))
+        version=dataset_version, data_root=data_root, ann_file='annotations/posetrack18_train.json'
+    )
+)
 val_dataloader = dict(
     dataset=dict(
         version=dataset_version,
         data_root=data_root,
         ann_file='annotations/posetrack18_val.json',
-        bbox_file='annotations/posetrack18_val_human_detections.json'))
+        bbox_file='annotations/posetrack18_val_human_detections.json',
+    )
+)
 test_dataloader = val_dataloader
 
 val_evaluator = dict(gt_folder=data_root + 'annotations/val/', format='pt18')

@@ -15,8 +15,10 @@ model = dict(
         align_direction='official',
         dcn_offset_padding='official_emulated',
         dcn_offset_init='official_normal',
-        srm_dilations=(1, ),
-        srm_mask_sigmoid=False))
+        srm_dilations=(1,),
+        srm_mask_sigmoid=False,
+    ),
+)
 
 val_dataloader = dict(batch_size=128)
 test_dataloader = val_dataloader

@@ -1,12 +1,29 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Inference APIs. Importing registers :class:`FaSRnetInferencer` in mmpose's
 ``INFERENCERS`` as ``'FaSRnetInferencer'`` and ``'fasrnet'``."""
-from .inferencers import (FaSRnetInferencer, FrameSource, FrameWindow, HOGPersonDetector,
-                          find_model_entry, get_model_index_root, iter_frame_windows,
-                          list_models, load_bbox_file, open_frame_source)
+
+from .inferencers import (
+    FaSRnetInferencer,
+    FrameSource,
+    FrameWindow,
+    HOGPersonDetector,
+    find_model_entry,
+    get_model_index_root,
+    iter_frame_windows,
+    list_models,
+    load_bbox_file,
+    open_frame_source,
+)
 
 __all__ = [
-    'FaSRnetInferencer', 'FrameSource', 'FrameWindow', 'HOGPersonDetector', 'find_model_entry',
-    'get_model_index_root', 'iter_frame_windows', 'list_models', 'load_bbox_file',
-    'open_frame_source'
+    'FaSRnetInferencer',
+    'FrameSource',
+    'FrameWindow',
+    'HOGPersonDetector',
+    'find_model_entry',
+    'get_model_index_root',
+    'iter_frame_windows',
+    'list_models',
+    'load_bbox_file',
+    'open_frame_source',
 ]

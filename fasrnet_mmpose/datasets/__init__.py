@@ -2,5 +2,9 @@
 from .body import AnnotationError, PoseTrackVideoDataset
 from .transforms import ClippedNormalBBoxTransform, LoadFrameWindow
 
-__all__ = ['PoseTrackVideoDataset', 'AnnotationError', 'LoadFrameWindow',
-           'ClippedNormalBBoxTransform']
+__all__ = [
+    'PoseTrackVideoDataset',
+    'AnnotationError',
+    'LoadFrameWindow',
+    'ClippedNormalBBoxTransform',
+]

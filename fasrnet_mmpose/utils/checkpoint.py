@@ -38,6 +38,7 @@ Security note:
     downloaded files anyway), so only load checkpoints you trust: your own
     training outputs, OpenMMLab's model zoo, files whose SHA256 you checked.
 """
+
 import hashlib
 import http.client
 import os
@@ -54,11 +55,18 @@ from mmengine.dist import get_dist_info
 from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
-    'CheckpointDownloadError', 'CheckpointHashError', 'download_checkpoint',
-    'file_url_to_path', 'get_checkpoint_cache_dir', 'get_hash_prefix',
-    'load_checkpoint_file', 'load_from_file_url', 'load_from_http_verified',
-    'load_from_local_trusted', 'register_checkpoint_loaders',
-    'sha256_of_file'
+    'CheckpointDownloadError',
+    'CheckpointHashError',
+    'download_checkpoint',
+    'file_url_to_path',
+    'get_checkpoint_cache_dir',
+    'get_hash_prefix',
+    'load_checkpoint_file',
+    'load_from_file_url',
+    'load_from_http_verified',
+    'load_from_local_trusted',
+    'register_checkpoint_loaders',
+    'sha256_of_file',
 ]
 
 MapLocation = Optional[Union[str, torch.device, Callable, dict]]
@@ -68,7 +76,8 @@ MapLocation = Optional[Union[str, torch.device, Callable, dict]]
 # date and the extension(s), e.g. ``hrnet_w48_coco_256x192-b9e0b3ab_20200708
 # .pth`` or ``rtmdet_m_8xb32-100e_coco-obj365-person-235e8209.pth``.
 HASH_SUFFIX_REGEX = re.compile(
-    r'-(?P<hash>[0-9a-fA-F]{8,64})(?:_(?P<date>\d{8}))?(?:\.[A-Za-z0-9]+)+$')
+    r'-(?P<hash>[0-9a-fA-F]{8,64})(?:_(?P<date>\d{8}))?(?:\.[A-Za-z0-9]+)+$'
+)
 
 _READ_CHUNK = 1 << 20
 
@@ -100,8 +109,7 @@ def get_hash_prefix(filename: str) -> Optional[str]:
         >>> get_hash_prefix('epoch_210.pth') is None
         True
     """
-    path = urllib.parse.urlparse(filename).path if '://' in filename \
-        else filename
+    path = urllib.parse.urlparse(filename).path if '://' in filename else filename
     match = HASH_SUFFIX_REGEX.search(osp.basename(path))
     return match.group('hash').lower() if match else None
 
@@ -159,7 +167,8 @@ def file_url_to_path(url: str) -> str:
         raise ValueError(
             f'Cannot load {url}: a file:// URL must be absolute, '
             f'e.g. file:///abs/path/model.pth (three slashes), got host '
-            f'"{parsed.netloc}". Use a plain path for relative files.')
+            f'"{parsed.netloc}". Use a plain path for relative files.'
+        )
     return urllib.request.url2pathname(parsed.path)
 
 
@@ -168,8 +177,7 @@ def _torch_load_trusted(filename: str, map_location: MapLocation) -> dict:
     return torch.load(filename, map_location=map_location, weights_only=False)
 
 
-def load_from_local_trusted(filename: str,
-                            map_location: MapLocation = None) -> dict:
+def load_from_local_trusted(filename: str, map_location: MapLocation = None) -> dict:
     """Load a checkpoint from a local path (the ``''`` scheme).
 
     Same as mmengine's ``load_from_local`` but with ``weights_only=False``,
@@ -194,8 +202,7 @@ def load_from_local_trusted(filename: str,
     return _torch_load_trusted(filename, map_location)
 
 
-def load_from_file_url(filename: str,
-                       map_location: MapLocation = None) -> dict:
+def load_from_file_url(filename: str, map_location: MapLocation = None) -> dict:
     """Load a checkpoint from a ``file://`` URL (the ``file://`` scheme).
 
     Args:
@@ -224,10 +231,7 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
-def _verify_hash(url: str,
-                 path: str,
-                 hash_prefix: str,
-                 shown: Optional[str] = None) -> None:
+def _verify_hash(url: str, path: str, hash_prefix: str, shown: Optional[str] = None) -> None:
     """Raise :class:`CheckpointHashError` (and delete ``path``) on mismatch."""
     digest = sha256_of_file(path)
     if not digest.startswith(hash_prefix):
@@ -237,14 +241,17 @@ def _verify_hash(url: str,
             f'hash starting with "{hash_prefix}" but the file has "{digest}". '
             f'The file ({shown or path}) was deleted and not used. The '
             'download may be corrupted or the server may serve a different '
-            'file; retry, or check the URL.')
+            'file; retry, or check the URL.'
+        )
 
 
-def download_checkpoint(url: str,
-                        model_dir: Optional[str] = None,
-                        file_name: Optional[str] = None,
-                        progress: bool = True,
-                        check_hash: bool = True) -> str:
+def download_checkpoint(
+    url: str,
+    model_dir: Optional[str] = None,
+    file_name: Optional[str] = None,
+    progress: bool = True,
+    check_hash: bool = True,
+) -> str:
     """Download a checkpoint into the cache (once) and verify its hash.
 
     The cache key is the file name (the base name of the URL path unless
@@ -284,7 +291,8 @@ def download_checkpoint(url: str,
     if not file_name:
         raise CheckpointDownloadError(
             f'Cannot derive a cache file name from {url}; the URL path must '
-            'end with a file name (e.g. .../model-1a2b3c4d_20240101.pth).')
+            'end with a file name (e.g. .../model-1a2b3c4d_20240101.pth).'
+        )
     hash_prefix = get_hash_prefix(file_name) if check_hash else None
     cached_file = osp.join(model_dir, file_name)
 
@@ -300,15 +308,14 @@ def download_checkpoint(url: str,
             os.replace(tmp_file, cached_file)
         except urllib.error.HTTPError as e:
             raise CheckpointDownloadError(
-                f'Failed to download checkpoint {url}: HTTP {e.code} '
-                f'{e.reason}') from e
+                f'Failed to download checkpoint {url}: HTTP {e.code} {e.reason}'
+            ) from e
         except urllib.error.URLError as e:
-            raise CheckpointDownloadError(
-                f'Failed to download checkpoint {url}: {e.reason}') from e
+            raise CheckpointDownloadError(f'Failed to download checkpoint {url}: {e.reason}') from e
         except (OSError, http.client.HTTPException) as e:
             raise CheckpointDownloadError(
-                f'Failed to download checkpoint {url}: '
-                f'{type(e).__name__}: {e}') from e
+                f'Failed to download checkpoint {url}: {type(e).__name__}: {e}'
+            ) from e
         finally:
             _remove_quietly(tmp_file)
     elif hash_prefix is not None:
@@ -316,10 +323,12 @@ def download_checkpoint(url: str,
     return cached_file
 
 
-def load_from_http_verified(filename: str,
-                            map_location: MapLocation = None,
-                            model_dir: Optional[str] = None,
-                            progress: bool = os.isatty(0)) -> dict:
+def load_from_http_verified(
+    filename: str,
+    map_location: MapLocation = None,
+    model_dir: Optional[str] = None,
+    progress: bool = os.isatty(0),
+) -> dict:
     """Load a checkpoint from an ``http(s)://`` URL (hash-checked cache).
 
     Drop-in replacement for mmengine's ``load_from_http`` (same signature):
@@ -351,8 +360,7 @@ def load_from_http_verified(filename: str,
     error: Optional[BaseException] = None
     if rank == 0:
         try:
-            cached_file = download_checkpoint(
-                filename, model_dir=model_dir, progress=progress)
+            cached_file = download_checkpoint(filename, model_dir=model_dir, progress=progress)
         except Exception as e:  # re-raised after the barrier
             error = e
     if world_size > 1:
@@ -360,8 +368,7 @@ def load_from_http_verified(filename: str,
     if error is not None:
         raise error
     if rank > 0:
-        cached_file = download_checkpoint(
-            filename, model_dir=model_dir, progress=progress)
+        cached_file = download_checkpoint(filename, model_dir=model_dir, progress=progress)
     assert cached_file is not None
     try:
         return _torch_load_trusted(cached_file, map_location)
@@ -371,7 +378,8 @@ def load_from_http_verified(filename: str,
             f'as a PyTorch checkpoint ({type(e).__name__}: {e}). If that file '
             'is not a checkpoint (e.g. the URL is a web page such as a Google '
             'Drive share link), delete it, download the checkpoint in a '
-            'browser and pass its local path instead.') from e
+            'browser and pass its local path instead.'
+        ) from e
 
 
 def register_checkpoint_loaders() -> None:
@@ -382,19 +390,16 @@ def register_checkpoint_loaders() -> None:
     :mod:`fasrnet_mmpose` is imported. Other schemes keep mmengine's loaders
     because mmengine tries more specific prefixes before ``''``.
     """
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_trusted, force=True)
+    CheckpointLoader.register_scheme(prefixes='file://', loader=load_from_file_url, force=True)
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local_trusted, force=True)
-    CheckpointLoader.register_scheme(
-        prefixes='file://', loader=load_from_file_url, force=True)
-    CheckpointLoader.register_scheme(
-        prefixes=('http://', 'https://'),
-        loader=load_from_http_verified,
-        force=True)
+        prefixes=('http://', 'https://'), loader=load_from_http_verified, force=True
+    )
 
 
-def load_checkpoint_file(path_or_url: str,
-                         map_location: MapLocation = 'cpu',
-                         logger: Optional[str] = 'current') -> dict:
+def load_checkpoint_file(
+    path_or_url: str, map_location: MapLocation = 'cpu', logger: Optional[str] = 'current'
+) -> dict:
     """Load a checkpoint (path or URL) into a dict, e.g. for tools.
 
     Goes through mmengine's ``CheckpointLoader``, so every scheme works:
@@ -412,8 +417,7 @@ def load_checkpoint_file(path_or_url: str,
         dict: The loaded checkpoint, usually with ``state_dict`` and
         ``meta`` keys (a bare state dict for some third-party files).
     """
-    return CheckpointLoader.load_checkpoint(
-        path_or_url, map_location=map_location, logger=logger)
+    return CheckpointLoader.load_checkpoint(path_or_url, map_location=map_location, logger=logger)
 
 
 register_checkpoint_loaders()

@@ -17,14 +17,17 @@ def setup_cpu_distributed(cfg: Config) -> None:
     """
     import torch
     import torch.distributed as dist
+
     if cfg.get('launcher') != 'pytorch' or torch.cuda.is_available():
         return
     if not dist.is_initialized():
         backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
         dist.init_process_group(backend='gloo' if backend == 'nccl' else backend)
     wrapper = cfg.get('model_wrapper_cfg') or dict(
-        type='MMDistributedDataParallel', broadcast_buffers=False,
-        find_unused_parameters=cfg.get('find_unused_parameters', False))
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False),
+    )
     wrapper.setdefault('device_ids', None)
     cfg.model_wrapper_cfg = wrapper
 
@@ -37,5 +40,6 @@ def teardown_distributed() -> None:
     successful run, which the launcher reports as a failed worker.
     """
     import torch.distributed as dist
+
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Tiny FaSRnet configs, checkpoints and synthetic videos for the inferencer tests."""
+
 import atexit
 import os
 import os.path as osp
@@ -15,17 +16,36 @@ import pytest
 import torch
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MAIN_CONFIG = osp.join(PROJECT_ROOT, 'configs', 'fasrnet',
-                       'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py')
+MAIN_CONFIG = osp.join(
+    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
+)
 DEMO_CLIP = osp.join(PROJECT_ROOT, 'demo', 'resources', 'vtest_clip.mp4')
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _tiny_models import TINY_CODEC, TINY_HRNET  # noqa: E402
 
-META_KEYS = ('id', 'img_id', 'img_path', 'category_id', 'crowd_index', 'ori_shape', 'img_shape',
-             'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-             'flip_indices', 'frame_paths', 'frame_offsets', 'margin', 'vid_id', 'frame_id',
-             'frame_index', 'nframes')
+META_KEYS = (
+    'id',
+    'img_id',
+    'img_path',
+    'category_id',
+    'crowd_index',
+    'ori_shape',
+    'img_shape',
+    'input_size',
+    'input_center',
+    'input_scale',
+    'flip',
+    'flip_direction',
+    'flip_indices',
+    'frame_paths',
+    'frame_offsets',
+    'margin',
+    'vid_id',
+    'frame_id',
+    'frame_index',
+    'nframes',
+)
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -52,29 +72,40 @@ def write_tiny_config(path: str, head: str = 'FaSRHead') -> str:
     if head == 'FaSRHead':
         head_cfg = dict(in_channels=8, decoder=TINY_CODEC, init_cfg=None)
     else:
-        head_cfg = dict(_delete_=True, type='TestCentreFrameHead', in_channels=8,
-                        out_channels=17, deconv_out_channels=None, decoder=TINY_CODEC)
+        head_cfg = dict(
+            _delete_=True,
+            type='TestCentreFrameHead',
+            in_channels=8,
+            out_channels=17,
+            deconv_out_channels=None,
+            decoder=TINY_CODEC,
+        )
     pipeline = [
         dict(type='LoadFrameWindow', num_frames=3),
         dict(type='GetBBoxCenterScale', padding=1.25),
         dict(type='TopdownAffine', input_size=TINY_CODEC['input_size']),
         dict(type='PackPoseInputs', meta_keys=META_KEYS),
     ]
-    text = '\n'.join([
-        f'_base_ = [{MAIN_CONFIG!r}]',
-        f'model = dict(backbone=dict(_delete_=True, **{TINY_HRNET!r}), head={head_cfg!r})',
-        f'val_dataloader = dict(batch_size=4, dataset=dict(pipeline={pipeline!r}))',
-        'test_dataloader = val_dataloader',
-        '',
-    ])
+    text = '\n'.join(
+        [
+            f'_base_ = [{MAIN_CONFIG!r}]',
+            f'model = dict(backbone=dict(_delete_=True, **{TINY_HRNET!r}), head={head_cfg!r})',
+            f'val_dataloader = dict(batch_size=4, dataset=dict(pipeline={pipeline!r}))',
+            'test_dataloader = val_dataloader',
+            '',
+        ]
+    )
     os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
         f.write(text)
     return path
 
 
-def frame_image(index: int, size: Tuple[int, int] = (96, 128),
-                people: Sequence[Tuple[int, int]] = ((20, 20), (70, 30))) -> np.ndarray:
+def frame_image(
+    index: int,
+    size: Tuple[int, int] = (96, 128),
+    people: Sequence[Tuple[int, int]] = ((20, 20), (70, 30)),
+) -> np.ndarray:
     """A BGR frame whose mean colour encodes ``index``; white 'people' boxes move right."""
     h, w = size
     img = np.full((h, w, 3), (0, 0, 0), np.uint8)
@@ -86,8 +117,9 @@ def frame_image(index: int, size: Tuple[int, int] = (96, 128),
     return img
 
 
-def write_video(path: str, num_frames: int, size: Tuple[int, int] = (96, 128),
-                fps: float = 10.0) -> List[np.ndarray]:
+def write_video(
+    path: str, num_frames: int, size: Tuple[int, int] = (96, 128), fps: float = 10.0
+) -> List[np.ndarray]:
     """Write an mp4v video; returns the frames as OpenCV decodes them back."""
     h, w = size
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps, (w, h))
@@ -114,8 +146,9 @@ def read_video(path: str) -> Tuple[List[np.ndarray], float]:
     return frames, fps
 
 
-def write_image_folder(folder: str, num_frames: int, size: Tuple[int, int] = (96, 128),
-                       ext: str = '.png') -> List[str]:
+def write_image_folder(
+    folder: str, num_frames: int, size: Tuple[int, int] = (96, 128), ext: str = '.png'
+) -> List[str]:
     """Frames ``frame_1.png ... frame_<n>.png`` (natural, not lexicographic order)."""
     os.makedirs(folder, exist_ok=True)
     paths = []
@@ -149,6 +182,7 @@ def tiny_assets() -> Dict[str, str]:
     """
     if not _ASSETS:
         from fasrnet_mmpose.apis import FaSRnetInferencer
+
         root = tempfile.mkdtemp(prefix='fasrnet_apis_')
         atexit.register(shutil.rmtree, root, ignore_errors=True)
         config = write_tiny_config(osp.join(root, 'tiny_fasrnet.py'))
@@ -157,7 +191,12 @@ def tiny_assets() -> Dict[str, str]:
             warnings.simplefilter('ignore')
             inferencer = FaSRnetInferencer(config, det_model='whole_image', device='cpu')
         checkpoint = osp.join(root, 'tiny_fasrnet.pth')
-        torch.save(dict(state_dict=inferencer.model.state_dict(),
-                        meta=dict(dataset_meta=inferencer.model.dataset_meta)), checkpoint)
+        torch.save(
+            dict(
+                state_dict=inferencer.model.state_dict(),
+                meta=dict(dataset_meta=inferencer.model.dataset_meta),
+            ),
+            checkpoint,
+        )
         _ASSETS.update(root=root, config=config, checkpoint=checkpoint)
     return dict(_ASSETS)

@@ -1,13 +1,21 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/demo_video.py end to end on a few frames (tiny model)."""
+
 import json
 import os.path as osp
 import subprocess
 import sys
 
 import pytest
-from _apis_helpers import (DEMO_CLIP, PROJECT_ROOT, one_torch_thread,  # noqa: F401
-                           read_video, tiny_assets, write_image_folder, write_video)
+from _apis_helpers import (  # noqa: F401
+    DEMO_CLIP,
+    PROJECT_ROOT,
+    one_torch_thread,
+    read_video,
+    tiny_assets,
+    write_image_folder,
+    write_video,
+)
 from conftest import load_tool
 
 DEMO = osp.join(PROJECT_ROOT, 'tools', 'demo_video.py')
@@ -19,8 +27,20 @@ def test_demo_on_a_synthetic_video_with_weights(tmp_path, capsys):
     write_video(video, 4)
     out = tmp_path / 'out'
     assets = tiny_assets()
-    rc = demo.main([video, '--config', assets['config'], '--weights', assets['checkpoint'],
-                    '--whole-image', '--out-dir', str(out), '--device', 'cpu'])
+    rc = demo.main(
+        [
+            video,
+            '--config',
+            assets['config'],
+            '--weights',
+            assets['checkpoint'],
+            '--whole-image',
+            '--out-dir',
+            str(out),
+            '--device',
+            'cpu',
+        ]
+    )
     assert rc == 0
     stdout = capsys.readouterr().out
     assert '4/4' in stdout  # progress bar
@@ -37,8 +57,19 @@ def test_demo_on_a_synthetic_video_with_weights(tmp_path, capsys):
 
 def test_demo_default_clip_hog_random_init(tmp_path, capsys):
     out = tmp_path / 'out'
-    rc = demo.main(['--config', tiny_assets()['config'], '--max-frames', '2', '--out-dir',
-                    str(out), '--device', 'cpu', '--no-progress'])
+    rc = demo.main(
+        [
+            '--config',
+            tiny_assets()['config'],
+            '--max-frames',
+            '2',
+            '--out-dir',
+            str(out),
+            '--device',
+            'cpu',
+            '--no-progress',
+        ]
+    )
     assert rc == 0
     err = capsys.readouterr().err
     assert 'RANDOMLY INITIALISED' in err
@@ -57,9 +88,25 @@ def test_demo_image_folder_bbox_file_online(tmp_path):
     boxes.write_text(json.dumps({'0': [[10, 10, 60, 90]], '2': [[-50, -50, -10, -10]]}))
     out = tmp_path / 'out'
     assets = tiny_assets()
-    rc = demo.main([str(tmp_path / 'seq'), '--config', assets['config'], '--weights',
-                    assets['checkpoint'], '--bbox-file', str(boxes), '--online', '--fps', '5',
-                    '--out-dir', str(out), '--device', 'cpu', '--no-progress'])
+    rc = demo.main(
+        [
+            str(tmp_path / 'seq'),
+            '--config',
+            assets['config'],
+            '--weights',
+            assets['checkpoint'],
+            '--bbox-file',
+            str(boxes),
+            '--online',
+            '--fps',
+            '5',
+            '--out-dir',
+            str(out),
+            '--device',
+            'cpu',
+            '--no-progress',
+        ]
+    )
     assert rc == 0
     frames, fps = read_video(str(out / 'seq_pose.mp4'))
     assert len(frames) == 3 and fps == 5
@@ -83,8 +130,9 @@ def test_demo_bad_inputs(tmp_path, capsys, make):
         write_video(str(path), 2)
         (tmp_path / 'boxes.json').write_text('{"0": [[1, 2]]}')
         extra = ['--bbox-file', str(tmp_path / 'boxes.json')]
-    rc = demo.main([str(path), '--config', tiny_assets()['config'], '--out-dir',
-                    str(tmp_path / 'out')] + extra)
+    rc = demo.main(
+        [str(path), '--config', tiny_assets()['config'], '--out-dir', str(tmp_path / 'out')] + extra
+    )
     assert rc == 1
     assert 'demo_video.py: error:' in capsys.readouterr().err
 
@@ -92,9 +140,25 @@ def test_demo_bad_inputs(tmp_path, capsys, make):
 def test_demo_cli_subprocess(tmp_path):
     """The README command shape, as a real process (tiny config, 2 frames of the shipped clip)."""
     proc = subprocess.run(
-        [sys.executable, DEMO, '--config', tiny_assets()['config'], '--max-frames', '2',
-         '--out-dir', str(tmp_path), '--device', 'cpu', '--threads', '1'],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+        [
+            sys.executable,
+            DEMO,
+            '--config',
+            tiny_assets()['config'],
+            '--max-frames',
+            '2',
+            '--out-dir',
+            str(tmp_path),
+            '--device',
+            'cpu',
+            '--threads',
+            '1',
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'RANDOMLY INITIALISED' in proc.stderr
     assert osp.isfile(tmp_path / 'vtest_clip_pose.mp4')

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """FaSRnetInferencer on synthetic videos, image folders and the shipped clip (tiny model)."""
+
 import json
 import os.path as osp
 import warnings
@@ -8,13 +9,20 @@ from typing import Dict, List
 import cv2
 import numpy as np
 import pytest
-from _apis_helpers import (DEMO_CLIP, frame_id_of, frame_image, one_torch_thread,  # noqa: F401
-                           tiny_assets, write_image_folder, write_video)
+from _apis_helpers import (  # noqa: F401
+    DEMO_CLIP,
+    frame_id_of,
+    frame_image,
+    one_torch_thread,
+    tiny_assets,
+    write_image_folder,
+    write_video,
+)
+from mmpose.registry import INFERENCERS
 
 from fasrnet_mmpose.apis import FaSRnetInferencer, HOGPersonDetector
 from fasrnet_mmpose.apis.inferencers.utils import FrameListSource, open_frame_source
 from fasrnet_mmpose.apis.inferencers.utils import frame_source as frame_source_module
-from mmpose.registry import INFERENCERS
 
 TWO_PEOPLE = [[10, 10, 50, 90, 0.9], [60, 20, 110, 90, 0.8]]
 
@@ -35,8 +43,13 @@ class Spy:
             return test_step(data)
 
         def recording_pipeline(results):
-            self.windows.append(dict(index=results['frame_index'], frames=list(results['img']),
-                                     margin=results['margin'].tolist()))
+            self.windows.append(
+                dict(
+                    index=results['frame_index'],
+                    frames=list(results['img']),
+                    margin=results['margin'].tolist(),
+                )
+            )
             return pipeline(results)
 
         model.test_step = counting_test_step
@@ -62,7 +75,6 @@ def test_video_one_forward_per_frame_all_persons_batched(tmp_path, monkeypatch):
     real_capture = cv2.VideoCapture
 
     class CountingCapture:
-
         def __init__(self, *args):
             self._cap = real_capture(*args)
 
@@ -83,7 +95,7 @@ def test_video_one_forward_per_frame_all_persons_batched(tmp_path, monkeypatch):
     assert set(spy.frames_per_sample) == {3}  # [t, t-1, t+1]
     assert len(reads) == 6  # each frame decoded once (+1 read that hits the end)
     for result in results:
-        (instances, ) = result['predictions']
+        (instances,) = result['predictions']
         assert len(instances) == 2
         assert np.asarray(instances[0]['keypoints']).shape == (17, 2)
         assert np.asarray(instances[0]['bbox']).reshape(-1).tolist() == TWO_PEOPLE[0][:4]
@@ -130,8 +142,9 @@ def test_image_folder_out_dir(tmp_path, monkeypatch):
     paths = write_image_folder(str(tmp_path / 'frames'), 3)
     reads = []
     real_imread = cv2.imread
-    monkeypatch.setattr(frame_source_module.cv2, 'imread',
-                        lambda p, *a: reads.append(p) or real_imread(p, *a))
+    monkeypatch.setattr(
+        frame_source_module.cv2, 'imread', lambda p, *a: reads.append(p) or real_imread(p, *a)
+    )
     inferencer = _inferencer()
     spy = Spy(inferencer)
     out_dir = tmp_path / 'out'
@@ -175,8 +188,11 @@ def test_frame_without_detection_gives_empty_result():
     frames = [frame_image(i) for i in range(3)]
     inferencer = _inferencer()
     spy = Spy(inferencer)
-    results = list(inferencer(frames, bboxes={0: TWO_PEOPLE, 2: TWO_PEOPLE[:1]},
-                              return_vis=True, draw_bbox=True))
+    results = list(
+        inferencer(
+            frames, bboxes={0: TWO_PEOPLE, 2: TWO_PEOPLE[:1]}, return_vis=True, draw_bbox=True
+        )
+    )
     assert [len(r['predictions'][0]) for r in results] == [2, 0, 1]
     assert spy.batches == [2, 1]  # no forward for the empty frame
     assert results[1]['visualization'][0].shape == (96, 128, 3)
@@ -196,7 +212,7 @@ def test_boxes_outside_the_image_are_clipped_or_dropped():
     frames = [frame_image(0), frame_image(1)]
     boxes = {0: [[-50, -50, -10, -10], [100, 40, 300, 300, 0.7]], 1: [[500, 500, 600, 600]]}
     results = list(inferencer(frames, bboxes=boxes))
-    (inst, ) = results[0]['predictions'][0]
+    (inst,) = results[0]['predictions'][0]
     assert np.asarray(inst['bbox']).reshape(-1).tolist() == [100, 40, 128, 96]
     assert inst['bbox_score'] == pytest.approx(0.7)
     assert results[1]['predictions'][0] == []
@@ -221,7 +237,7 @@ def test_single_frame_video(tmp_path):
     spy = Spy(inferencer)
     results = list(inferencer(path))
     assert len(results) == 1 and spy.batches == [1]
-    (window, ) = spy.windows
+    (window,) = spy.windows
     assert window['margin'] == [1, 1]
     assert window['frames'][0] is window['frames'][1] is window['frames'][2]
 
@@ -253,14 +269,19 @@ def test_no_weights_warns_loudly(caplog):
 
 def test_single_frame_config_is_rejected(tmp_path):
     cfg = tmp_path / 'single.py'
-    cfg.write_text('\n'.join([
-        f'_base_ = [{tiny_assets()["config"]!r}]',
-        "test_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImage'), "
-        "dict(type='PackPoseInputs')]))",
-    ]))
+    cfg.write_text(
+        '\n'.join(
+            [
+                f'_base_ = [{tiny_assets()["config"]!r}]',
+                "test_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImage'), "
+                "dict(type='PackPoseInputs')]))",
+            ]
+        )
+    )
     with pytest.raises(ValueError, match='LoadFrameWindow'):
-        FaSRnetInferencer(str(cfg), weights=tiny_assets()['checkpoint'], device='cpu',
-                          det_model='whole_image')
+        FaSRnetInferencer(
+            str(cfg), weights=tiny_assets()['checkpoint'], device='cpu', det_model='whole_image'
+        )
 
 
 def test_frame_source_input_keeps_video_mode(tmp_path):

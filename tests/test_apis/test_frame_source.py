@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Frame sources: each frame decoded once, clear errors on bad inputs."""
+
 import os.path as osp
 
 import cv2
@@ -7,9 +8,14 @@ import numpy as np
 import pytest
 from _apis_helpers import DEMO_CLIP, frame_id_of, frame_image, write_image_folder, write_video
 
-from fasrnet_mmpose.apis.inferencers.utils import (CameraSource, FrameListSource,
-                                                   ImageFolderSource, VideoFileSource,
-                                                   frame_name, open_frame_source)
+from fasrnet_mmpose.apis.inferencers.utils import (
+    CameraSource,
+    FrameListSource,
+    ImageFolderSource,
+    VideoFileSource,
+    frame_name,
+    open_frame_source,
+)
 from fasrnet_mmpose.apis.inferencers.utils import frame_source as frame_source_module
 
 
@@ -87,8 +93,9 @@ def test_image_folder_natural_order_and_single_decode(tmp_path, monkeypatch):
     (tmp_path / 'frames' / 'notes.txt').write_text('not an image')
     reads = []
     real_imread = cv2.imread
-    monkeypatch.setattr(frame_source_module.cv2, 'imread',
-                        lambda p, *a: reads.append(p) or real_imread(p, *a))
+    monkeypatch.setattr(
+        frame_source_module.cv2, 'imread', lambda p, *a: reads.append(p) or real_imread(p, *a)
+    )
     source = open_frame_source(str(tmp_path / 'frames'))
     assert isinstance(source, ImageFolderSource) and not source.is_video
     assert len(source) == 11
@@ -122,12 +129,15 @@ def _empty_folder(d):
     return str(d / 'empty')
 
 
-@pytest.mark.parametrize('make, error, match', [
-    (lambda d: str(d / 'missing.mp4'), FileNotFoundError, 'does not exist'),
-    (_garbage_video, ValueError, 'Cannot (open|decode)'),
-    (_empty_folder, ValueError, 'no image files'),
-    (lambda d: [], ValueError, 'empty'),
-])
+@pytest.mark.parametrize(
+    'make, error, match',
+    [
+        (lambda d: str(d / 'missing.mp4'), FileNotFoundError, 'does not exist'),
+        (_garbage_video, ValueError, 'Cannot (open|decode)'),
+        (_empty_folder, ValueError, 'no image files'),
+        (lambda d: [], ValueError, 'empty'),
+    ],
+)
 def test_bad_inputs(tmp_path, make, error, match):
     with pytest.raises(error, match=match):
         open_frame_source(make(tmp_path))
@@ -152,7 +162,6 @@ def test_unreadable_image_in_folder(tmp_path):
 def test_camera_source(monkeypatch):
 
     class FakeCamera:
-
         def __init__(self, index):
             self.index, self.count = index, 0
 
@@ -160,8 +169,11 @@ def test_camera_source(monkeypatch):
             return self.index == 1
 
         def get(self, prop):
-            return {cv2.CAP_PROP_FPS: 30.0, cv2.CAP_PROP_FRAME_WIDTH: 128,
-                    cv2.CAP_PROP_FRAME_HEIGHT: 96}.get(prop, 0)
+            return {
+                cv2.CAP_PROP_FPS: 30.0,
+                cv2.CAP_PROP_FRAME_WIDTH: 128,
+                cv2.CAP_PROP_FRAME_HEIGHT: 96,
+            }.get(prop, 0)
 
         def read(self):
             self.count += 1

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Ring-buffer windows: offline vs online neighbour choice, margins, lazy reads."""
+
 from typing import List
 
 import numpy as np
@@ -24,8 +25,13 @@ def test_offline_default_window():
     windows = list(iter_frame_windows(_frames(5), (0, -1, 1), online=False))
     assert [_ids(w) for w in windows] == [[0, 0, 1], [1, 0, 2], [2, 1, 3], [3, 2, 4], [4, 3, 4]]
     assert [w.margin.tolist() for w in windows] == [[1, 1]] * 5
-    assert [w.offsets.tolist() for w in windows] == [[0, 0, 1], [0, -1, 1], [0, -1, 1],
-                                                     [0, -1, 1], [0, -1, 0]]
+    assert [w.offsets.tolist() for w in windows] == [
+        [0, 0, 1],
+        [0, -1, 1],
+        [0, -1, 1],
+        [0, -1, 1],
+        [0, -1, 0],
+    ]
     assert [w.name for w in windows] == [f'{i}.jpg' for i in range(5)]
     assert all(w.margin.dtype == np.int64 for w in windows)
 
@@ -52,18 +58,29 @@ def test_reads_lazily_and_once(online, lookahead):
 
 def test_wide_offsets_are_clipped_with_distance_margins():
     windows = list(iter_frame_windows(_frames(6), (0, -2, 2)))
-    assert [_ids(w) for w in windows] == [[0, 0, 2], [1, 0, 3], [2, 0, 4], [3, 1, 5], [4, 2, 5],
-                                          [5, 3, 5]]
-    assert [w.margin.tolist() for w in windows] == [[1, 2], [1, 2], [2, 2], [2, 2], [2, 1],
-                                                    [2, 1]]
+    assert [_ids(w) for w in windows] == [
+        [0, 0, 2],
+        [1, 0, 3],
+        [2, 0, 4],
+        [3, 1, 5],
+        [4, 2, 5],
+        [5, 3, 5],
+    ]
+    assert [w.margin.tolist() for w in windows] == [[1, 2], [1, 2], [2, 2], [2, 2], [2, 1], [2, 1]]
     online = list(iter_frame_windows(_frames(6), (0, -1, -2), online=True))
-    assert [_ids(w) for w in online] == [[0, 0, 0], [1, 0, 0], [2, 1, 0], [3, 2, 1], [4, 3, 2],
-                                         [5, 4, 3]]
+    assert [_ids(w) for w in online] == [
+        [0, 0, 0],
+        [1, 0, 0],
+        [2, 1, 0],
+        [3, 2, 1],
+        [4, 3, 2],
+        [5, 4, 3],
+    ]
     assert online[3].margin.tolist() == [1, 2]
 
 
 def test_single_frame_sequence():
-    (window, ) = list(iter_frame_windows(_frames(1), (0, -1, 1)))
+    (window,) = list(iter_frame_windows(_frames(1), (0, -1, 1)))
     assert _ids(window) == [0, 0, 0]
     assert window.margin.tolist() == [1, 1]
     assert all(f is window.frame for f in window.frames)

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """OpenCV HOG people detector (offline default of the demo)."""
+
 import numpy as np
 from _apis_helpers import DEMO_CLIP
 

@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Weights through the inferencer: loopback HTTP (download, cache hit, hash mismatch, 404),
 file:// and local paths. No test touches the internet (127.0.0.1 only)."""
+
 import hashlib
 import os
 import os.path as osp
@@ -11,8 +12,11 @@ from _apis_helpers import one_torch_thread, tiny_assets  # noqa: F401
 from _http_server import serving
 
 from fasrnet_mmpose.apis import FaSRnetInferencer
-from fasrnet_mmpose.utils import (CheckpointDownloadError, CheckpointHashError,
-                                  get_checkpoint_cache_dir)
+from fasrnet_mmpose.utils import (
+    CheckpointDownloadError,
+    CheckpointHashError,
+    get_checkpoint_cache_dir,
+)
 
 
 @pytest.fixture
@@ -39,8 +43,9 @@ def checkpoint():
 
 
 def _build(weights) -> FaSRnetInferencer:
-    return FaSRnetInferencer(tiny_assets()['config'], weights=weights, device='cpu',
-                             det_model='whole_image')
+    return FaSRnetInferencer(
+        tiny_assets()['config'], weights=weights, device='cpu', det_model='whole_image'
+    )
 
 
 def _assert_loaded(inferencer: FaSRnetInferencer, path: str) -> None:
@@ -81,6 +86,7 @@ def test_http_404(server, cache_dir):
 def test_file_url_and_local_path(checkpoint, cache_dir):
     path, _, _ = checkpoint
     from pathlib import Path
+
     _assert_loaded(_build(Path(path).as_uri()), path)
     _assert_loaded(_build(path), path)
     assert not osp.isdir(cache_dir)  # local files are never copied into the cache
@@ -93,8 +99,11 @@ def test_default_detector_download_failure_suggests_offline_options(server, monk
     127.0.0.1.
     """
     from mmpose.apis.inferencers.utils.default_det_models import default_det_models
-    monkeypatch.setitem(default_det_models['body'], 'weights',
-                        server.url('/rtmdet_m_person-235e8209.pth'))
+
+    monkeypatch.setitem(
+        default_det_models['body'], 'weights', server.url('/rtmdet_m_person-235e8209.pth')
+    )
     with pytest.raises(CheckpointDownloadError, match="det_model='hog'"):
-        FaSRnetInferencer(tiny_assets()['config'], weights=tiny_assets()['checkpoint'],
-                          device='cpu')
+        FaSRnetInferencer(
+            tiny_assets()['config'], weights=tiny_assets()['checkpoint'], device='cpu'
+        )

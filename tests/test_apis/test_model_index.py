@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The plugin's model index: metafile completeness, alias resolution, .mim / repo-root lookup."""
+
 import glob
 import os
 import os.path as osp
@@ -9,9 +10,9 @@ import pytest
 from _apis_helpers import PROJECT_ROOT, one_torch_thread, tiny_assets  # noqa: F401
 from mmengine.fileio import load
 from mmengine.infer import BaseInferencer
+from mmpose.apis.inferencers import Pose2DInferencer
 
 from fasrnet_mmpose.apis import FaSRnetInferencer, find_model_entry, list_models
-from mmpose.apis.inferencers import Pose2DInferencer
 from fasrnet_mmpose.apis.inferencers.utils import ModelNotFoundError, get_model_index_root
 from fasrnet_mmpose.apis.inferencers.utils import model_index as model_index_module
 
@@ -25,8 +26,10 @@ def test_every_config_has_a_metafile_entry_and_no_invented_weights():
     assert meta['Collections'][0]['Paper']['URL'] == 'https://doi.org/10.1631/FITEE.2200639'
     assert osp.isfile(osp.join(PROJECT_ROOT, meta['Collections'][0]['README']))
     entries = {m['Name']: m for m in meta['Models']}
-    stems = {osp.splitext(osp.basename(p))[0]
-             for p in glob.glob(osp.join(PROJECT_ROOT, 'configs', 'fasrnet', '*.py'))}
+    stems = {
+        osp.splitext(osp.basename(p))[0]
+        for p in glob.glob(osp.join(PROJECT_ROOT, 'configs', 'fasrnet', '*.py'))
+    }
     assert set(entries) == stems, 'every configs/fasrnet/*.py needs a metafile entry'
     for name, entry in entries.items():
         assert entry['Config'] == f'configs/fasrnet/{name}.py'
@@ -77,16 +80,20 @@ def _fake_package(root, with_mim: bool, with_repo: bool) -> str:
             (base / 'configs' / 'fasrnet' / 'tiny.py').write_text(f.read())
         (base / 'configs' / 'fasrnet' / 'metafile.yml').write_text(
             'Models:\n- Name: tiny_fasrnet_test\n  Alias: [tiny-alias]\n'
-            '  Config: configs/fasrnet/tiny.py\n  In Collection: FaSRnet\n')
+            '  Config: configs/fasrnet/tiny.py\n  In Collection: FaSRnet\n'
+        )
         (base / 'model-index.yml').write_text('Import:\n- configs/fasrnet/metafile.yml\n')
     return str(package)
 
 
-@pytest.mark.parametrize('with_mim, with_repo, expected', [
-    (True, True, '.mim'),  # installed/develop: .mim wins
-    (False, True, 'repo'),  # pip install -e . without .mim links: repo-root fallback
-    (True, False, '.mim'),  # wheel install
-])
+@pytest.mark.parametrize(
+    'with_mim, with_repo, expected',
+    [
+        (True, True, '.mim'),  # installed/develop: .mim wins
+        (False, True, 'repo'),  # pip install -e . without .mim links: repo-root fallback
+        (True, False, '.mim'),  # wheel install
+    ],
+)
 def test_model_index_locations(tmp_path, monkeypatch, with_mim, with_repo, expected):
     package = _fake_package(tmp_path, with_mim, with_repo)
     root = get_model_index_root(package)
@@ -94,8 +101,9 @@ def test_model_index_locations(tmp_path, monkeypatch, with_mim, with_repo, expec
     monkeypatch.setattr(model_index_module, '_PACKAGE_DIR', package)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        inferencer = FaSRnetInferencer('TINY-ALIAS', weights=tiny_assets()['checkpoint'],
-                                       device='cpu', det_model='whole_image')
+        inferencer = FaSRnetInferencer(
+            'TINY-ALIAS', weights=tiny_assets()['checkpoint'], device='cpu', det_model='whole_image'
+        )
     assert inferencer.cfg.filename == osp.join(root, 'configs', 'fasrnet', 'tiny.py')
     assert inferencer.weights_loaded
 

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Every shipped config parses and builds; the DCPose config reproduces the official DCPose head."""
+
 import glob
 import os.path as osp
 
@@ -9,17 +10,19 @@ import torch
 from conftest import PROJECT_ROOT, load_tool, shared_path
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
 from mmpose.registry import DATASETS, METRICS, MODELS
 
 from fasrnet_mmpose.models.backbones_cfg import HRNET_W48
 
-CONFIGS = sorted(c for c in glob.glob(osp.join(PROJECT_ROOT, 'configs', '*', '*.py'))
-                 if '_base_' not in c)
-MAIN = osp.join(PROJECT_ROOT, 'configs', 'fasrnet',
-                'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py')
-DCPOSE = osp.join(PROJECT_ROOT, 'configs', 'dcpose',
-                  'dcpose_hrnet-w48_2xb32-20e_posetrack17-384x288.py')
+CONFIGS = sorted(
+    c for c in glob.glob(osp.join(PROJECT_ROOT, 'configs', '*', '*.py')) if '_base_' not in c
+)
+MAIN = osp.join(
+    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
+)
+DCPOSE = osp.join(
+    PROJECT_ROOT, 'configs', 'dcpose', 'dcpose_hrnet-w48_2xb32-20e_posetrack17-384x288.py'
+)
 
 
 def _num(module, trainable=False):
@@ -42,7 +45,7 @@ def test_config_parses_with_plugin_components(path):
     assert cfg.custom_imports['imports'] == ['fasrnet_mmpose']
     assert cfg.default_scope == 'mmpose'
     init_default_scope('mmpose')
-    for key, registry in (('model', MODELS), ):
+    for key, registry in (('model', MODELS),):
         assert registry.get(cfg[key]['type']) is not None
     assert DATASETS.get(cfg.dataset_type) is not None
     assert cfg.data_mode == 'topdown'
@@ -77,10 +80,16 @@ def test_config_backbone_is_the_package_hrnet_w48(path):
     assert backbone == HRNET_W48
 
 
-@pytest.mark.parametrize('name,trainable', [
-    ('fasrnet-frm-only_hrnet-w48_1xb64-30e_posetrack17-384x288.py', 545_196 * 2 + 173_424 + 833),
-    ('fasrnet-srm-only_hrnet-w48_1xb64-30e_posetrack17-384x288.py', 535_045),
-])
+@pytest.mark.parametrize(
+    'name,trainable',
+    [
+        (
+            'fasrnet-frm-only_hrnet-w48_1xb64-30e_posetrack17-384x288.py',
+            545_196 * 2 + 173_424 + 833,
+        ),
+        ('fasrnet-srm-only_hrnet-w48_1xb64-30e_posetrack17-384x288.py', 535_045),
+    ],
+)
 def test_ablation_configs(name, trainable):
     init_default_scope('mmpose')
     cfg = Config.fromfile(osp.join(PROJECT_ROOT, 'configs', 'fasrnet', name))
@@ -97,19 +106,29 @@ def test_ablation_configs(name, trainable):
 
 
 def test_fixed_config_flags():
-    cfg = Config.fromfile(osp.join(PROJECT_ROOT, 'configs', 'fasrnet',
-                                   'fasrnet-fixed_hrnet-w48_1xb64-30e_posetrack17-384x288.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            PROJECT_ROOT,
+            'configs',
+            'fasrnet',
+            'fasrnet-fixed_hrnet-w48_1xb64-30e_posetrack17-384x288.py',
+        )
+    )
     head = cfg.model.head
     assert (head.align_direction, head.dcn_offset_padding, head.dcn_offset_init) == (
-        'neighbour_to_current', 'same', 'zero')
+        'neighbour_to_current',
+        'same',
+        'zero',
+    )
     assert cfg.model.backbone_bn == 'eval' and head.srm_mask_sigmoid is True
 
 
 def test_dcpose_config_head_reproduces_official_dcpose_fixture():
     """DCPose as a second model from the same components: load the official DCPose head weights
     into the head built from the DCPose config and compare with the official outputs."""
-    with np.load(shared_path('fixtures', 'dcpose_head', 'dcpose_head_official.npz'),
-                 allow_pickle=False) as z:
+    with np.load(
+        shared_path('fixtures', 'dcpose_head', 'dcpose_head_official.npz'), allow_pickle=False
+    ) as z:
         fx = {k: z[k] for k in z.files}
     conv = load_tool('convert_official_checkpoint')
     init_default_scope('mmpose')
@@ -117,8 +136,11 @@ def test_dcpose_config_head_reproduces_official_dcpose_fixture():
     cfg.model.head.init_cfg = None
     head = MODELS.build(cfg.model.head)
     assert _num(head, trainable=True) == 1_603_053  # DCPose's trainable head (spec §8)
-    state = {'srm.' + conv.official_srm_key_to_plugin(k[len('state_dict/'):]): torch.from_numpy(v)
-             for k, v in fx.items() if k.startswith('state_dict/')}
+    state = {
+        'srm.' + conv.official_srm_key_to_plugin(k[len('state_dict/') :]): torch.from_numpy(v)
+        for k, v in fx.items()
+        if k.startswith('state_dict/')
+    }
     missing, unexpected = head.load_state_dict(state, strict=False)
     assert not unexpected and set(missing) == {'final_layer.weight', 'final_layer.bias'}
     head.eval()
@@ -128,5 +150,4 @@ def test_dcpose_config_head_reproduces_official_dcpose_fixture():
     feats = torch.zeros(b, 3, 48, *rough.shape[-2:])  # unused by an SRM-only head
     with torch.no_grad():
         _, out = head.refine(feats, rough, torch.from_numpy(fx['inputs/margin']).float())
-    torch.testing.assert_close(out, torch.from_numpy(fx['outputs/heatmaps']), atol=1e-5,
-                               rtol=1e-4)
+    torch.testing.assert_close(out, torch.from_numpy(fx['outputs/heatmaps']), atol=1e-5, rtol=1e-4)

@@ -13,8 +13,9 @@ from fasrnet_mmpose.datasets.body import posetrack_video_dataset as ptv_module
 
 
 def build(ann_file, root, **kwargs):
-    return PoseTrackVideoDataset(ann_file=ann_file, data_prefix=dict(img=root + '/'),
-                                 pipeline=[], **kwargs)
+    return PoseTrackVideoDataset(
+        ann_file=ann_file, data_prefix=dict(img=root + '/'), pipeline=[], **kwargs
+    )
 
 
 def info_of(ds, frame_index):
@@ -28,7 +29,6 @@ def offsets_from_paths(info):
 
 
 class TestSyntheticPT18:
-
     def test_instances_and_default_window(self, tmp_path):
         ann = make_video_dataset(str(tmp_path), nframes=8, labelled=(0, 3, 7))
         ds = build(ann, str(tmp_path))
@@ -67,7 +67,7 @@ class TestSyntheticPT18:
         assert info_of(ds, 1)['margin'].tolist() == [1, 1]
 
     def test_random_sampling_happens_on_every_access(self, tmp_path):
-        ann = make_video_dataset(str(tmp_path), nframes=12, labelled=(6, ))
+        ann = make_video_dataset(str(tmp_path), nframes=12, labelled=(6,))
         ds = build(ann, str(tmp_path), frame_offsets=[0, -3, 3], frame_sampler='random')
         np.random.seed(0)
         seen = set()
@@ -92,8 +92,9 @@ class TestSyntheticPT18:
 
     def test_missing_neighbour_falls_back_to_centre_and_logs_once(self, tmp_path, monkeypatch):
         # frame 4 is not on disk; frames 3 and 5 are labelled: 3's next and 5's prev are missing
-        ann = make_video_dataset(str(tmp_path), nframes=8, labelled=(3, 5),
-                                 on_disk=[0, 1, 2, 3, 5, 6, 7])
+        ann = make_video_dataset(
+            str(tmp_path), nframes=8, labelled=(3, 5), on_disk=[0, 1, 2, 3, 5, 6, 7]
+        )
         logged = []
         monkeypatch.setattr(ptv_module, 'print_log', lambda msg, **kw: logged.append(msg))
         ds = build(ann, str(tmp_path))
@@ -109,41 +110,57 @@ class TestSyntheticPT18:
         assert len(logged) == 1 and '000004.jpg' in logged[0]
 
     def test_test_mode_with_gt_boxes(self, tmp_path):
-        ann = make_video_dataset(str(tmp_path), nframes=8, labelled=(2, ))
+        ann = make_video_dataset(str(tmp_path), nframes=8, labelled=(2,))
         ds = build(ann, str(tmp_path), test_mode=True)
         assert len(ds) == 2 and ds.get_data_info(0)['bbox_score'].tolist() == [1.0]
 
     def test_detection_boxes(self, tmp_path):
-        ann = make_video_dataset(str(tmp_path), nframes=8, labelled=(2, ))
+        ann = make_video_dataset(str(tmp_path), nframes=8, labelled=(2,))
         dets = [
             dict(image_id=10_002, category_id=1, bbox=[1, 2, 20, 30], score=0.9),
             dict(image_id=10_002, category_id=1, bbox=[30, 2, 20, 30], score=0.1),
             dict(image_id=10_002, category_id=2, bbox=[30, 2, 20, 30], score=0.95),  # not a person
             # an unlabelled frame, located by name + nframes
-            dict(image_name='images/val/000001_test/000005.jpg', nframes=8, bbox=[3, 3, 10, 20],
-                 score=0.5, category_id=1),
+            dict(
+                image_name='images/val/000001_test/000005.jpg',
+                nframes=8,
+                bbox=[3, 3, 10, 20],
+                score=0.5,
+                category_id=1,
+            ),
         ]
         det_file = write_json(str(tmp_path / 'dets.json'), dets)
-        ds = build(ann, str(tmp_path), bbox_file=det_file, test_mode=True,
-                   filter_cfg=dict(bbox_score_thr=0.2))
+        ds = build(
+            ann,
+            str(tmp_path),
+            bbox_file=det_file,
+            test_mode=True,
+            filter_cfg=dict(bbox_score_thr=0.2),
+        )
         assert len(ds) == 2
         scores = sorted(float(ds.get_data_info(i)['bbox_score'][0]) for i in range(len(ds)))
         assert scores == pytest.approx([0.5, 0.9])
-        unlabelled = next(ds.get_data_info(i) for i in range(len(ds))
-                          if ds.get_data_info(i)['frame_index'] == 5)
+        unlabelled = next(
+            ds.get_data_info(i) for i in range(len(ds)) if ds.get_data_info(i)['frame_index'] == 5
+        )
         assert offsets_from_paths(unlabelled) == [0, -1, 1]
         assert unlabelled['bbox'].tolist() == [[3, 3, 12, 22]]
         with pytest.raises(ValueError, match='test_mode'):
             build(ann, str(tmp_path), bbox_file=det_file)
         # ann_file and bbox_file relative to data_root, as in the configs
-        ds = PoseTrackVideoDataset(ann_file=osp.basename(ann), bbox_file='dets.json',
-                                   data_root=str(tmp_path), data_prefix=dict(img=''),
-                                   test_mode=True, filter_cfg=dict(bbox_score_thr=0.2))
+        ds = PoseTrackVideoDataset(
+            ann_file=osp.basename(ann),
+            bbox_file='dets.json',
+            data_root=str(tmp_path),
+            data_prefix=dict(img=''),
+            test_mode=True,
+            filter_cfg=dict(bbox_score_thr=0.2),
+        )
         assert len(ds) == 2 and ds.bbox_file == osp.join(str(tmp_path), 'dets.json')
         assert osp.exists(ds.get_data_info(0)['img_path'])
 
     def test_official_box_cleaning(self, tmp_path):
-        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1, ))
+        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
         content = json.load(open(ann))
         content['annotations'][0]['bbox'] = [-5, 10, 200, 20]  # clipped to the 80x60 image
         content['annotations'][1]['bbox'] = [10, 10, 0.5, 20]  # empty after cleaning -> dropped
@@ -154,7 +171,6 @@ class TestSyntheticPT18:
 
 
 class TestSyntheticPT17:
-
     def test_eight_digit_one_based_frames(self, tmp_path):
         ann = make_video_dataset(str(tmp_path), nframes=6, labelled=(1, 4, 6), version='pt17')
         ds = build(ann, str(tmp_path), version='pt17')
@@ -166,17 +182,16 @@ class TestSyntheticPT17:
         assert ds.num_missing_frames == 0
 
     def test_wrong_version_is_visible_as_missing_frames(self, tmp_path):
-        ann = make_video_dataset(str(tmp_path), nframes=6, labelled=(4, ), version='pt17')
+        ann = make_video_dataset(str(tmp_path), nframes=6, labelled=(4,), version='pt17')
         ds = build(ann, str(tmp_path), version='pt18')  # looks for 6-digit names
         ds.get_data_info(0)
         assert ds.num_missing_frames == 2
 
 
 class TestBadAnnotations:
-
     @pytest.mark.parametrize('field', ['vid_id', 'nframes', 'frame_id'])
     def test_missing_image_field(self, tmp_path, field):
-        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1, ))
+        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
         content = json.load(open(ann))
         del content['images'][0][field]
         write_json(ann, content)
@@ -184,7 +199,7 @@ class TestBadAnnotations:
             build(ann, str(tmp_path))
 
     def test_bad_keypoint_length(self, tmp_path):
-        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1, ))
+        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
         content = json.load(open(ann))
         content['annotations'][1]['keypoints'] = content['annotations'][1]['keypoints'][:-3]
         write_json(ann, content)
@@ -192,7 +207,7 @@ class TestBadAnnotations:
             build(ann, str(tmp_path))
 
     def test_unknown_image_and_unparsable_name(self, tmp_path):
-        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1, ))
+        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
         content = json.load(open(ann))
         content['annotations'].append(person(999, 7))
         write_json(ann, content)
@@ -206,16 +221,17 @@ class TestBadAnnotations:
             build(ann, str(tmp_path))
 
     def test_bad_detection_record(self, tmp_path):
-        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1, ))
-        det_file = write_json(str(tmp_path / 'dets.json'),
-                              [dict(image_id=12345, bbox=[1, 1, 5, 5], score=0.9)])
+        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
+        det_file = write_json(
+            str(tmp_path / 'dets.json'), [dict(image_id=12345, bbox=[1, 1, 5, 5], score=0.9)]
+        )
         with pytest.raises(AnnotationError, match=r'dets.json.*detection \[0\].*12345'):
             build(ann, str(tmp_path), bbox_file=det_file, test_mode=True)
 
     def test_missing_files_and_bad_arguments(self, tmp_path):
         with pytest.raises(FileNotFoundError, match='nope.json'):
             build(str(tmp_path / 'nope.json'), str(tmp_path))
-        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1, ))
+        ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
         with pytest.raises(ValueError, match='frame_offsets'):
             build(ann, str(tmp_path), frame_offsets=[-1, 0, 1])
         with pytest.raises(ValueError, match='version'):
@@ -227,7 +243,7 @@ class TestBadAnnotations:
 
 
 class TestRealPoseTrack18:
-    """The real PoseTrack18 sample in ../shared (3 labelled first frames, neighbours not shipped)."""
+    """The real PoseTrack18 sample in ../shared (3 labelled first frames, no neighbours)."""
 
     def test_gt_mode(self):
         root = shared_path('data', 'posetrack18_mini')
@@ -244,11 +260,16 @@ class TestRealPoseTrack18:
 
     def test_detection_mode(self):
         root = shared_path('data', 'posetrack18_mini')
-        dets = json.load(open(osp.join(root, 'annotations',
-                                       'test_posetrack18_human_detections.json')))
-        ds = build(osp.join(root, 'annotations', 'test_posetrack18_val.json'), root,
-                   bbox_file=osp.join(root, 'annotations', 'test_posetrack18_human_detections.json'),
-                   test_mode=True, filter_cfg=dict(bbox_score_thr=0.2))
+        dets = json.load(
+            open(osp.join(root, 'annotations', 'test_posetrack18_human_detections.json'))
+        )
+        ds = build(
+            osp.join(root, 'annotations', 'test_posetrack18_val.json'),
+            root,
+            bbox_file=osp.join(root, 'annotations', 'test_posetrack18_human_detections.json'),
+            test_mode=True,
+            filter_cfg=dict(bbox_score_thr=0.2),
+        )
         assert len(ds) == sum(d['score'] >= 0.2 for d in dets)
         assert all(ds.get_data_info(i)['bbox_score'][0] >= 0.2 for i in range(len(ds)))
 
@@ -256,12 +277,28 @@ class TestRealPoseTrack18:
         video = shared_path('data', 'posetrack18_mini', 'videos', '000001_mpiinew_test')
         frames = sorted(os.listdir(video))
         # an annotation file for frame 4 of the 10 real consecutive frames
-        ann = write_json(str(tmp_path / 'ann.json'), dict(
-            images=[dict(id=1, file_name=f'000001_mpiinew_test/{frame_name(4, "pt18")}',
-                         vid_id='000001', nframes=len(frames), frame_id=1)],
-            annotations=[person(1, 1, box=(100, 100, 200, 300))]))
-        ds = PoseTrackVideoDataset(ann_file=ann, data_prefix=dict(img=osp.dirname(video) + '/'),
-                                   pipeline=[], frame_offsets=[0, -2, 2], frame_sampler='random')
+        ann = write_json(
+            str(tmp_path / 'ann.json'),
+            dict(
+                images=[
+                    dict(
+                        id=1,
+                        file_name=f'000001_mpiinew_test/{frame_name(4, "pt18")}',
+                        vid_id='000001',
+                        nframes=len(frames),
+                        frame_id=1,
+                    )
+                ],
+                annotations=[person(1, 1, box=(100, 100, 200, 300))],
+            ),
+        )
+        ds = PoseTrackVideoDataset(
+            ann_file=ann,
+            data_prefix=dict(img=osp.dirname(video) + '/'),
+            pipeline=[],
+            frame_offsets=[0, -2, 2],
+            frame_sampler='random',
+        )
         for _ in range(10):
             info = ds.get_data_info(0)
             assert all(osp.exists(p) for p in info['frame_paths'])

@@ -9,14 +9,30 @@ from _synthetic import make_video_dataset
 from conftest import shared_path
 from mmcv.transforms import Compose
 
-from fasrnet_mmpose.datasets import (ClippedNormalBBoxTransform, LoadFrameWindow,
-                                     PoseTrackVideoDataset)
+from fasrnet_mmpose.datasets import (
+    ClippedNormalBBoxTransform,
+    LoadFrameWindow,
+    PoseTrackVideoDataset,
+)
 
 INPUT_SIZE = (48, 64)  # (w, h)
 CODEC = dict(type='MSRAHeatmap', input_size=INPUT_SIZE, heatmap_size=(12, 16), sigma=2)
-META_KEYS = ('id', 'img_id', 'img_path', 'frame_paths', 'frame_offsets', 'margin', 'ori_shape',
-             'img_shape', 'input_size', 'input_center', 'input_scale', 'flip', 'flip_direction',
-             'flip_indices')
+META_KEYS = (
+    'id',
+    'img_id',
+    'img_path',
+    'frame_paths',
+    'frame_offsets',
+    'margin',
+    'ori_shape',
+    'img_shape',
+    'input_size',
+    'input_center',
+    'input_scale',
+    'flip',
+    'flip_direction',
+    'flip_indices',
+)
 
 
 def train_pipeline():
@@ -33,7 +49,6 @@ def train_pipeline():
 
 
 class TestLoadFrameWindow:
-
     def test_reads_frame_paths_once_each(self, tmp_path):
         paths = []
         for i in range(2):
@@ -86,11 +101,11 @@ def test_clipped_normal_bbox_transform_statistics():
 
 
 class TestPipeline:
-
     def test_shapes_and_identical_affine_on_every_frame(self, tmp_path):
-        ann = make_video_dataset(str(tmp_path), nframes=8, labelled=(3, ))
-        ds = PoseTrackVideoDataset(ann_file=ann, data_prefix=dict(img=str(tmp_path) + '/'),
-                                   pipeline=train_pipeline())
+        ann = make_video_dataset(str(tmp_path), nframes=8, labelled=(3,))
+        ds = PoseTrackVideoDataset(
+            ann_file=ann, data_prefix=dict(img=str(tmp_path) + '/'), pipeline=train_pipeline()
+        )
         # distinct frames: the window must contain three different crops
         np.random.seed(0)
         sample = ds[0]
@@ -117,14 +132,19 @@ class TestPipeline:
     def test_real_frames_pipeline(self):
         video = shared_path('data', 'posetrack18_mini', 'videos', '000001_mpiinew_test')
         frames = [osp.join(video, f'{i:06d}.jpg') for i in (4, 3, 5)]
-        results = dict(frame_paths=frames, bbox=np.array([[200., 100., 500., 600.]], np.float32),
-                       bbox_score=np.ones(1, np.float32))
-        pipeline = Compose([
-            dict(type='LoadFrameWindow'),
-            dict(type='GetBBoxCenterScale', padding=1.25),
-            dict(type='TopdownAffine', input_size=(288, 384)),
-            dict(type='PackPoseInputs', meta_keys=META_KEYS),
-        ])
+        results = dict(
+            frame_paths=frames,
+            bbox=np.array([[200.0, 100.0, 500.0, 600.0]], np.float32),
+            bbox_score=np.ones(1, np.float32),
+        )
+        pipeline = Compose(
+            [
+                dict(type='LoadFrameWindow'),
+                dict(type='GetBBoxCenterScale', padding=1.25),
+                dict(type='TopdownAffine', input_size=(288, 384)),
+                dict(type='PackPoseInputs', meta_keys=META_KEYS),
+            ]
+        )
         out = pipeline(results)
         x = out['inputs'].float()
         assert out['inputs'].shape == (3, 3, 384, 288)

@@ -8,17 +8,48 @@ shapely for the ignore regions. The vectorised implementation is checked against
 random data. Ties in the ranking use ``argsort(kind='stable')[::-1]``, the rule the
 plugin documents.
 """
+
 import copy
 from typing import Dict, List, Tuple
 
 import numpy as np
 
-POSEVAL = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee', 'left_ankle',
-           'right_wrist', 'right_elbow', 'right_shoulder', 'left_shoulder', 'left_elbow',
-           'left_wrist', 'head_bottom', 'nose', 'head_top')
-PT18 = ('nose', 'head_bottom', 'head_top', 'left_ear', 'right_ear', 'left_shoulder',
-        'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
-        'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
+POSEVAL = (
+    'right_ankle',
+    'right_knee',
+    'right_hip',
+    'left_hip',
+    'left_knee',
+    'left_ankle',
+    'right_wrist',
+    'right_elbow',
+    'right_shoulder',
+    'left_shoulder',
+    'left_elbow',
+    'left_wrist',
+    'head_bottom',
+    'nose',
+    'head_top',
+)
+PT18 = (
+    'nose',
+    'head_bottom',
+    'head_top',
+    'left_ear',
+    'right_ear',
+    'left_shoulder',
+    'right_shoulder',
+    'left_elbow',
+    'right_elbow',
+    'left_wrist',
+    'right_wrist',
+    'left_hip',
+    'right_hip',
+    'left_knee',
+    'right_knee',
+    'left_ankle',
+    'right_ankle',
+)
 MIN_SCORE = -9999
 
 
@@ -34,9 +65,10 @@ def to_annolist(data: dict) -> List[dict]:
     for img in data['images']:
         fr = {'image': [{'name': img.get('file_name', '')}], 'annorect': []}
         if img.get('ignore_regions_x'):
-            fr['ignore_regions'] = [{
-                'point': [{'x': [x], 'y': [y]} for x, y in zip(xs, ys)]
-            } for xs, ys in zip(img['ignore_regions_x'], img['ignore_regions_y'])]
+            fr['ignore_regions'] = [
+                {'point': [{'x': [x], 'y': [y]} for x, y in zip(xs, ys)]}
+                for xs, ys in zip(img['ignore_regions_x'], img['ignore_regions_y'])
+            ]
         frames.append(fr)
         by_id[img['id']] = fr
     for ann in data.get('annotations', []):
@@ -103,9 +135,11 @@ def evaluate(pairs: List[Tuple[dict, dict]]) -> Dict[str, np.ndarray]:
             rects = []
             for rect in fr['annorect']:
                 pts = [
-                    q for q in _rect_points(rect)
-                    if not any(poly.contains(geometry.Point(q['x'][0], q['y'][0]))
-                               for poly in polys)
+                    q
+                    for q in _rect_points(rect)
+                    if not any(
+                        poly.contains(geometry.Point(q['x'][0], q['y'][0])) for poly in polys
+                    )
                 ]
                 if pts:
                     rect = dict(rect, annopoints=[{'point': pts}])
@@ -135,7 +169,8 @@ def evaluate(pairs: List[Tuple[dict, dict]]) -> Dict[str, np.ndarray]:
             dist = np.full((len(prs), len(gts), nj), np.inf)
             for j, rect in enumerate(gts):
                 head = 0.6 * np.linalg.norm(
-                    np.subtract([rect['x2'][0], rect['y2'][0]], [rect['x1'][0], rect['y1'][0]]))
+                    np.subtract([rect['x2'][0], rect['y2'][0]], [rect['x1'][0], rect['y1'][0]])
+                )
                 for r, prect in enumerate(prs):
                     for i in range(nj):
                         if has_pr[r, i] and has_gt[j, i]:

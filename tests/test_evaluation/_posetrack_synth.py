@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Random PoseTrack per-video GT/prediction dicts (both formats) for the evaluation tests."""
+
 import json
 import os
 import os.path as osp
@@ -7,9 +8,25 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-PT18_NAMES = ('nose', 'head_bottom', 'head_top', 'left_ear', 'right_ear', 'left_shoulder',
-              'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
-              'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
+PT18_NAMES = (
+    'nose',
+    'head_bottom',
+    'head_top',
+    'left_ear',
+    'right_ear',
+    'left_shoulder',
+    'right_shoulder',
+    'left_elbow',
+    'right_elbow',
+    'left_wrist',
+    'right_wrist',
+    'left_hip',
+    'right_hip',
+    'left_knee',
+    'right_knee',
+    'left_ankle',
+    'right_ankle',
+)
 #: 17-keypoint index -> poseval id (-1 for the ears), spec §7.3
 PT18_TO_POSEVAL = np.array([13, 12, 14, -1, -1, 9, 8, 10, 7, 11, 6, 3, 2, 4, 1, 5, 0])
 #: poseval id -> 17-keypoint index
@@ -48,8 +65,14 @@ def frame_name(video_name: str, frame: int) -> str:
 def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     images, anns = [], []
     for f, fr in enumerate(frames):
-        img = dict(id=image_id(video, f), file_name=frame_name(name, f), is_labeled=bool(fr.gt),
-                   frame_id=image_id(video, f), vid_id=name, nframes=len(frames))
+        img = dict(
+            id=image_id(video, f),
+            file_name=frame_name(name, f),
+            is_labeled=bool(fr.gt),
+            frame_id=image_id(video, f),
+            vid_id=name,
+            nframes=len(frames),
+        )
         if fr.regions:
             img['ignore_regions_x'] = [list(xs) for xs, _ in fr.regions]
             img['ignore_regions_y'] = [list(ys) for _, ys in fr.regions]
@@ -58,9 +81,17 @@ def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
             kp = np.zeros((17, 3))
             kp[POSEVAL_TO_PT18, :2] = p.xy * p.has[:, None]
             kp[POSEVAL_TO_PT18, 2] = p.has
-            anns.append(dict(image_id=image_id(video, f), track_id=t, id=len(anns),
-                             keypoints=kp.reshape(-1).tolist(), bbox_head=list(p.head),
-                             scores=[], category_id=1))
+            anns.append(
+                dict(
+                    image_id=image_id(video, f),
+                    track_id=t,
+                    id=len(anns),
+                    keypoints=kp.reshape(-1).tolist(),
+                    bbox_head=list(p.head),
+                    scores=[],
+                    category_id=1,
+                )
+            )
     return dict(images=images, annotations=anns, categories=CATEGORIES)
 
 
@@ -70,10 +101,21 @@ def gt_pt17(video: int, name: str, frames: Sequence[Frame]) -> dict:
         rects = []
         for t, p in enumerate(fr.gt):
             x, y, w, h = p.head
-            pts = [dict(id=[j], x=[float(p.xy[j, 0])], y=[float(p.xy[j, 1])], is_visible=[1])
-                   for j in range(15) if p.has[j]]
-            rects.append(dict(track_id=[t], x1=[x], y1=[y], x2=[x + w], y2=[y + h],
-                              annopoints=[dict(point=pts)]))
+            pts = [
+                dict(id=[j], x=[float(p.xy[j, 0])], y=[float(p.xy[j, 1])], is_visible=[1])
+                for j in range(15)
+                if p.has[j]
+            ]
+            rects.append(
+                dict(
+                    track_id=[t],
+                    x1=[x],
+                    y1=[y],
+                    x2=[x + w],
+                    y2=[y + h],
+                    annopoints=[dict(point=pts)],
+                )
+            )
         item = dict(image=[dict(name=frame_name(name, f))], imgnum=[f + 1], annorect=rects)
         if fr.regions:
             item['ignore_regions'] = [
@@ -91,9 +133,15 @@ def pred_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
             kp = np.zeros((17, 3))
             kp[POSEVAL_TO_PT18, :2] = p.xy * p.has[:, None]
             kp[POSEVAL_TO_PT18, 2] = p.score * p.has
-            anns.append(dict(image_id=image_id(video, f), track_id=t,
-                             keypoints=kp.reshape(-1).tolist(), scores=kp[:, 2].tolist(),
-                             score=p.box_score))
+            anns.append(
+                dict(
+                    image_id=image_id(video, f),
+                    track_id=t,
+                    keypoints=kp.reshape(-1).tolist(),
+                    scores=kp[:, 2].tolist(),
+                    score=p.box_score,
+                )
+            )
     return dict(images=images, annotations=anns, categories=CATEGORIES)
 
 
@@ -102,8 +150,13 @@ def pred_pt17(video: int, name: str, frames: Sequence[Frame]) -> dict:
     for f, fr in enumerate(frames):
         rects = []
         for t, p in enumerate(fr.pred):
-            pts = [dict(id=[j], x=[float(p.xy[j, 0])], y=[float(p.xy[j, 1])],
-                        score=[float(p.score[j])]) for j in range(15) if p.has[j]]
+            pts = [
+                dict(
+                    id=[j], x=[float(p.xy[j, 0])], y=[float(p.xy[j, 1])], score=[float(p.score[j])]
+                )
+                for j in range(15)
+                if p.has[j]
+            ]
             rects.append(dict(track_id=[t], score=[p.box_score], annopoints=[dict(point=pts)]))
         annolist.append(dict(image=[dict(name=frame_name(name, f))], annorect=rects))
     return dict(annolist=annolist)
@@ -112,8 +165,12 @@ def pred_pt17(video: int, name: str, frames: Sequence[Frame]) -> dict:
 WRITERS = dict(pt18=(gt_pt18, pred_pt18), pt17=(gt_pt17, pred_pt17))
 
 
-def write_videos(root: str, videos: Dict[str, List[Frame]], gt_format: str = 'pt18',
-                 pred_format: Optional[str] = None) -> Tuple[str, str]:
+def write_videos(
+    root: str,
+    videos: Dict[str, List[Frame]],
+    gt_format: str = 'pt18',
+    pred_format: Optional[str] = None,
+) -> Tuple[str, str]:
     """Write ``root/gt/<name>.json`` and ``root/pred/<name>.json``; return both folders."""
     pred_format = pred_format or gt_format
     gt_dir, pred_dir = osp.join(root, 'gt'), osp.join(root, 'pred')
@@ -127,16 +184,20 @@ def write_videos(root: str, videos: Dict[str, List[Frame]], gt_format: str = 'pt
     return gt_dir, pred_dir
 
 
-def to_pairs(videos: Dict[str, List[Frame]], gt_format: str = 'pt18',
-             pred_format: Optional[str] = None) -> List[Tuple[dict, dict]]:
+def to_pairs(
+    videos: Dict[str, List[Frame]], gt_format: str = 'pt18', pred_format: Optional[str] = None
+) -> List[Tuple[dict, dict]]:
     """The (GT dict, prediction dict) pairs of :func:`write_videos`, in the same order."""
     pred_format = pred_format or gt_format
-    return [(WRITERS[gt_format][0](v, name, frames), WRITERS[pred_format][1](v, name, frames))
-            for v, (name, frames) in enumerate(sorted(videos.items()))]
+    return [
+        (WRITERS[gt_format][0](v, name, frames), WRITERS[pred_format][1](v, name, frames))
+        for v, (name, frames) in enumerate(sorted(videos.items()))
+    ]
 
 
-def random_videos(seed: int, num_videos: int = 3, num_frames: int = 4,
-                  ties: bool = False) -> Dict[str, List[Frame]]:
+def random_videos(
+    seed: int, num_videos: int = 3, num_frames: int = 4, ties: bool = False
+) -> Dict[str, List[Frame]]:
     """Random videos exercising the protocol's corner cases.
 
     Frames without GT persons, persons with unannotated joints, ignore regions (random
@@ -156,23 +217,32 @@ def random_videos(seed: int, num_videos: int = 3, num_frames: int = 4,
                 xy = np.round(centre + rng.normal(0, 50, (15, 2)), 1)
                 has = rng.random(15) > 0.2
                 w, h = rng.uniform(15, 60, 2)
-                head = [float(np.round(centre[0] - w / 2, 2)), float(np.round(centre[1] - h, 2)),
-                        float(np.round(w, 2)), float(np.round(h, 2))]
+                head = [
+                    float(np.round(centre[0] - w / 2, 2)),
+                    float(np.round(centre[1] - h, 2)),
+                    float(np.round(w, 2)),
+                    float(np.round(h, 2)),
+                ]
                 gt = Person(xy, has, head=head)
                 fr.gt.append(gt)
                 size = 0.6 * np.hypot(w, h)
                 if rng.random() < 0.8:  # detected
                     err = rng.normal(0, 0.35 * size, (15, 2))
                     pxy = np.round(xy + err, 2)
-                    score = (rng.integers(1, 5, 15) / 4 if ties else rng.random(15))
+                    score = rng.integers(1, 5, 15) / 4 if ties else rng.random(15)
                     fr.pred.append(Person(pxy, rng.random(15) > 0.1, score))
                     if rng.random() < 0.2:  # duplicate, same or different scores
                         dup_score = score.copy() if rng.random() < 0.5 else rng.random(15)
                         fr.pred.append(Person(pxy.copy(), fr.pred[-1].has.copy(), dup_score))
             for _ in range(int(rng.integers(0, 3))):  # false positives
                 fp = rng.uniform(0, 1000, (15, 2)).round(1)
-                fr.pred.append(Person(fp, rng.random(15) > 0.3,
-                                      rng.integers(1, 5, 15) / 4 if ties else rng.random(15)))
+                fr.pred.append(
+                    Person(
+                        fp,
+                        rng.random(15) > 0.3,
+                        rng.integers(1, 5, 15) / 4 if ties else rng.random(15),
+                    )
+                )
             if rng.random() < 0.5:
                 quad = rng.uniform(100, 900, (4, 2)).round(0)
                 fr.regions.append((quad[:, 0].tolist(), quad[:, 1].tolist()))
@@ -185,8 +255,11 @@ def random_videos(seed: int, num_videos: int = 3, num_frames: int = 4,
                 for _ in range(3):
                     p = people[int(rng.integers(len(people)))]
                     j = int(rng.integers(15))
-                    p.xy[j] = [x0 + float(rng.integers(0, 201)), y0] if rng.random() < 0.7 \
+                    p.xy[j] = (
+                        [x0 + float(rng.integers(0, 201)), y0]
+                        if rng.random() < 0.7
                         else [x0 + 200, y0 + 150]
+                    )
             frames.append(fr)
         videos[f'{v:06d}_mpii_test'] = frames
     return videos

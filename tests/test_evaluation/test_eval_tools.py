@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/eval_posetrack.py and tools/benchmark_metric.py."""
+
 import importlib.util
 import json
 import os.path as osp
@@ -21,8 +22,9 @@ def _load_tool(name):
 
 
 def _expected():
-    with open(shared_path('data', 'posetrack_eval_reference',
-                          'pred_noisy_expected_poseval.json')) as f:
+    with open(
+        shared_path('data', 'posetrack_eval_reference', 'pred_noisy_expected_poseval.json')
+    ) as f:
         return json.load(f)
 
 
@@ -32,23 +34,45 @@ def _table_row(expected):
     return [f'{ap[g].mean():.1f}' for g in groups] + [f'{ap[15]:.1f}']
 
 
-@pytest.mark.parametrize('gt,pred,fmt', [('val', 'pred_noisy', 'pt18'),
-                                         ('val_pt17', 'pred_noisy_pt17fmt', 'pt17')])
+@pytest.mark.parametrize(
+    'gt,pred,fmt', [('val', 'pred_noisy', 'pt18'), ('val_pt17', 'pred_noisy_pt17fmt', 'pt17')]
+)
 def test_eval_posetrack_cli_prints_table_and_json(tmp_path, gt, pred, fmt):
     """The CLI (as a user runs it) prints Table 1's layout with poseval's numbers."""
     expected = _expected()
     out = tmp_path / 'total_AP_metrics.json'
-    proc = subprocess.run([
-        sys.executable, osp.join(TOOLS, 'eval_posetrack.py'), '--gt',
-        shared_path('data', 'posetrack18_mini', 'annotations', gt), '--pred',
-        shared_path('data', 'posetrack_eval_reference', pred), '--format', fmt, '--json',
-        str(out)
-    ], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            osp.join(TOOLS, 'eval_posetrack.py'),
+            '--gt',
+            shared_path('data', 'posetrack18_mini', 'annotations', gt),
+            '--pred',
+            shared_path('data', 'posetrack_eval_reference', pred),
+            '--format',
+            fmt,
+            '--json',
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith('Method'))
-    assert lines[header].split() == ['Method', 'Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip',
-                                     'Knee', 'Ankle', 'mAP']
+    assert lines[header].split() == [
+        'Method',
+        'Head',
+        'Shoulder',
+        'Elbow',
+        'Wrist',
+        'Hip',
+        'Knee',
+        'Ankle',
+        'mAP',
+    ]
     row = lines[header + 2].split()
     assert row[0] == pred and row[1:] == _table_row(expected)
     with open(out) as f:
@@ -61,14 +85,19 @@ def test_eval_posetrack_cli_prints_table_and_json(tmp_path, gt, pred, fmt):
 
 def test_eval_posetrack_needs_only_numpy(tmp_path):
     """The tool loads the evaluation module by file: no torch/mmpose import."""
-    code = ('import sys; sys.path.insert(0, {tools!r}); import eval_posetrack as e; '
-            'rc = e.main(["--gt", {gt!r}, "--pred", {pred!r}]); '
-            'assert rc == 0; assert "torch" not in sys.modules and "mmpose" not in sys.modules, '
-            '"heavy imports"').format(
-                tools=TOOLS, gt=shared_path('data', 'posetrack18_mini', 'annotations', 'val'),
-                pred=shared_path('data', 'posetrack_eval_reference', 'pred_exact'))
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          cwd=str(tmp_path), timeout=120)
+    code = (
+        'import sys; sys.path.insert(0, {tools!r}); import eval_posetrack as e; '
+        'rc = e.main(["--gt", {gt!r}, "--pred", {pred!r}]); '
+        'assert rc == 0; assert "torch" not in sys.modules and "mmpose" not in sys.modules, '
+        '"heavy imports"'
+    ).format(
+        tools=TOOLS,
+        gt=shared_path('data', 'posetrack18_mini', 'annotations', 'val'),
+        pred=shared_path('data', 'posetrack_eval_reference', 'pred_exact'),
+    )
+    proc = subprocess.run(
+        [sys.executable, '-c', code], capture_output=True, text=True, cwd=str(tmp_path), timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert '100.0' in proc.stdout
 
@@ -89,9 +118,32 @@ def test_benchmark_prints_time_and_memory(capsys):
     tool = _load_tool('benchmark_metric')
     assert tool.main(['--videos', '2', '--frames', '3', '--persons', '2', '--write']) == 0
     out = capsys.readouterr().out
-    for text in ('2 videos x 3 labelled frames x 2 persons', 'process()', 'evaluate()',
-                 'metric total', 'peak traced memory', 'MiB', 'mAP'):
+    for text in (
+        '2 videos x 3 labelled frames x 2 persons',
+        'process()',
+        'evaluate()',
+        'metric total',
+        'peak traced memory',
+        'MiB',
+        'mAP',
+    ):
         assert text in out
-    assert tool.main(['--videos', '1', '--frames', '2', '--persons', '1', '--format', 'pt17',
-                      '--nms', 'oks_nms', '--no-memory']) == 0
+    assert (
+        tool.main(
+            [
+                '--videos',
+                '1',
+                '--frames',
+                '2',
+                '--persons',
+                '1',
+                '--format',
+                'pt17',
+                '--nms',
+                'oks_nms',
+                '--no-memory',
+            ]
+        )
+        == 0
+    )
     assert 'peak traced memory' not in capsys.readouterr().out

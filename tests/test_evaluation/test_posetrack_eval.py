@@ -1,15 +1,16 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """The vectorised PoseTrack AP (poseval protocol): equality with poseval and corner cases."""
+
 import json
 import os.path as osp
 
-import numpy as np
-import pytest
-from conftest import shared_path
-
 import _posetrack_reference as reference
 import _posetrack_synth as synth
+import numpy as np
+import pytest
 from _posetrack_synth import Frame, Person
+from conftest import shared_path
+
 from fasrnet_mmpose.evaluation.functional import posetrack_eval as pe
 
 ANN = ('data', 'posetrack18_mini', 'annotations')
@@ -23,13 +24,21 @@ def _expected():
 
 def _assert_same(result, expected, atol):
     for key in ('ap', 'pre', 'rec'):
-        np.testing.assert_allclose(result[key], np.asarray(expected[key], float), atol=atol,
-                                   rtol=0, err_msg=key)
+        np.testing.assert_allclose(
+            result[key], np.asarray(expected[key], float), atol=atol, rtol=0, err_msg=key
+        )
 
 
 # ------------------------------------------------------------------ poseval reference numbers
-@pytest.mark.parametrize('gt,pred', [('val', 'pred_noisy'), ('val_pt17', 'pred_noisy_pt17fmt'),
-                                     ('val', 'pred_noisy_pt17fmt'), ('val_pt17', 'pred_noisy')])
+@pytest.mark.parametrize(
+    'gt,pred',
+    [
+        ('val', 'pred_noisy'),
+        ('val_pt17', 'pred_noisy_pt17fmt'),
+        ('val', 'pred_noisy_pt17fmt'),
+        ('val_pt17', 'pred_noisy'),
+    ],
+)
 def test_equals_poseval_on_shared_reference(gt, pred):
     """Both GT formats (and mixed formats) reproduce poseval's total_AP_metrics.json."""
     expected = _expected()
@@ -63,8 +72,9 @@ def test_shared_reference_needs_ignore_regions():
 
 # ---------------------------------------------------------------- naive restatement, random
 @pytest.mark.parametrize('seed', range(12))
-@pytest.mark.parametrize('gt_format,pred_format', [('pt18', 'pt18'), ('pt17', 'pt17'),
-                                                   ('pt18', 'pt17')])
+@pytest.mark.parametrize(
+    'gt_format,pred_format', [('pt18', 'pt18'), ('pt17', 'pt17'), ('pt18', 'pt17')]
+)
 def test_equals_loop_reference_on_random_videos(seed, gt_format, pred_format):
     """Vectorised result == the joint-by-joint restatement of poseval (shapely regions)."""
     pytest.importorskip('shapely')
@@ -95,12 +105,14 @@ def test_chunked_pair_computation(monkeypatch):
 def test_points_in_polygons_matches_shapely():
     shapely = pytest.importorskip('shapely')
     from shapely import geometry
+
     rng = np.random.default_rng(0)
     for _ in range(30):
         k = int(rng.integers(3, 9))
         poly = rng.integers(0, 20, (k, 2)).astype(float)  # integer grid: many boundary hits
-        pts = np.concatenate([rng.integers(-1, 21, (150, 2)).astype(float), poly,
-                              (poly + np.roll(poly, -1, 0)) / 2])
+        pts = np.concatenate(
+            [rng.integers(-1, 21, (150, 2)).astype(float), poly, (poly + np.roll(poly, -1, 0)) / 2]
+        )
         ours = pe.points_in_polygons(pts, [poly])
         ref = np.array([geometry.Polygon(poly).contains(geometry.Point(*p)) for p in pts])
         np.testing.assert_array_equal(ours, ref, err_msg=f'{shapely.__version__} {poly}')
@@ -109,15 +121,17 @@ def test_points_in_polygons_matches_shapely():
     pts = np.array([[5, 5], [15, 5], [25, 5], [10, 5], [1, 1]], float)
     np.testing.assert_array_equal(
         pe.points_in_polygons(pts, [square, square + [20, 0], np.array([[0, 0], [30, 30]])]),
-        [True, False, True, False, True])
+        [True, False, True, False, True],
+    )
 
 
 # ----------------------------------------------------------------------- synthetic protocol
 def _person(offset=(0.0, 0.0), score=0.9, has=None, head=(0.0, 0.0, 30.0, 40.0)):
     """Joints on a line; head box 30x40 -> head size 0.6 * 50 = 30 -> PCKh radius 15."""
     xy = np.stack([100 + 10 * np.arange(15), 200 + 5 * np.arange(15)], 1) + np.asarray(offset)
-    return Person(xy, np.ones(15, bool) if has is None else has, np.full(15, score),
-                  head=list(head))
+    return Person(
+        xy, np.ones(15, bool) if has is None else has, np.full(15, score), head=list(head)
+    )
 
 
 def _evaluate(tmp_path, videos, gt_format='pt18', pred_format=None):
@@ -150,8 +164,11 @@ def test_ignore_regions(tmp_path, fmt):
     result = _evaluate(tmp_path / 'b', {'v': [Frame(frames[0].gt, frames[0].pred)]}, fmt)
     assert (result['rec'][:15] == 50.0).all()
     # a false positive lying exactly on the region's boundary is not ignored
-    on_edge = Person(np.stack([650 + 10 * np.arange(15), np.full(15, 150.0)], 1),
-                     np.ones(15, bool), np.full(15, 0.95))
+    on_edge = Person(
+        np.stack([650 + 10 * np.arange(15), np.full(15, 150.0)], 1),
+        np.ones(15, bool),
+        np.full(15, 0.95),
+    )
     frames = [Frame([_person()], [_person(score=0.9), on_edge], [region])]
     result = _evaluate(tmp_path / 'c', {'v': frames}, fmt)
     # ranking FP (0.95), TP (0.9): precision 0, 1/2 at recall 0, 1 -> AP 50
@@ -254,18 +271,27 @@ def test_joints_at_origin_not_predicted_pt18(tmp_path):
     kp[:, 2] = 0.9
     extra = np.zeros((17, 3))  # a second person with no predicted joint at all
     pred['annotations'] = [
-        dict(image_id=pred['images'][0]['id'], track_id=0, keypoints=kp.reshape(-1).tolist(),
-             scores=kp[:, 2].tolist(), score=1.0),
-        dict(image_id=pred['images'][0]['id'], track_id=1, keypoints=extra.reshape(-1).tolist(),
-             scores=extra[:, 2].tolist(), score=1.0)
+        dict(
+            image_id=pred['images'][0]['id'],
+            track_id=0,
+            keypoints=kp.reshape(-1).tolist(),
+            scores=kp[:, 2].tolist(),
+            score=1.0,
+        ),
+        dict(
+            image_id=pred['images'][0]['id'],
+            track_id=1,
+            keypoints=extra.reshape(-1).tolist(),
+            scores=extra[:, 2].tolist(),
+            score=1.0,
+        ),
     ]
     with open(pred_file, 'w') as f:
         json.dump(pred, f)
     np.testing.assert_array_equal(pe.evaluate_dirs(gt_dir, pred_dir)['ap'], 100.0)
     # the same joints at (0, 0) with a non-zero score are predictions (false positives)
     extra[:, 2] = 0.95
-    pred['annotations'][1].update(keypoints=extra.reshape(-1).tolist(),
-                                  scores=extra[:, 2].tolist())
+    pred['annotations'][1].update(keypoints=extra.reshape(-1).tolist(), scores=extra[:, 2].tolist())
     with open(pred_file, 'w') as f:
         json.dump(pred, f)
     np.testing.assert_allclose(pe.evaluate_dirs(gt_dir, pred_dir)['ap'], 50.0)
@@ -273,12 +299,14 @@ def test_joints_at_origin_not_predicted_pt18(tmp_path):
 
 def test_pt18_missing_scores_fall_back_to_min_score(tmp_path):
     gt_dir, pred_dir = synth.write_videos(
-        str(tmp_path), {'v': [Frame([_person(), _person((0, 300))], [_person(score=0.5)])]})
+        str(tmp_path), {'v': [Frame([_person(), _person((0, 300))], [_person(score=0.5)])]}
+    )
     with open(osp.join(pred_dir, 'v.json')) as f:
         pred = json.load(f)
     extra = dict(pred['annotations'][0], track_id=1)
-    extra['keypoints'] = (np.asarray(extra['keypoints']).reshape(17, 3)
-                          + [0, 300, 0]).reshape(-1).tolist()
+    extra['keypoints'] = (
+        (np.asarray(extra['keypoints']).reshape(17, 3) + [0, 300, 0]).reshape(-1).tolist()
+    )
     del extra['scores']  # poseval: points without a score get MIN_SCORE (ranked last)
     pred['annotations'].append(extra)
     video = pe.parse_posetrack_video(pred, 'x.json', False)
@@ -288,8 +316,17 @@ def test_pt18_missing_scores_fall_back_to_min_score(tmp_path):
 def test_table_and_json_layout():
     ap = np.arange(16, dtype=float)
     table = pe.format_table(ap, name='Ours').splitlines()
-    assert table[0].split() == ['Method', 'Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee',
-                                'Ankle', 'mAP']
+    assert table[0].split() == [
+        'Method',
+        'Head',
+        'Shoulder',
+        'Elbow',
+        'Wrist',
+        'Hip',
+        'Knee',
+        'Ankle',
+        'mAP',
+    ]
     assert table[2].split() == ['Ours', '13.0', '8.5', '8.5', '8.5', '2.5', '2.5', '2.5', '15.0']
     out = pe.metrics_to_json(dict(ap=ap, pre=ap, rec=ap))
     assert out['names']['12'] == 'neck' and out['names']['15'] == 'total'
@@ -305,8 +342,9 @@ def _write(path, content):
 
 @pytest.fixture
 def good_dirs(tmp_path):
-    return synth.write_videos(str(tmp_path), {'vid': [Frame([_person()], [_person()]),
-                                                      Frame([], [])]})
+    return synth.write_videos(
+        str(tmp_path), {'vid': [Frame([_person()], [_person()]), Frame([], [])]}
+    )
 
 
 def _mutate(pred_dir, fn):
@@ -343,8 +381,9 @@ def test_error_missing_track_id(good_dirs):
 
 
 def test_error_missing_track_id_pt17(tmp_path):
-    gt_dir, pred_dir = synth.write_videos(str(tmp_path), {'vid': [Frame([_person()],
-                                                                        [_person()])]}, 'pt17')
+    gt_dir, pred_dir = synth.write_videos(
+        str(tmp_path), {'vid': [Frame([_person()], [_person()])]}, 'pt17'
+    )
     path = _mutate(pred_dir, lambda d: d['annolist'][0]['annorect'][0].pop('track_id'))
     with pytest.raises(pe.PoseTrackFormatError, match='track_id') as e:
         pe.evaluate_dirs(gt_dir, pred_dir)
@@ -353,21 +392,23 @@ def test_error_missing_track_id_pt17(tmp_path):
 
 def test_error_duplicate_track_id(good_dirs):
     gt_dir, pred_dir = good_dirs
-    path = _mutate(pred_dir,
-                   lambda d: d['annotations'].append(dict(d['annotations'][0])))
+    path = _mutate(pred_dir, lambda d: d['annotations'].append(dict(d['annotations'][0])))
     with pytest.raises(pe.PoseTrackFormatError, match='appears twice') as e:
         pe.evaluate_dirs(gt_dir, pred_dir)
     assert path in str(e.value)
 
 
-@pytest.mark.parametrize('bad', [
-    lambda a: a.update(keypoints=a['keypoints'][:-3]),
-    lambda a: a.update(keypoints=['x'] * 51),
-    lambda a: a.update(keypoints=7),
-    lambda a: a.pop('keypoints'),
-    lambda a: a.update(keypoints=[None] * 51),
-    lambda a: a.update(scores=[0.5] * 3),
-])
+@pytest.mark.parametrize(
+    'bad',
+    [
+        lambda a: a.update(keypoints=a['keypoints'][:-3]),
+        lambda a: a.update(keypoints=['x'] * 51),
+        lambda a: a.update(keypoints=7),
+        lambda a: a.pop('keypoints'),
+        lambda a: a.update(keypoints=[None] * 51),
+        lambda a: a.update(scores=[0.5] * 3),
+    ],
+)
 def test_error_malformed_keypoints(good_dirs, bad):
     gt_dir, pred_dir = good_dirs
     path = _mutate(pred_dir, lambda d: bad(d['annotations'][0]))
@@ -376,16 +417,21 @@ def test_error_malformed_keypoints(good_dirs, bad):
     assert path in str(e.value) and 'annotations[0]' in str(e.value)
 
 
-@pytest.mark.parametrize('bad', [
-    lambda p: p.pop('x'),
-    lambda p: p.update(x=['a']),
-    lambda p: p.update(y=[float('nan')]),
-])
+@pytest.mark.parametrize(
+    'bad',
+    [
+        lambda p: p.pop('x'),
+        lambda p: p.update(x=['a']),
+        lambda p: p.update(y=[float('nan')]),
+    ],
+)
 def test_error_malformed_points_pt17(tmp_path, bad):
-    gt_dir, pred_dir = synth.write_videos(str(tmp_path), {'vid': [Frame([_person()],
-                                                                        [_person()])]}, 'pt17')
-    path = _mutate(pred_dir,
-                   lambda d: bad(d['annolist'][0]['annorect'][0]['annopoints'][0]['point'][2]))
+    gt_dir, pred_dir = synth.write_videos(
+        str(tmp_path), {'vid': [Frame([_person()], [_person()])]}, 'pt17'
+    )
+    path = _mutate(
+        pred_dir, lambda d: bad(d['annolist'][0]['annorect'][0]['annopoints'][0]['point'][2])
+    )
     with pytest.raises(pe.PoseTrackFormatError) as e:
         pe.evaluate_dirs(gt_dir, pred_dir)
     assert path in str(e.value) and 'annorect[0]' in str(e.value)

@@ -1,24 +1,24 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """PoseTrackMAPMetric: collection, official-format files, in-process AP, flags, mapping."""
+
 import glob
 import json
 import logging
 import os
 import os.path as osp
 
-import numpy as np
-import pytest
-from conftest import shared_path
-
 import _posetrack_reference as reference
 import _posetrack_synth as synth
+import numpy as np
+import pytest
 from _posetrack_synth import Frame, Person
-from fasrnet_mmpose.evaluation import PoseTrackMAPMetric
-from fasrnet_mmpose.evaluation.functional import posetrack_eval as pe
+from conftest import shared_path
 from mmpose.registry import METRICS
 
-KEYS = ['Head AP', 'Shou AP', 'Elb AP', 'Wri AP', 'Hip AP', 'Knee AP', 'Ankl AP', 'AP',
-        'Total AP']
+from fasrnet_mmpose.evaluation import PoseTrackMAPMetric
+from fasrnet_mmpose.evaluation.functional import posetrack_eval as pe
+
+KEYS = ['Head AP', 'Shou AP', 'Elb AP', 'Wri AP', 'Hip AP', 'Knee AP', 'Ankl AP', 'AP', 'Total AP']
 
 
 def _samples(videos, root='/data/posetrack18', box=None, seed=0):
@@ -34,16 +34,20 @@ def _samples(videos, root='/data/posetrack18', box=None, seed=0):
                 sc[synth.POSEVAL_TO_PT18] = p.score * p.has
                 b = rng.uniform(0.3, 1.0) if box is None else box
                 samples.append(
-                    dict(img_path=f'{root}/{synth.frame_name(name, f)}',
-                         img_id=synth.image_id(v, f), id=len(samples),
-                         pred_instances=dict(keypoints=kp[None], keypoint_scores=sc[None]),
-                         gt_instances=dict(bbox_scores=np.array([b], np.float32))))
+                    dict(
+                        img_path=f'{root}/{synth.frame_name(name, f)}',
+                        img_id=synth.image_id(v, f),
+                        id=len(samples),
+                        pred_instances=dict(keypoints=kp[None], keypoint_scores=sc[None]),
+                        gt_instances=dict(bbox_scores=np.array([b], np.float32)),
+                    )
+                )
     return samples
 
 
 def _run(metric, samples, batch=7):
     for i in range(0, len(samples), batch):
-        metric.process({}, samples[i:i + batch])
+        metric.process({}, samples[i : i + batch])
     return metric.evaluate(len(samples))
 
 
@@ -69,9 +73,15 @@ def test_registered_and_argument_checks(tmp_path):
         PoseTrackMAPMetric(gt_folder='x', format_only=True)
 
 
-@pytest.mark.parametrize('gt,fmt,out_fmt', [('val', 'pt18', 'pt18'), ('val', 'pt18', 'pt17'),
-                                            ('val_pt17', 'pt17', 'pt17'),
-                                            ('val_pt17', 'pt17', 'pt18')])
+@pytest.mark.parametrize(
+    'gt,fmt,out_fmt',
+    [
+        ('val', 'pt18', 'pt18'),
+        ('val', 'pt18', 'pt17'),
+        ('val_pt17', 'pt17', 'pt17'),
+        ('val_pt17', 'pt17', 'pt18'),
+    ],
+)
 def test_shared_gt_keypoints_give_100(tmp_path, gt, fmt, out_fmt):
     """GT keypoints fed as predictions (other data root) -> 100; both result key names."""
     gt_dir = shared_path('data', 'posetrack18_mini', 'annotations', gt)
@@ -84,13 +94,19 @@ def test_shared_gt_keypoints_give_100(tmp_path, gt, fmt, out_fmt):
         for ann in data['annotations']:
             kp = np.asarray(ann['keypoints'], float).reshape(17, 3)
             samples.append(
-                dict(img_path='/somewhere/else/posetrack18/' + names[ann['image_id']],
-                     img_id=ann['image_id'], id=ann['id'],
-                     pred_instances=dict(keypoints=kp[None, :, :2],
-                                         keypoint_scores=(kp[None, :, 2] > 0) * 0.8),
-                     gt_instances=dict(bbox_scores=np.array([0.9]))))
-    metric = PoseTrackMAPMetric(gt_folder=gt_dir, format=fmt, outfile_format=out_fmt,
-                                outfile_prefix=str(tmp_path / 'out'))
+                dict(
+                    img_path='/somewhere/else/posetrack18/' + names[ann['image_id']],
+                    img_id=ann['image_id'],
+                    id=ann['id'],
+                    pred_instances=dict(
+                        keypoints=kp[None, :, :2], keypoint_scores=(kp[None, :, 2] > 0) * 0.8
+                    ),
+                    gt_instances=dict(bbox_scores=np.array([0.9])),
+                )
+            )
+    metric = PoseTrackMAPMetric(
+        gt_folder=gt_dir, format=fmt, outfile_format=out_fmt, outfile_prefix=str(tmp_path / 'out')
+    )
     res = _run(metric, samples)
     assert list(res) == [f'posetrack/{k}' for k in KEYS]
     assert all(v == 100.0 for v in res.values())
@@ -99,15 +115,17 @@ def test_shared_gt_keypoints_give_100(tmp_path, gt, fmt, out_fmt):
 
 
 @pytest.mark.parametrize('seed', range(4))
-@pytest.mark.parametrize('gt_format,out_format', [('pt18', 'pt18'), ('pt18', 'pt17'),
-                                                  ('pt17', 'pt17')])
+@pytest.mark.parametrize(
+    'gt_format,out_format', [('pt18', 'pt18'), ('pt18', 'pt17'), ('pt17', 'pt17')]
+)
 def test_in_process_equals_written_files(tmp_path, seed, gt_format, out_format):
     """In-process AP == AP of the written official files == the naive poseval restatement."""
     videos = synth.random_videos(seed, num_videos=3, num_frames=4, ties=seed == 1)
     gt_dir, _ = synth.write_videos(str(tmp_path), videos, gt_format)
     out = str(tmp_path / 'written')
-    metric = PoseTrackMAPMetric(gt_folder=gt_dir, format=gt_format, outfile_format=out_format,
-                                outfile_prefix=out)
+    metric = PoseTrackMAPMetric(
+        gt_folder=gt_dir, format=gt_format, outfile_format=out_format, outfile_prefix=out
+    )
     res = _run(metric, _samples(videos, seed=seed))
     files = pe.evaluate_dirs(gt_dir, out)
     summary = pe.summarize(files['ap'])
@@ -125,22 +143,27 @@ def test_in_process_equals_written_files(tmp_path, seed, gt_format, out_format):
 
 
 def test_written_files_content(tmp_path):
-    videos = {'vid': [Frame([_person()], [_person(score=0.5), _person((300, 0), 0.25)]),
-                      Frame([_person()], [])]}
+    videos = {
+        'vid': [
+            Frame([_person()], [_person(score=0.5), _person((300, 0), 0.25)]),
+            Frame([_person()], []),
+        ]
+    }
     gt_dir, _ = synth.write_videos(str(tmp_path), videos)
     samples = _samples(videos, box=0.5)
     samples[0]['pred_instances']['keypoint_scores'][0, 16] = 0.8  # r_ankle -> poseval id 0
     for fmt in ('pt18', 'pt17'):
         out = str(tmp_path / fmt)
-        _run(PoseTrackMAPMetric(gt_folder=gt_dir, outfile_format=fmt, outfile_prefix=out),
-             samples)
+        _run(PoseTrackMAPMetric(gt_folder=gt_dir, outfile_format=fmt, outfile_prefix=out), samples)
         assert os.listdir(out) == ['vid.json']
         with open(osp.join(out, 'vid.json')) as f:
             data = json.load(f)
         kp0 = samples[0]['pred_instances']['keypoints'][0]
         if fmt == 'pt18':
-            assert [im['id'] for im in data['images']] == [synth.image_id(0, 0),
-                                                           synth.image_id(0, 1)]
+            assert [im['id'] for im in data['images']] == [
+                synth.image_id(0, 0),
+                synth.image_id(0, 1),
+            ]
             assert data['categories'][0]['keypoints'] == list(synth.PT18_NAMES)
             anns = data['annotations']
             assert [a['track_id'] for a in anns] == [0, 1]
@@ -177,8 +200,9 @@ def test_multiply_box_score_flag(tmp_path):
     res = _run(PoseTrackMAPMetric(gt_folder=gt_dir), samples)
     assert res['posetrack/AP'] == 100.0
     out = str(tmp_path / 'raw')
-    res = _run(PoseTrackMAPMetric(gt_folder=gt_dir, multiply_box_score=False,
-                                  outfile_prefix=out), samples)
+    res = _run(
+        PoseTrackMAPMetric(gt_folder=gt_dir, multiply_box_score=False, outfile_prefix=out), samples
+    )
     assert res['posetrack/AP'] == pytest.approx(50.0)  # tie: the duplicate ranks first
     with open(osp.join(out, 'vid.json')) as f:
         ann = json.load(f)['annotations'][1]
@@ -186,8 +210,14 @@ def test_multiply_box_score_flag(tmp_path):
 
 
 def test_oks_nms(tmp_path):
-    videos = {'vid': [Frame([_person(), _person((400, 0))],
-                            [_person(score=0.9), _person((0.5, 0), 0.9), _person((400, 0), 0.8)])]}
+    videos = {
+        'vid': [
+            Frame(
+                [_person(), _person((400, 0))],
+                [_person(score=0.9), _person((0.5, 0), 0.9), _person((400, 0), 0.8)],
+            )
+        ]
+    }
     gt_dir, _ = synth.write_videos(str(tmp_path), videos)
     samples = _samples(videos, box=1.0)
     res = _run(PoseTrackMAPMetric(gt_folder=gt_dir), samples)
@@ -198,6 +228,7 @@ def test_oks_nms(tmp_path):
 
 def test_oks_nms_equals_mmpose():
     from mmpose.evaluation.functional import oks_nms
+
     metric = PoseTrackMAPMetric(gt_folder='x', nms_mode='oks_nms', nms_thr=0.5)
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -209,8 +240,14 @@ def test_oks_nms_equals_mmpose():
         ours = metric._oks_nms(kpts, scores, box, areas)
         above = scores > 0.2
         rank = np.array([s[a].mean() if a.any() else 0 for s, a in zip(scores, above)]) * box
-        db = [dict(keypoints=np.concatenate([kpts[i], scores[i][:, None]], 1), score=rank[i],
-                   area=areas[i]) for i in range(n)]
+        db = [
+            dict(
+                keypoints=np.concatenate([kpts[i], scores[i][:, None]], 1),
+                score=rank[i],
+                area=areas[i],
+            )
+            for i in range(n)
+        ]
         np.testing.assert_array_equal(ours, np.sort(oks_nms(db, 0.5)))
 
 
@@ -219,8 +256,9 @@ def test_format_only(tmp_path):
     videos = {'a': [Frame([], [_person()]), Frame([], [])], 'b': [Frame([], [])]}
     gt_dir, _ = synth.write_videos(str(tmp_path), videos)
     out = str(tmp_path / 'submit')
-    metric = PoseTrackMAPMetric(gt_folder=gt_dir, format_only=True, outfile_prefix=out,
-                                outfile_format='pt17')
+    metric = PoseTrackMAPMetric(
+        gt_folder=gt_dir, format_only=True, outfile_prefix=out, outfile_format='pt17'
+    )
     assert _run(metric, _samples(videos)) == {}
     assert sorted(os.listdir(out)) == ['a.json', 'b.json']
     with open(osp.join(out, 'a.json')) as f:
@@ -228,8 +266,9 @@ def test_format_only(tmp_path):
 
 
 def test_frame_mapping(tmp_path):
-    videos = {'000001_mpii_test': [Frame([_person()], [_person()]),
-                                   Frame([_person()], [_person()])]}
+    videos = {
+        '000001_mpii_test': [Frame([_person()], [_person()]), Frame([_person()], [_person()])]
+    }
     gt_dir, _ = synth.write_videos(str(tmp_path), videos)
     samples = _samples(videos)
     # by path: another root, 8-digit frame names, Windows separators, a list of frames
@@ -245,11 +284,13 @@ def test_frame_mapping(tmp_path):
     assert _run(PoseTrackMAPMetric(gt_folder=gt_dir), samples)['posetrack/AP'] == 100.0
     # duplicated samples (same frame and instance id) count once
     samples = _samples(videos)
-    assert _run(PoseTrackMAPMetric(gt_folder=gt_dir),
-                samples + samples[:1])['posetrack/AP'] == 100.0
+    assert (
+        _run(PoseTrackMAPMetric(gt_folder=gt_dir), samples + samples[:1])['posetrack/AP'] == 100.0
+    )
     # some unmatched: warning, evaluation goes on; none matched: error
-    samples = _samples(videos) + [dict(_samples(videos)[0], img_path='/x/other/000000.jpg',
-                                       img_id=123)]
+    samples = _samples(videos) + [
+        dict(_samples(videos)[0], img_path='/x/other/000000.jpg', img_id=123)
+    ]
     res = _run(PoseTrackMAPMetric(gt_folder=gt_dir), samples)
     assert res['posetrack/AP'] == 100.0
     bad = [dict(s, img_path='/x/other_video/000000.jpg', img_id=None) for s in samples]
@@ -282,23 +323,31 @@ def test_with_mmengine_evaluator_and_pose_data_samples(tmp_path):
     import torch
     from mmengine.evaluator import Evaluator
     from mmengine.structures import InstanceData
-
     from mmpose.structures import PoseDataSample
-    videos = {'vid': [Frame([_person(), _person((300, 0))],
-                            [_person(score=0.9), _person((300, 0), 0.7)])]}
+
+    videos = {
+        'vid': [Frame([_person(), _person((300, 0))], [_person(score=0.9), _person((300, 0), 0.7)])]
+    }
     gt_dir, _ = synth.write_videos(str(tmp_path), videos)
     data_samples = []
     for s in _samples(videos):
-        ds = PoseDataSample(metainfo=dict(img_path=s['img_path'], img_id=s['img_id'],
-                                          id=s['id'], vid_id='vid', frame_id=s['img_id'],
-                                          nframes=1))
+        ds = PoseDataSample(
+            metainfo=dict(
+                img_path=s['img_path'],
+                img_id=s['img_id'],
+                id=s['id'],
+                vid_id='vid',
+                frame_id=s['img_id'],
+                nframes=1,
+            )
+        )
         ds.pred_instances = InstanceData(
             keypoints=s['pred_instances']['keypoints'],
-            keypoint_scores=torch.from_numpy(s['pred_instances']['keypoint_scores']))
+            keypoint_scores=torch.from_numpy(s['pred_instances']['keypoint_scores']),
+        )
         ds.gt_instances = InstanceData(bbox_scores=s['gt_instances']['bbox_scores'])
         data_samples.append(ds)
-    evaluator = Evaluator(dict(type='PoseTrackMAPMetric', gt_folder=gt_dir,
-                               prefix='posetrack18'))
+    evaluator = Evaluator(dict(type='PoseTrackMAPMetric', gt_folder=gt_dir, prefix='posetrack18'))
     evaluator.dataset_meta = dict(dataset_name='posetrack18')
     evaluator.process(data_samples=data_samples)
     res = evaluator.evaluate(len(data_samples))
@@ -309,11 +358,11 @@ def test_table_is_logged(tmp_path):
     videos = {'vid': [Frame([_person()], [_person()])]}
     gt_dir, _ = synth.write_videos(str(tmp_path), videos)
     from mmengine.logging import MMLogger
+
     logger = MMLogger.get_current_instance()
     messages = []
 
     class _Handler(logging.Handler):
-
         def emit(self, record):
             messages.append(record.getMessage())
 

@@ -2,7 +2,6 @@
 import pytest
 import torch
 from _tiny_models import PREPROCESSOR
-
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 

@@ -4,7 +4,6 @@ import pytest
 import torch
 from _tiny_models import tiny_estimator_cfg
 from mmengine.structures import InstanceData, PixelData
-
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
@@ -13,17 +12,23 @@ B, T, H, W = 2, 3, 64, 48
 
 def make_batch(seed=0):
     g = torch.Generator().manual_seed(seed)
-    inputs = [torch.randint(0, 256, (T, 3, H, W), generator=g, dtype=torch.uint8)
-              for _ in range(B)]
+    inputs = [torch.randint(0, 256, (T, 3, H, W), generator=g, dtype=torch.uint8) for _ in range(B)]
     samples = []
     flip_indices = [0, 1, 2, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
     for _ in range(B):
         s = PoseDataSample()
-        s.set_metainfo(dict(input_size=(W, H), input_center=np.array([24., 32.]),
-                            input_scale=np.array([48., 64.]), flip_indices=flip_indices,
-                            margin=np.array([1, 1])))
-        s.gt_instances = InstanceData(bboxes=np.array([[0., 0., 48., 64.]]),
-                                      bbox_scores=np.ones(1))
+        s.set_metainfo(
+            dict(
+                input_size=(W, H),
+                input_center=np.array([24.0, 32.0]),
+                input_scale=np.array([48.0, 64.0]),
+                flip_indices=flip_indices,
+                margin=np.array([1, 1]),
+            )
+        )
+        s.gt_instances = InstanceData(
+            bboxes=np.array([[0.0, 0.0, 48.0, 64.0]]), bbox_scores=np.ones(1)
+        )
         s.gt_fields = PixelData(heatmaps=torch.rand(17, 16, 12, generator=g))
         s.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, 17))
         samples.append(s)
@@ -42,8 +47,9 @@ def test_backbone_runs_once_on_all_frames():
     with torch.no_grad():
         model.eval()
         single = model.backbone(data['inputs'][1, 2:3])[0]
-        torch.testing.assert_close(model.extract_feat(data['inputs'])[0][1, 2], single[0],
-                                   rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(
+            model.extract_feat(data['inputs'])[0][1, 2], single[0], rtol=1e-4, atol=1e-4
+        )
 
 
 def test_loss_predict_and_flip_test():

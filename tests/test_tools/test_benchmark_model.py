@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/benchmark_model.py: smoke test with a narrow HRNet (the real one is W48)."""
+
 import torch
 from conftest import load_tool
 
@@ -12,10 +13,15 @@ def _narrow_hrnet() -> dict:
     """HRNet-W48 with 4 branches and the 48-channel high-resolution branch (what FaSRHead
     consumes), but thin: one module of one block per stage, 8 channels on the other branches."""
     cfg = hrnet_w48()
-    for stage, channels in (('stage1', (8, )), ('stage2', (48, 8)), ('stage3', (48, 8, 8)),
-                            ('stage4', (48, 8, 8, 8))):
-        cfg['extra'][stage].update(num_modules=1, num_blocks=(1, ) * len(channels),
-                                   num_channels=channels)
+    for stage, channels in (
+        ('stage1', (8,)),
+        ('stage2', (48, 8)),
+        ('stage3', (48, 8, 8)),
+        ('stage4', (48, 8, 8, 8)),
+    ):
+        cfg['extra'][stage].update(
+            num_modules=1, num_blocks=(1,) * len(channels), num_channels=channels
+        )
     return cfg
 
 
@@ -28,14 +34,19 @@ def test_benchmark_prints_ratio_table(monkeypatch, capsys):
     monkeypatch.setattr(bench, 'BACKBONE', NARROW_HRNET)
     # the profiler-based CPU peak memory is slow; it is tested on its own below
     monkeypatch.setattr(bench, '_cpu_peak_mib', lambda fn: (fn(), 1.0)[1])
-    rows = bench.main(['--input-size', '64', '32', '--repeats', '1', '--warmup', '0',
-                       '--device', 'cpu'])
+    rows = bench.main(
+        ['--input-size', '64', '32', '--repeats', '1', '--warmup', '0', '--device', 'cpu']
+    )
     out = capsys.readouterr().out
     names = [r['name'] for r in rows]
     assert names == [
-        'floor = 3 x single frame', 'HRNet-W48 single frame (mmpose)',
-        'HRNet-W48 on the 3B crops at once', 'FaSRnet, official mode', 'FaSRnet, fixed mode',
-        'FaSRHead only, official mode', 'FaSRHead only, fixed mode'
+        'floor = 3 x single frame',
+        'HRNet-W48 single frame (mmpose)',
+        'HRNet-W48 on the 3B crops at once',
+        'FaSRnet, official mode',
+        'FaSRnet, fixed mode',
+        'FaSRHead only, official mode',
+        'FaSRHead only, fixed mode',
     ]
     assert rows[0]['ratio'] == 1.0
     assert abs(rows[1]['ratio'] - 1 / 3) < 1e-9

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Smoke test of ``tools/benchmark_train.py`` on the PoseTrack17 recipe with a tiny backbone."""
+
 import json
 import os.path as osp
 import sys
@@ -7,18 +8,47 @@ import sys
 import torch
 from _train_helpers import PROJECT_ROOT, run_tool
 
-CONFIG = osp.join(PROJECT_ROOT, 'configs', 'fasrnet',
-                  'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py')
+CONFIG = osp.join(
+    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
+)
 
 
 def test_benchmark_train_reports_step_loader_and_memory(tmp_path):
     out = str(tmp_path / 'bench.json')
-    proc = run_tool([
-        sys.executable, osp.join(PROJECT_ROOT, 'tools', 'benchmark_train.py'), CONFIG,
-        '--backbone', 'tiny', '--backbone-width', '8', '--input-size', '48', '64',
-        '--batch-size', '2', '--num-workers', '0', '--steps', '1', '--warmup', '1',
-        '--loader-batches', '2', '--num-frames', '4', '--persons', '1', '--frame-size', '320',
-        '240', '--json-out', out], timeout=300)
+    proc = run_tool(
+        [
+            sys.executable,
+            osp.join(PROJECT_ROOT, 'tools', 'benchmark_train.py'),
+            CONFIG,
+            '--backbone',
+            'tiny',
+            '--backbone-width',
+            '8',
+            '--input-size',
+            '48',
+            '64',
+            '--batch-size',
+            '2',
+            '--num-workers',
+            '0',
+            '--steps',
+            '1',
+            '--warmup',
+            '1',
+            '--loader-batches',
+            '2',
+            '--num-frames',
+            '4',
+            '--persons',
+            '1',
+            '--frame-size',
+            '320',
+            '240',
+            '--json-out',
+            out,
+        ],
+        timeout=300,
+    )
     for line in ('model step  :', 'data loader :', 'end to end  :', 'peak memory :', 'verdict'):
         assert line in proc.stdout, proc.stdout
     with open(out) as f:

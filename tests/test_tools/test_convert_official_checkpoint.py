@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/convert_official_checkpoint.py: key listing round trip, strict loading, refusals."""
+
 import json
 import os.path as osp
 from collections import OrderedDict
@@ -18,6 +19,7 @@ conv = load_tool('convert_official_checkpoint')
 @pytest.fixture(scope='module')
 def listing():
     from conftest import shared_path
+
     with open(shared_path(*LISTING)) as f:
         return json.load(f)
 
@@ -39,9 +41,12 @@ def _fake_official_state_dict(listing):
 
 
 def _save_official(path, state, prefix='module.'):
-    ckpt = dict(begin_epoch=29, state_dict=OrderedDict((prefix + k, v) for k, v in state.items()),
-                optimizer=dict(state={}, param_groups=[dict(lr=1e-8)]),
-                tensorboard_global_steps=1234)
+    ckpt = dict(
+        begin_epoch=29,
+        state_dict=OrderedDict((prefix + k, v) for k, v in state.items()),
+        optimizer=dict(state={}, param_groups=[dict(lr=1e-8)]),
+        tensorboard_global_steps=1234,
+    )
     torch.save(ckpt, path)
 
 
@@ -54,8 +59,10 @@ def test_key_listing_round_trip(listing, target):
     assert all(tuple(e[1]) == target[p] for e, p in zip(listing['entries'], plugin))
     assert [conv.plugin_key_to_official(k) for k in plugin] == official
     # the two final_layers go to different places
-    assert conv.official_key_to_plugin('rough_pose_estimation_net.final_layer.weight') == \
-        'head.final_layer.weight'
+    assert (
+        conv.official_key_to_plugin('rough_pose_estimation_net.final_layer.weight')
+        == 'head.final_layer.weight'
+    )
     assert conv.official_key_to_plugin('final_layer.weight') == 'head.frm.heatmap_layer.weight'
     assert sum(p.startswith('backbone.') for p in plugin) == 1752
     assert sum(p.startswith('head.') for p in plugin) == 553 + 2
@@ -70,20 +77,26 @@ def test_convert_and_load_strictly(listing, tmp_path, capsys):
 
     from mmengine.runner import load_checkpoint
     from mmpose.registry import MODELS
+
     model = conv.build_official_model()
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
     assert 'meta' in ckpt
     load_checkpoint(model, dst, map_location='cpu', strict=True)
     index = {k: i for i, k in enumerate(state)}
     sd = model.state_dict()
-    assert (sd['head.final_layer.weight'] ==
-            index['rough_pose_estimation_net.final_layer.weight']).all()
+    assert (
+        sd['head.final_layer.weight'] == index['rough_pose_estimation_net.final_layer.weight']
+    ).all()
     assert (sd['head.frm.heatmap_layer.weight'] == index['final_layer.weight']).all()
     assert (sd['backbone.conv1.weight'] == index['rough_pose_estimation_net.conv1.weight']).all()
-    assert (sd['head.srm.dcns.0.bias'] ==
-            index['hm_improve.modulated_deform_conv_list.0.deform_conv.bias']).all()
-    assert sd['backbone.bn1.num_batches_tracked'] == \
-        index['rough_pose_estimation_net.bn1.num_batches_tracked']
+    assert (
+        sd['head.srm.dcns.0.bias']
+        == index['hm_improve.modulated_deform_conv_list.0.deform_conv.bias']
+    ).all()
+    assert (
+        sd['backbone.bn1.num_batches_tracked']
+        == index['rough_pose_estimation_net.bn1.num_batches_tracked']
+    )
     assert isinstance(MODELS.get('FaSRHead'), type)
 
 
@@ -95,17 +108,21 @@ def test_bare_state_dict_and_config_target(listing, tmp_path):
         f'_c = {HRNET_W48["extra"]!r}\n'
         'model = dict(type="VideoTopdownPoseEstimator", freeze_backbone=True,\n'
         '             backbone=dict(type="HRNet", in_channels=3, extra=_c),\n'
-        '             head=dict(type="FaSRHead"))\n')
+        '             head=dict(type="FaSRHead"))\n'
+    )
     assert conv.main([src, dst, '--config', str(cfg)]) == 0
 
 
-@pytest.mark.parametrize('corruption, message', [
-    ('drop_head', 'missing keys'),
-    ('drop_backbone', 'missing keys'),
-    ('extra_unknown', 'unexpected keys'),
-    ('extra_mappable', 'unexpected keys'),
-    ('wrong_shape', 'shape mismatches'),
-])
+@pytest.mark.parametrize(
+    'corruption, message',
+    [
+        ('drop_head', 'missing keys'),
+        ('drop_backbone', 'missing keys'),
+        ('extra_unknown', 'unexpected keys'),
+        ('extra_mappable', 'unexpected keys'),
+        ('wrong_shape', 'shape mismatches'),
+    ],
+)
 def test_refuses_bad_checkpoints(listing, tmp_path, capsys, corruption, message):
     state = _fake_official_state_dict(listing)
     if corruption == 'drop_head':
@@ -136,16 +153,21 @@ def test_refuses_non_checkpoints(tmp_path, capsys):
     assert conv.main([str(tmp_path / 'missing.pth'), str(tmp_path / 'o.pth')]) == 1
     assert 'no such checkpoint' in capsys.readouterr().err
     with pytest.raises(conv.ConversionError, match='duplicate'):
-        conv.convert_state_dict({'module.final_layer.bias': torch.zeros(17),
-                                 'final_layer.bias': torch.zeros(17)})
+        conv.convert_state_dict(
+            {'module.final_layer.bias': torch.zeros(17), 'final_layer.bias': torch.zeros(17)}
+        )
 
 
 def test_srm_key_mapping_is_shared_with_dcpose():
     for i in range(5):
-        assert conv.official_srm_key_to_plugin(f'offsets_list.{i}.0.weight') == \
-            f'offset_convs.{i}.weight'
-        assert conv.official_srm_key_to_plugin(
-            f'modulated_deform_conv_list.{i}.deform_conv.bias') == f'dcns.{i}.bias'
+        assert (
+            conv.official_srm_key_to_plugin(f'offsets_list.{i}.0.weight')
+            == f'offset_convs.{i}.weight'
+        )
+        assert (
+            conv.official_srm_key_to_plugin(f'modulated_deform_conv_list.{i}.deform_conv.bias')
+            == f'dcns.{i}.bias'
+        )
     key = 'diff_temporal_fuse.layers.1.conv_bn_relu2_4_4.bn.running_var'
     assert conv.official_srm_key_to_plugin(key) == key
     with pytest.raises(conv.ConversionError):

@@ -18,6 +18,7 @@ of the checkpoints. Then the final checkpoint is tested with 2 processes (each r
 of the samples, ``PoseTrackMAPMetric`` gathers them) and with 1 process: same metrics, same
 official-format prediction files.
 """
+
 import json
 import os.path as osp
 import shutil
@@ -26,12 +27,23 @@ import sys
 import pytest
 import torch
 from _synthetic import make_video_dataset
-from _train_helpers import (TOOLS_DIR, free_port, load_state_dict, read_scalars, run_dirs,
-                            run_tool, subprocess_env, train_cmd, train_config, write_pt18_gt)
+from _train_helpers import (
+    TOOLS_DIR,
+    free_port,
+    load_state_dict,
+    read_scalars,
+    run_dirs,
+    run_tool,
+    subprocess_env,
+    train_cmd,
+    train_config,
+    write_pt18_gt,
+)
 
 pytestmark = pytest.mark.skipif(
     not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-    reason='torch.distributed with the gloo backend is not available')
+    reason='torch.distributed with the gloo backend is not available',
+)
 
 EPOCHS = 2
 GLOBAL_BATCH = 4
@@ -47,10 +59,18 @@ def runs(tmp_path_factory):
     # 4 labelled frames x 2 persons = 8 samples = 2 global batches per epoch
     ann = make_video_dataset(root, nframes=8, labelled=(0, 2, 5, 7))
     gt = write_pt18_gt(ann, str(tmp / 'gt'))
-    common = dict(ann_file=ann, data_root=root, max_epochs=EPOCHS, head='fasr', gt_folder=gt,
-                  val_cfg=None, val_dataloader=None, val_evaluator=None,
-                  optimizer=dict(type='SGD', lr=0.5, momentum=0.9),
-                  extra_hooks=[dict(type='GlobalLossHook'), dict(type='EvalBatchNormHook')])
+    common = dict(
+        ann_file=ann,
+        data_root=root,
+        max_epochs=EPOCHS,
+        head='fasr',
+        gt_folder=gt,
+        val_cfg=None,
+        val_dataloader=None,
+        val_evaluator=None,
+        optimizer=dict(type='SGD', lr=0.5, momentum=0.9),
+        extra_hooks=[dict(type='GlobalLossHook'), dict(type='EvalBatchNormHook')],
+    )
     cfg_dist = train_config(str(tmp / 'cfg_dist.py'), batch_size=GLOBAL_BATCH // 2, **common)
     cfg_single = train_config(str(tmp / 'cfg_single.py'), batch_size=GLOBAL_BATCH, **common)
 
@@ -59,21 +79,33 @@ def runs(tmp_path_factory):
         pytest.skip('bash is needed to run tools/dist_train.sh')
     work_dist, work_single = str(tmp / 'work_dist'), str(tmp / 'work_single')
     env = subprocess_env(PYTHON=sys.executable, PORT=str(free_port()), MASTER_ADDR='127.0.0.1')
-    run_tool(['bash', dist_sh, cfg_dist, '2', '--work-dir', work_dist,
-              '--cfg-options', 'env_cfg.dist_cfg.backend=gloo'], env=env, timeout=300)
+    run_tool(
+        [
+            'bash',
+            dist_sh,
+            cfg_dist,
+            '2',
+            '--work-dir',
+            work_dist,
+            '--cfg-options',
+            'env_cfg.dist_cfg.backend=gloo',
+        ],
+        env=env,
+        timeout=300,
+    )
     run_tool(train_cmd(cfg_single, work_single), timeout=300)
     return dict(work_dist=work_dist, work_single=work_single, cfg=cfg_single, tmp=tmp)
 
 
 def _losses(work_dir: str):
-    (run_dir, ) = run_dirs(work_dir)
+    (run_dir,) = run_dirs(work_dir)
     train, _ = read_scalars(run_dir)
     return train
 
 
 def test_two_processes_ran_with_world_size_2(runs):
     work_dist, work_single = runs['work_dist'], runs['work_single']
-    (run_dir, ) = run_dirs(work_dist)
+    (run_dir,) = run_dirs(work_dist)
     log = open(osp.join(run_dir, osp.basename(run_dir) + '.log'), encoding='utf-8').read()
     assert 'Distributed launcher: pytorch' in log
     assert 'Distributed training: True' in log
@@ -93,8 +125,9 @@ def test_losses_match_single_process_run_of_the_same_global_batch(runs):
         assert d['lr'] == s['lr']
     # the comparison is not trivial: the ranks saw different samples (rank 0's local loss is
     # not the global one), and training changed the loss
-    assert any(abs(d['loss'] - d['global_loss']) > 100 * LOSS_RTOL * d['global_loss']
-               for d in dist_records)
+    assert any(
+        abs(d['loss'] - d['global_loss']) > 100 * LOSS_RTOL * d['global_loss'] for d in dist_records
+    )
     first, last = single_records[0]['loss'], single_records[-1]['loss']
     assert abs(first - last) > 100 * LOSS_RTOL * first
 
@@ -106,13 +139,21 @@ def test_final_weights_match_single_process_run(runs):
         single_sd = load_state_dict(osp.join(work_single, f'epoch_{epoch}.pth'))
         assert dist_sd.keys() == single_sd.keys()
         for key, value in single_sd.items():
-            torch.testing.assert_close(dist_sd[key], value, atol=WEIGHT_ATOL, rtol=1e-4,
-                                       msg=lambda m, key=key: f'{key} (epoch {epoch}): {m}')
+            torch.testing.assert_close(
+                dist_sd[key],
+                value,
+                atol=WEIGHT_ATOL,
+                rtol=1e-4,
+                msg=lambda m, key=key: f'{key} (epoch {epoch}): {m}',
+            )
     # the updates are much larger than the tolerance (a wrong gradient reduction would show)
     sd1 = load_state_dict(osp.join(work_single, 'epoch_1.pth'))
     sd2 = load_state_dict(osp.join(work_single, f'epoch_{EPOCHS}.pth'))
-    moved = max((sd2[k].float() - sd1[k].float()).abs().max().item()
-                for k in sd1 if sd1[k].is_floating_point() and 'head.' in k)
+    moved = max(
+        (sd2[k].float() - sd1[k].float()).abs().max().item()
+        for k in sd1
+        if sd1[k].is_floating_point() and 'head.' in k
+    )
     assert moved > 100 * WEIGHT_ATOL
 
 
@@ -121,13 +162,32 @@ def test_dist_test_equals_single_process_test(runs):
     tmp, checkpoint = runs['tmp'], osp.join(runs['work_single'], f'epoch_{EPOCHS}.pth')
     out = {}
     for name in ('dist', 'single'):
-        args = [checkpoint, '--work-dir', str(tmp / f'test_{name}'), '--out',
-                str(tmp / f'metrics_{name}.json'), '--outfile-prefix', str(tmp / f'preds_{name}')]
+        args = [
+            checkpoint,
+            '--work-dir',
+            str(tmp / f'test_{name}'),
+            '--out',
+            str(tmp / f'metrics_{name}.json'),
+            '--outfile-prefix',
+            str(tmp / f'preds_{name}'),
+        ]
         if name == 'dist':
-            env = subprocess_env(PYTHON=sys.executable, PORT=str(free_port()),
-                                 MASTER_ADDR='127.0.0.1')
-            run_tool(['bash', osp.join(TOOLS_DIR, 'dist_test.sh'), runs['cfg'], args[0], '2',
-                      *args[1:], '--cfg-options', 'env_cfg.dist_cfg.backend=gloo'], env=env)
+            env = subprocess_env(
+                PYTHON=sys.executable, PORT=str(free_port()), MASTER_ADDR='127.0.0.1'
+            )
+            run_tool(
+                [
+                    'bash',
+                    osp.join(TOOLS_DIR, 'dist_test.sh'),
+                    runs['cfg'],
+                    args[0],
+                    '2',
+                    *args[1:],
+                    '--cfg-options',
+                    'env_cfg.dist_cfg.backend=gloo',
+                ],
+                env=env,
+            )
         else:
             run_tool([sys.executable, osp.join(TOOLS_DIR, 'test.py'), runs['cfg'], *args])
         with open(tmp / f'metrics_{name}.json') as f:
@@ -143,8 +203,9 @@ def test_dist_test_equals_single_process_test(runs):
     assert len(p_dist['annotations']) == len(p_single['annotations']) == 8
     # (compared as sets per frame: the order of persons within a frame is not part of the format)
     key = lambda a: (a['image_id'], [round(v) for v in a['keypoints']])  # noqa: E731
-    for a, b in zip(sorted(p_dist['annotations'], key=key),
-                    sorted(p_single['annotations'], key=key)):
+    for a, b in zip(
+        sorted(p_dist['annotations'], key=key), sorted(p_single['annotations'], key=key)
+    ):
         assert a['image_id'] == b['image_id']
         assert a['keypoints'] == pytest.approx(b['keypoints'], abs=1e-3)
         assert a['scores'] == pytest.approx(b['scores'], abs=1e-5)

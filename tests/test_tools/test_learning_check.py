@@ -19,14 +19,23 @@ threshold, so the plain codec plateaus at ~94 mAP however long it trains; unbias
 decoding are sub-pixel, so the check measures the coordinate chain, not the quantisation.
 Runs on CPU in ~2-3 minutes (100 Adam steps of the whole 14-sample set).
 """
+
 import json
 import os
 import os.path as osp
 import sys
 
 import pytest
-from _train_helpers import (META_KEYS, PROJECT_ROOT, read_scalars, run_dirs, run_tool,
-                            tiny_model_cfg, train_cmd, write_config)
+from _train_helpers import (
+    META_KEYS,
+    PROJECT_ROOT,
+    read_scalars,
+    run_dirs,
+    run_tool,
+    tiny_model_cfg,
+    train_cmd,
+    write_config,
+)
 from conftest import shared_path
 
 from fasrnet_mmpose.evaluation import evaluate_dirs
@@ -35,46 +44,69 @@ from fasrnet_mmpose.evaluation.functional.posetrack_eval import summarize
 ITERS = 100
 LR = 5e-3
 MIN_MAP = 90.0
-CODEC = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=2,
-             unbiased=True)
+CODEC = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=2, unbiased=True)
 
 
 def _config(path: str, data_root: str) -> str:
     model = tiny_model_cfg('fasr', codec=CODEC, backbone_bn='train_mode')
-    load = [dict(type='LoadFrameWindow', num_frames=3),
-            dict(type='GetBBoxCenterScale', padding=1.25),
-            dict(type='TopdownAffine', input_size=CODEC['input_size'])]
-    dataset = dict(type='PoseTrackVideoDataset', version='pt18', data_root=data_root,
-                   ann_file='annotations/test_posetrack18_val.json', data_prefix=dict(img=''))
+    load = [
+        dict(type='LoadFrameWindow', num_frames=3),
+        dict(type='GetBBoxCenterScale', padding=1.25),
+        dict(type='TopdownAffine', input_size=CODEC['input_size']),
+    ]
+    dataset = dict(
+        type='PoseTrackVideoDataset',
+        version='pt18',
+        data_root=data_root,
+        ann_file='annotations/test_posetrack18_val.json',
+        data_prefix=dict(img=''),
+    )
     val_dataloader = dict(
-        batch_size=14, num_workers=0, drop_last=False,
+        batch_size=14,
+        num_workers=0,
+        drop_last=False,
         sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
         # GT boxes (no bbox_file), no flip test
-        dataset=dict(dataset, test_mode=True,
-                     pipeline=load + [dict(type='PackPoseInputs', meta_keys=META_KEYS)]))
-    evaluator = dict(type='PoseTrackMAPMetric', gt_folder=osp.join(data_root, 'annotations/val'),
-                     format='pt18')
+        dataset=dict(
+            dataset,
+            test_mode=True,
+            pipeline=load + [dict(type='PackPoseInputs', meta_keys=META_KEYS)],
+        ),
+    )
+    evaluator = dict(
+        type='PoseTrackMAPMetric', gt_folder=osp.join(data_root, 'annotations/val'), format='pt18'
+    )
     return write_config(
         path,
         model=model,
         randomness=dict(seed=0),
-        train_cfg=dict(_delete_=True, type='IterBasedTrainLoop', max_iters=ITERS,
-                       val_interval=ITERS),
+        train_cfg=dict(
+            _delete_=True, type='IterBasedTrainLoop', max_iters=ITERS, val_interval=ITERS
+        ),
         optim_wrapper=dict(optimizer=dict(type='Adam', lr=LR)),
-        param_scheduler=[dict(type='CosineAnnealingLR', T_max=ITERS, by_epoch=False,
-                              eta_min=LR * 0.01)],
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=10,
-                                       log_metric_by_epoch=False),
-                           checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                                           interval=ITERS)),
+        param_scheduler=[
+            dict(type='CosineAnnealingLR', T_max=ITERS, by_epoch=False, eta_min=LR * 0.01)
+        ],
+        default_hooks=dict(
+            logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+            checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=ITERS),
+        ),
         log_processor=dict(type='LogProcessor', window_size=10, by_epoch=False),
         # the whole set (14 persons) per step; no augmentation: overfit the labelled frames
         train_dataloader=dict(
-            batch_size=14, num_workers=1, persistent_workers=True,
+            batch_size=14,
+            num_workers=1,
+            persistent_workers=True,
             sampler=dict(type='InfiniteSampler', shuffle=True),
-            dataset=dict(dataset, pipeline=load + [
-                dict(type='GenerateTarget', encoder=CODEC),
-                dict(type='PackPoseInputs', meta_keys=META_KEYS)])),
+            dataset=dict(
+                dataset,
+                pipeline=load
+                + [
+                    dict(type='GenerateTarget', encoder=CODEC),
+                    dict(type='PackPoseInputs', meta_keys=META_KEYS),
+                ],
+            ),
+        ),
         val_dataloader=val_dataloader,
         test_dataloader=val_dataloader,
         val_evaluator=evaluator,
@@ -95,17 +127,16 @@ def trained(tmp_path_factory):
 
 
 def test_overfits_real_frames_to_map_above_90(trained):
-    (run_dir, ) = run_dirs(trained['work'])
+    (run_dir,) = run_dirs(trained['work'])
     train, val = read_scalars(run_dir)
     assert train[-1]['iter'] == ITERS
     assert train[-1]['loss'] < 0.2 * train[0]['loss']
-    (result, ) = val
+    (result,) = val
     assert result['step'] == ITERS
     joints = {k: round(v, 1) for k, v in result.items() if k.startswith('posetrack/')}
     assert result['posetrack/AP'] >= MIN_MAP, joints
     # from scratch: every joint group is learnt, not just the easy ones
-    assert min(v for k, v in result.items() if k.endswith(' AP') and 'Total' not in k) >= 75, \
-        joints
+    assert min(v for k, v in result.items() if k.endswith(' AP') and 'Total' not in k) >= 75, joints
     log = open(osp.join(run_dir, osp.basename(run_dir) + '.log'), encoding='utf-8').read()
     assert 'neighbour frame' in log and 'centre frame' in log  # missing neighbours fell back
 
@@ -115,13 +146,24 @@ def test_checkpoint_test_and_official_dumps_give_the_same_map(trained):
     writes (``--outfile-prefix``) re-evaluate to it as well."""
     tmp = trained['tmp']
     metrics_file, preds = str(tmp / 'metrics.json'), str(tmp / 'preds')
-    run_tool([sys.executable, osp.join(PROJECT_ROOT, 'tools', 'test.py'), trained['cfg'],
-              osp.join(trained['work'], f'iter_{ITERS}.pth'), '--work-dir',
-              str(tmp / 'test_work'), '--out', metrics_file, '--outfile-prefix', preds])
+    run_tool(
+        [
+            sys.executable,
+            osp.join(PROJECT_ROOT, 'tools', 'test.py'),
+            trained['cfg'],
+            osp.join(trained['work'], f'iter_{ITERS}.pth'),
+            '--work-dir',
+            str(tmp / 'test_work'),
+            '--out',
+            metrics_file,
+            '--outfile-prefix',
+            preds,
+        ]
+    )
     with open(metrics_file) as f:
         metrics = json.load(f)
-    (run_dir, ) = run_dirs(trained['work'])
-    _, (val, ) = read_scalars(run_dir)
+    (run_dir,) = run_dirs(trained['work'])
+    _, (val,) = read_scalars(run_dir)
     assert metrics['posetrack/AP'] == pytest.approx(val['posetrack/AP'], abs=1e-6)
 
     gt = osp.join(trained['data_root'], 'annotations', 'val')

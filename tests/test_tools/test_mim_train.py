@@ -6,6 +6,7 @@ mim runs mmpose's own ``.mim/tools/train.py`` / ``test.py`` in a subprocess; the
 ``custom_imports = ['fasrnet_mmpose']`` must then find the installed plugin. The commands run
 outside the checkout and without ``PYTHONPATH``, as a user of the installed package would.
 """
+
 import os
 import os.path as osp
 import shutil
@@ -14,11 +15,19 @@ import sys
 import pytest
 from _synthetic import make_video_dataset
 from _tiny_models import TINY_HRNET
-from _train_helpers import (PROJECT_ROOT, TINY_CODEC, pipelines, run_tool, subprocess_env,
-                            write_config, write_pt18_gt)
+from _train_helpers import (
+    PROJECT_ROOT,
+    TINY_CODEC,
+    pipelines,
+    run_tool,
+    subprocess_env,
+    write_config,
+    write_pt18_gt,
+)
 
-PT18_CONFIG = osp.join(PROJECT_ROOT, 'configs', 'fasrnet',
-                       'fasrnet_hrnet-w48_1xb64-30e_posetrack18-384x288.py')
+PT18_CONFIG = osp.join(
+    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack18-384x288.py'
+)
 MIM = shutil.which('mim', path=osp.dirname(sys.executable)) or shutil.which('mim')
 
 pytestmark = pytest.mark.skipif(MIM is None, reason='openmim (`mim`) is not installed')
@@ -41,29 +50,47 @@ def setup(tmp_path_factory):
     train_pipeline, test_pipeline = pipelines()
     data = dict(data_root=root + '/', ann_file=ann)
     cfg = write_config(
-        str(tmp / 'fasrnet_tiny_posetrack18.py'), base=PT18_CONFIG, test_imports=False,
+        str(tmp / 'fasrnet_tiny_posetrack18.py'),
+        base=PT18_CONFIG,
+        test_imports=False,
         # the recipe with a tiny backbone (still frozen), no downloads, 64x48 input
-        model=dict(backbone=dict(TINY_HRNET, _delete_=True),
-                   head=dict(in_channels=8, init_cfg=None, decoder=TINY_CODEC)),
+        model=dict(
+            backbone=dict(TINY_HRNET, _delete_=True),
+            head=dict(in_channels=8, init_cfg=None, decoder=TINY_CODEC),
+        ),
         train_cfg=dict(max_epochs=1),
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
-        train_dataloader=dict(batch_size=2, num_workers=0, persistent_workers=False,
-                              dataset=dict(data, pipeline=train_pipeline)),
-        val_dataloader=dict(batch_size=2, num_workers=0, persistent_workers=False,
-                            dataset=dict(data, bbox_file=None, pipeline=test_pipeline)),
+        train_dataloader=dict(
+            batch_size=2,
+            num_workers=0,
+            persistent_workers=False,
+            dataset=dict(data, pipeline=train_pipeline),
+        ),
+        val_dataloader=dict(
+            batch_size=2,
+            num_workers=0,
+            persistent_workers=False,
+            dataset=dict(data, bbox_file=None, pipeline=test_pipeline),
+        ),
         # `test_dataloader = val_dataloader` in the recipe copied the recipe's one: override both
-        test_dataloader=dict(batch_size=2, num_workers=0, persistent_workers=False,
-                             dataset=dict(data, bbox_file=None, pipeline=test_pipeline)),
+        test_dataloader=dict(
+            batch_size=2,
+            num_workers=0,
+            persistent_workers=False,
+            dataset=dict(data, bbox_file=None, pipeline=test_pipeline),
+        ),
         val_evaluator=dict(gt_folder=gt),
-        test_evaluator=dict(gt_folder=gt))
+        test_evaluator=dict(gt_folder=gt),
+    )
     return dict(tmp=tmp, cfg=cfg)
 
 
 def test_mim_train_and_test_mmpose_with_plugin_config(setup):
     tmp, cfg = setup['tmp'], setup['cfg']
     work = str(tmp / 'work')
-    proc = run_tool([MIM, 'train', 'mmpose', cfg, '--work-dir', work], env=_env(), timeout=300,
-                    cwd=str(tmp))
+    proc = run_tool(
+        [MIM, 'train', 'mmpose', cfg, '--work-dir', work], env=_env(), timeout=300, cwd=str(tmp)
+    )
     log = proc.stdout + proc.stderr
     assert 'Training finished successfully' in log, log[-3000:]
     assert 'FaSRHead' in log and 'loss_kpt' in log and 'mse_srm' in log
@@ -71,9 +98,21 @@ def test_mim_train_and_test_mmpose_with_plugin_config(setup):
     assert 'posetrack/AP' in log
     assert osp.exists(osp.join(work, 'epoch_1.pth'))
 
-    proc = run_tool([MIM, 'test', 'mmpose', cfg, '--checkpoint', osp.join(work, 'epoch_1.pth'),
-                     '--work-dir', str(tmp / 'test_work')], env=_env(), timeout=300,
-                    cwd=str(tmp))
+    proc = run_tool(
+        [
+            MIM,
+            'test',
+            'mmpose',
+            cfg,
+            '--checkpoint',
+            osp.join(work, 'epoch_1.pth'),
+            '--work-dir',
+            str(tmp / 'test_work'),
+        ],
+        env=_env(),
+        timeout=300,
+        cwd=str(tmp),
+    )
     log = proc.stdout + proc.stderr
     assert 'Testing finished successfully' in log, log[-3000:]
     assert 'posetrack/AP' in log

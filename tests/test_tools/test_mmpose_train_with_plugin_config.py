@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """mmpose's own tools/train.py runs a plugin config (custom_imports) end to end."""
+
 import os
 import os.path as osp
 import subprocess
@@ -12,7 +13,7 @@ from conftest import PROJECT_ROOT
 
 MMPOSE_TRAIN = osp.join(osp.dirname(mmpose.__file__), '.mim', 'tools', 'train.py')
 
-CONFIG = '''
+CONFIG = """
 _base_ = [{base!r}]
 custom_imports = dict(imports=['fasrnet_mmpose', '_tiny_models'], allow_failed_imports=False)
 from _tiny_models import tiny_estimator_cfg, TINY_CODEC  # noqa
@@ -42,19 +43,28 @@ train_dataloader = dict(
                      dict(type='PackPoseInputs', meta_keys=('id', 'img_id', 'img_path', 'margin',
                           'input_size', 'input_center', 'input_scale', 'flip_indices')),
                  ]))
-'''
+"""
 
 
 @pytest.mark.skipif(not osp.exists(MMPOSE_TRAIN), reason=f'{MMPOSE_TRAIN} not shipped')
 def test_mmpose_train_py_builds_and_trains_plugin_config(tmp_path):
     ann = make_video_dataset(str(tmp_path / 'data'), nframes=6, labelled=(1, 4))
     cfg = tmp_path / 'plugin_cfg.py'
-    cfg.write_text(CONFIG.format(base=osp.join(PROJECT_ROOT, 'configs/_base_/default_runtime.py'),
-                                 ann=ann, root=str(tmp_path / 'data') + '/'))
+    cfg.write_text(
+        CONFIG.format(
+            base=osp.join(PROJECT_ROOT, 'configs/_base_/default_runtime.py'),
+            ann=ann,
+            root=str(tmp_path / 'data') + '/',
+        )
+    )
     env = dict(os.environ, PYTHONPATH=osp.join(PROJECT_ROOT, 'tests'))
-    proc = subprocess.run([sys.executable, MMPOSE_TRAIN, str(cfg), '--work-dir',
-                           str(tmp_path / 'work')], env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, MMPOSE_TRAIN, str(cfg), '--work-dir', str(tmp_path / 'work')],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert 'VideoTopdownPoseEstimator' in log or 'loss_kpt' in log

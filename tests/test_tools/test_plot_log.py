@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """``tools/plot_log.py`` on the output of a real short training run with validation."""
+
 import importlib.util
 import json
 import os
@@ -8,8 +9,15 @@ import sys
 
 import pytest
 from _synthetic import make_video_dataset
-from _train_helpers import (PROJECT_ROOT, read_scalars, run_dirs, run_tool, train_cmd,
-                            train_config, write_pt18_gt)
+from _train_helpers import (
+    PROJECT_ROOT,
+    read_scalars,
+    run_dirs,
+    run_tool,
+    train_cmd,
+    train_config,
+    write_pt18_gt,
+)
 
 PLOT_LOG = osp.join(PROJECT_ROOT, 'tools', 'plot_log.py')
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
@@ -29,17 +37,23 @@ def work_dir(tmp_path_factory):
     root = str(tmp / 'data')
     ann = make_video_dataset(root, nframes=8, labelled=(0, 3, 7))
     gt = write_pt18_gt(ann, str(tmp / 'gt'))
-    cfg = train_config(str(tmp / 'cfg.py'), ann_file=ann, data_root=root, max_epochs=2,
-                       batch_size=3, optimizer=dict(type='Adam', lr=1e-3),
-                       param_scheduler=[dict(type='MultiStepLR', milestones=[1], gamma=0.5)],
-                       gt_folder=gt)
+    cfg = train_config(
+        str(tmp / 'cfg.py'),
+        ann_file=ann,
+        data_root=root,
+        max_epochs=2,
+        batch_size=3,
+        optimizer=dict(type='Adam', lr=1e-3),
+        param_scheduler=[dict(type='MultiStepLR', milestones=[1], gamma=0.5)],
+        gt_folder=gt,
+    )
     work = str(tmp / 'work')
     run_tool(train_cmd(cfg, work))
     return work
 
 
 def test_run_logged_losses_lr_and_posetrack_ap(work_dir):
-    (run_dir, ) = run_dirs(work_dir)
+    (run_dir,) = run_dirs(work_dir)
     train, val = read_scalars(run_dir)
     assert {'loss', 'loss_kpt', 'mse_frm', 'mse_srm', 'lr'} <= set(train[0])
     assert [r['step'] for r in val] == [1, 2]
@@ -82,9 +96,11 @@ def test_find_scalars_json_uses_the_latest_run_and_skips_broken_lines(tmp_path):
     for stamp, loss in (('20240101_000000', 1.0), ('20240102_000000', 2.0)):
         vis = tmp_path / stamp / 'vis_data'
         vis.mkdir(parents=True)
-        lines = [json.dumps(dict(lr=0.1, loss=loss, iter=1, step=1)),
-                 json.dumps({'posetrack/AP': 50.0, 'step': 1}),
-                 '{"lr": 0.1, "loss": 3.0, "it']  # a run killed while writing
+        lines = [
+            json.dumps(dict(lr=0.1, loss=loss, iter=1, step=1)),
+            json.dumps({'posetrack/AP': 50.0, 'step': 1}),
+            '{"lr": 0.1, "loss": 3.0, "it',
+        ]  # a run killed while writing
         (vis / 'scalars.json').write_text('\n'.join(lines))
     (tmp_path / 'not_a_run').mkdir()
     found = plot_log.find_scalars_json(str(tmp_path))
@@ -100,8 +116,12 @@ def test_find_scalars_json_uses_the_latest_run_and_skips_broken_lines(tmp_path):
 
 def test_iteration_based_validation_is_placed_at_its_iteration(tmp_path):
     plot_log = _load_plot_log()
-    lines = [dict(lr=0.1, loss=1.0, iter=20, step=20), {'posetrack/AP': 10.0, 'step': 25},
-             dict(lr=0.1, loss=0.5, iter=40, step=40), {'posetrack/AP': 30.0, 'step': 50}]
+    lines = [
+        dict(lr=0.1, loss=1.0, iter=20, step=20),
+        {'posetrack/AP': 10.0, 'step': 25},
+        dict(lr=0.1, loss=0.5, iter=40, step=40),
+        {'posetrack/AP': 30.0, 'step': 50},
+    ]
     scalars = tmp_path / 'scalars.json'
     scalars.write_text('\n'.join(json.dumps(r) for r in lines))
     out = plot_log.plot_log(str(scalars), str(tmp_path / 'p.png'))

@@ -7,13 +7,20 @@ reseeds per epoch, so the resumed epoch 2 sees the uninterrupted run's order), o
 tiny from-scratch FaSRnet, Adam with a MultiStepLR drop at epoch 1 (the resumed run must not
 restart the schedule at the base LR).
 """
+
 import os.path as osp
 
 import pytest
 import torch
 from _synthetic import make_video_dataset
-from _train_helpers import (load_state_dict, read_scalars, run_dirs, run_tool, train_cmd,
-                            train_config)
+from _train_helpers import (
+    load_state_dict,
+    read_scalars,
+    run_dirs,
+    run_tool,
+    train_cmd,
+    train_config,
+)
 
 EPOCHS = 2
 BASE_LR = 1e-3
@@ -27,13 +34,22 @@ def runs(tmp_path_factory):
     root = str(tmp / 'data')
     # 3 labelled frames x 2 persons = 6 samples, batch 2: 3 iterations per epoch
     ann = make_video_dataset(root, nframes=8, labelled=(0, 3, 7))
-    common = dict(ann_file=ann, data_root=root, max_epochs=EPOCHS, head='fasr', shuffle=True,
-                  optimizer=dict(type='Adam', lr=BASE_LR), param_scheduler=SCHEDULE)
+    common = dict(
+        ann_file=ann,
+        data_root=root,
+        max_epochs=EPOCHS,
+        head='fasr',
+        shuffle=True,
+        optimizer=dict(type='Adam', lr=BASE_LR),
+        param_scheduler=SCHEDULE,
+    )
     start_state = dict(type='DumpTrainStartStateHook')
     cfg = train_config(str(tmp / 'cfg.py'), extra_hooks=[start_state], **common)
-    cfg_kill = train_config(str(tmp / 'cfg_kill.py'),
-                            extra_hooks=[start_state, dict(type='KillAfterEpochHook', epoch=1)],
-                            **common)
+    cfg_kill = train_config(
+        str(tmp / 'cfg_kill.py'),
+        extra_hooks=[start_state, dict(type='KillAfterEpochHook', epoch=1)],
+        **common,
+    )
 
     full, resumed = str(tmp / 'full'), str(tmp / 'resumed')
     run_tool(train_cmd(cfg, full))
@@ -54,8 +70,7 @@ def test_run_was_killed_after_the_epoch_1_checkpoint(runs):
 def resumed_run(runs):
     """``tools/train.py CONFIG --work-dir SAME --resume`` (auto: the work dir's last checkpoint)."""
     resumed = runs['resumed']
-    epoch_1 = torch.load(osp.join(resumed, 'epoch_1.pth'), map_location='cpu',
-                         weights_only=False)
+    epoch_1 = torch.load(osp.join(resumed, 'epoch_1.pth'), map_location='cpu', weights_only=False)
     proc = run_tool(train_cmd(runs['cfg'], resumed, '--resume'))
     return dict(runs, epoch_1=epoch_1, log=proc.stdout + proc.stderr)
 
@@ -64,8 +79,9 @@ def test_resume_continues_from_epoch_1(resumed_run):
     resumed = resumed_run['resumed']
     assert 'resumed epoch: 1' in resumed_run['log']
     assert osp.exists(osp.join(resumed, 'epoch_2.pth'))
-    start = torch.load(osp.join(resumed, 'train_start_state.pth'), map_location='cpu',
-                       weights_only=False)
+    start = torch.load(
+        osp.join(resumed, 'train_start_state.pth'), map_location='cpu', weights_only=False
+    )
     iters_per_epoch = resumed_run['epoch_1']['meta']['iter']
     assert iters_per_epoch == 3
     assert (start['epoch'], start['iter']) == (1, iters_per_epoch)
@@ -85,15 +101,21 @@ def test_resumed_lr_schedule_equals_uninterrupted_run(resumed_run):
     assert [r['lr'] for r in resumed_train] == [r['lr'] for r in full_epoch_2]
     assert resumed_train[0]['lr'] == pytest.approx(BASE_LR * 0.1)
     # and the LR the loop starts from (after load_or_resume) is already the epoch-2 one
-    start = torch.load(osp.join(resumed_run['resumed'], 'train_start_state.pth'),
-                       map_location='cpu', weights_only=False)
+    start = torch.load(
+        osp.join(resumed_run['resumed'], 'train_start_state.pth'),
+        map_location='cpu',
+        weights_only=False,
+    )
     assert start['lr']['lr'] == [pytest.approx(BASE_LR * 0.1)]
 
 
 def test_resumed_optimizer_state_equals_checkpoint(resumed_run):
     saved = resumed_run['epoch_1']['optimizer']
-    start = torch.load(osp.join(resumed_run['resumed'], 'train_start_state.pth'),
-                       map_location='cpu', weights_only=False)
+    start = torch.load(
+        osp.join(resumed_run['resumed'], 'train_start_state.pth'),
+        map_location='cpu',
+        weights_only=False,
+    )
     loaded = start['optimizer']
     assert saved['state'].keys() == loaded['state'].keys()
     assert len(saved['state']) > 0
@@ -116,8 +138,9 @@ def test_resumed_final_weights_equal_uninterrupted_run(resumed_run):
     resumed = load_state_dict(osp.join(resumed_run['resumed'], f'epoch_{EPOCHS}.pth'))
     assert full.keys() == resumed.keys()
     for key, value in full.items():
-        torch.testing.assert_close(resumed[key], value, atol=1e-6, rtol=1e-5,
-                                   msg=lambda m, key=key: f'{key}: {m}')
+        torch.testing.assert_close(
+            resumed[key], value, atol=1e-6, rtol=1e-5, msg=lambda m, key=key: f'{key}: {m}'
+        )
     # epoch 2 changed the weights (the comparison is not trivially true)
     epoch_1 = resumed_run['epoch_1']['state_dict']
     assert any(not torch.equal(epoch_1[k], full[k]) for k in full if k.startswith('head.'))

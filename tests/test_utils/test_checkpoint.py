@@ -5,6 +5,7 @@ Checkpoints are served by a local ``http.server`` on 127.0.0.1 in a thread;
 no test touches the internet. ``TORCH_HOME`` points into ``tmp_path`` so the
 download cache is per test.
 """
+
 import hashlib
 import io
 import os
@@ -20,19 +21,21 @@ from _http_server import serving
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
-from mmengine.runner.checkpoint import \
-    load_from_local as mmengine_load_from_local
+from mmengine.runner.checkpoint import load_from_local as mmengine_load_from_local
 from mmengine.utils import digit_version
 
 import fasrnet_mmpose.utils.checkpoint as ckpt_module
-from fasrnet_mmpose.utils import (CheckpointDownloadError,
-                                  CheckpointHashError, file_url_to_path,
-                                  get_checkpoint_cache_dir, get_hash_prefix,
-                                  load_checkpoint_file)
+from fasrnet_mmpose.utils import (
+    CheckpointDownloadError,
+    CheckpointHashError,
+    file_url_to_path,
+    get_checkpoint_cache_dir,
+    get_hash_prefix,
+    load_checkpoint_file,
+)
 
 
 class TinyNet(nn.Module):
-
     def __init__(self) -> None:
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3)
@@ -52,9 +55,12 @@ def _make_checkpoint(seed: int = 0) -> Tuple[dict, bytes]:
             dataset_meta=dict(
                 dataset_name='posetrack18',
                 flip_indices=np.arange(4),
-                sigmas=np.array([0.026, 0.025, 0.025, 0.035]))),
+                sigmas=np.array([0.026, 0.025, 0.025, 0.035]),
+            ),
+        ),
         message_hub=dict(log_scalars={'train/loss': history}),
-        state_dict=model.state_dict())
+        state_dict=model.state_dict(),
+    )
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
     return checkpoint, buffer.getvalue()
@@ -69,8 +75,9 @@ def _assert_same_checkpoint(loaded: dict, expected: dict) -> None:
     assert set(loaded['state_dict']) == set(expected['state_dict'])
     for key, value in expected['state_dict'].items():
         torch.testing.assert_close(loaded['state_dict'][key], value)
-    np.testing.assert_array_equal(loaded['meta']['dataset_meta']['sigmas'],
-                                  expected['meta']['dataset_meta']['sigmas'])
+    np.testing.assert_array_equal(
+        loaded['meta']['dataset_meta']['sigmas'], expected['meta']['dataset_meta']['sigmas']
+    )
     history = loaded['message_hub']['log_scalars']['train/loss']
     assert isinstance(history, HistoryBuffer)
     assert history.current() == 0.25
@@ -87,8 +94,7 @@ def cache_dir(tmp_path, monkeypatch) -> str:
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
     monkeypatch.setenv('no_proxy', '127.0.0.1,localhost')
     monkeypatch.setenv('NO_PROXY', '127.0.0.1,localhost')
-    for var in ('TORCH_FORCE_WEIGHTS_ONLY_LOAD',
-                'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'):
+    for var in ('TORCH_FORCE_WEIGHTS_ONLY_LOAD', 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'):
         monkeypatch.delenv(var, raising=False)
     path = get_checkpoint_cache_dir()
     assert path == osp.join(str(tmp_path), 'torch_home', 'hub', 'checkpoints')
@@ -108,18 +114,20 @@ def _cached_files(cache_dir: str) -> List[str]:
 # ------------------------------------------------------------- helpers
 
 
-@pytest.mark.parametrize('name, expected', [
-    ('hrnet_w48_coco_256x192-b9e0b3ab_20200708.pth', 'b9e0b3ab'),
-    ('rtmdet_m_8xb32-100e_coco-obj365-person-235e8209.pth', '235e8209'),
-    ('resnet18-5c106cde.pth', '5c106cde'),
-    ('https://h.org/a/x-0123456789abcdef_20240101.pth?dl=1',
-     '0123456789abcdef'),
-    ('model-ABCDEF12.pth.tar', 'abcdef12'),
-    ('epoch_210.pth', None),
-    ('best_coco_AP_epoch_20.pth', None),
-    ('fasrnet-hrnet-w48-1a2b3c.pth', None),  # < 8 hex digits
-    ('hrnet-b9e0b3ab_20200708_final.pth', None),
-])
+@pytest.mark.parametrize(
+    'name, expected',
+    [
+        ('hrnet_w48_coco_256x192-b9e0b3ab_20200708.pth', 'b9e0b3ab'),
+        ('rtmdet_m_8xb32-100e_coco-obj365-person-235e8209.pth', '235e8209'),
+        ('resnet18-5c106cde.pth', '5c106cde'),
+        ('https://h.org/a/x-0123456789abcdef_20240101.pth?dl=1', '0123456789abcdef'),
+        ('model-ABCDEF12.pth.tar', 'abcdef12'),
+        ('epoch_210.pth', None),
+        ('best_coco_AP_epoch_20.pth', None),
+        ('fasrnet-hrnet-w48-1a2b3c.pth', None),  # < 8 hex digits
+        ('hrnet-b9e0b3ab_20200708_final.pth', None),
+    ],
+)
 def test_get_hash_prefix(name, expected):
     assert get_hash_prefix(name) == expected
 
@@ -140,10 +148,16 @@ def test_registered_schemes():
     assert get('http://h/a.pth') is ckpt_module.load_from_http_verified
     assert get('https://h/a.pth') is ckpt_module.load_from_http_verified
     # the '' override must not shadow mmengine's other schemes
-    for url in ('open-mmlab://resnet50_v1c', 'openmmlab://x',
-                'torchvision://resnet18', 'modelzoo://resnet18',
-                'mmcls://resnet50', 'pavi://x', 's3://bucket/a.pth',
-                'petrel://bucket/a.pth'):
+    for url in (
+        'open-mmlab://resnet50_v1c',
+        'openmmlab://x',
+        'torchvision://resnet18',
+        'modelzoo://resnet18',
+        'mmcls://resnet50',
+        'pavi://x',
+        's3://bucket/a.pth',
+        'petrel://bucket/a.pth',
+    ):
         loader = get(url)
         assert loader.__module__ == 'mmengine.runner.checkpoint', url
 
@@ -164,8 +178,8 @@ def test_local_path_with_numpy_meta(tmp_path, cache_dir):
 
     _assert_same_checkpoint(load_checkpoint_file(str(path)), expected)
     _assert_same_checkpoint(
-        CheckpointLoader.load_checkpoint(str(path), map_location='cpu'),
-        expected)
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu'), expected
+    )
     with pytest.raises(FileNotFoundError):
         load_checkpoint_file(str(tmp_path / 'missing.pth'))
 
@@ -176,8 +190,7 @@ def test_file_url(tmp_path, cache_dir):
     path.parent.mkdir()
     path.write_bytes(data)
     _assert_same_checkpoint(load_checkpoint_file(path.as_uri()), expected)
-    _assert_same_checkpoint(
-        load_checkpoint_file('file://localhost' + str(path)), expected)
+    _assert_same_checkpoint(load_checkpoint_file('file://localhost' + str(path)), expected)
     with pytest.raises(FileNotFoundError):
         load_checkpoint_file((tmp_path / 'missing.pth').as_uri())
     assert _cached_files(cache_dir) == []  # local files are never copied
@@ -206,8 +219,7 @@ def test_http_download_then_cache_hit(server, cache_dir, date):
 def test_http_name_without_hash(server, cache_dir):
     expected, data = _make_checkpoint()
     server.files['/epoch_3.pth'] = data
-    _assert_same_checkpoint(
-        load_checkpoint_file(server.url('/epoch_3.pth')), expected)
+    _assert_same_checkpoint(load_checkpoint_file(server.url('/epoch_3.pth')), expected)
     assert _cached_files(cache_dir) == ['epoch_3.pth']
 
 
@@ -286,30 +298,24 @@ def test_mmengine_load_checkpoint_end_to_end(server, tmp_path, cache_dir):
 
 
 @pytest.mark.parametrize('rank', [0, 1])
-def test_distributed_rank0_downloads_before_barrier(server, cache_dir,
-                                                    monkeypatch, events,
-                                                    rank):
+def test_distributed_rank0_downloads_before_barrier(server, cache_dir, monkeypatch, events, rank):
     _, data = _make_checkpoint()
     name = _hashed_name(data)
     server.files['/' + name] = data
     monkeypatch.setattr(ckpt_module, 'get_dist_info', lambda: (rank, 2))
-    monkeypatch.setattr(torch.distributed, 'barrier',
-                        lambda *a, **k: events.append('barrier'))
+    monkeypatch.setattr(torch.distributed, 'barrier', lambda *a, **k: events.append('barrier'))
     if rank > 0:
         # another rank (rank 0) downloads while this one waits
-        ckpt_module.download_checkpoint(
-            server.url('/' + name), progress=False)
+        ckpt_module.download_checkpoint(server.url('/' + name), progress=False)
         events.clear()
     load_checkpoint_file(server.url('/' + name))
     expected = ['GET /' + name, 'barrier'] if rank == 0 else ['barrier']
     assert events == expected
 
 
-def test_distributed_rank0_failure_reaches_barrier(server, cache_dir,
-                                                   monkeypatch, events):
+def test_distributed_rank0_failure_reaches_barrier(server, cache_dir, monkeypatch, events):
     monkeypatch.setattr(ckpt_module, 'get_dist_info', lambda: (0, 2))
-    monkeypatch.setattr(torch.distributed, 'barrier',
-                        lambda *a, **k: events.append('barrier'))
+    monkeypatch.setattr(torch.distributed, 'barrier', lambda *a, **k: events.append('barrier'))
     with pytest.raises(CheckpointDownloadError, match='HTTP 404'):
         load_checkpoint_file(server.url('/missing.pth'))
     assert events == ['GET /missing.pth', 'barrier']

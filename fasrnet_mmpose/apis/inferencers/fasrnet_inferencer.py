@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Temporal (multi-frame) top-down inferencer for FaSRnet."""
+
 import logging
 import warnings
 from typing import Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
@@ -10,15 +11,26 @@ from mmengine.config import Config, ConfigDict
 from mmengine.infer.infer import ModelType
 from mmengine.logging import print_log
 from mmengine.structures import InstanceData
-
 from mmpose.apis.inferencers import Pose2DInferencer
 from mmpose.evaluation.functional import nms
 from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
+
 from ...utils import CheckpointDownloadError
-from .utils import (HOG_DETECTOR_NAMES, FrameSource, FrameWindow, HOGPersonDetector,
-                    check_frame_offsets, clip_bboxes, find_model_entry, frame_name,
-                    iter_frame_windows, load_bbox_file, normalize_bboxes, open_frame_source)
+from .utils import (
+    HOG_DETECTOR_NAMES,
+    FrameSource,
+    FrameWindow,
+    HOGPersonDetector,
+    check_frame_offsets,
+    clip_bboxes,
+    find_model_entry,
+    frame_name,
+    iter_frame_windows,
+    load_bbox_file,
+    normalize_bboxes,
+    open_frame_source,
+)
 
 InputType = Union[str, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType], FrameSource]
@@ -29,7 +41,8 @@ RANDOM_INIT_BANNER = (
     '!!  NO WEIGHTS LOADED: the FaSRnet model is RANDOMLY INITIALISED.\n'
     '!!  Its keypoints are MEANINGLESS (this only exercises the pipeline).\n'
     '!!  Pass trained weights (a local path, file:// or http(s):// URL), e.g. a\n'
-    '!!  converted official checkpoint: see docs/model_zoo.md.\n' + '!' * 79)
+    '!!  converted official checkpoint: see docs/model_zoo.md.\n' + '!' * 79
+)
 
 
 @INFERENCERS.register_module(name='fasrnet')
@@ -92,22 +105,29 @@ class FaSRnetInferencer(Pose2DInferencer):
     """
 
     preprocess_kwargs: set = {
-        'bbox_thr', 'nms_thr', 'bboxes', 'bbox_file', 'online', 'frame_offsets'
+        'bbox_thr',
+        'nms_thr',
+        'bboxes',
+        'bbox_file',
+        'online',
+        'frame_offsets',
     }
     forward_kwargs: set = {'merge_results', 'pose_based_nms'}
 
-    def __init__(self,
-                 model: Union[ModelType, str],
-                 weights: Optional[str] = None,
-                 device: Optional[str] = None,
-                 scope: Optional[str] = 'mmpose',
-                 det_model: Optional[Union[ModelType, str, object]] = None,
-                 det_weights: Optional[str] = None,
-                 det_cat_ids: Optional[Union[int, Tuple]] = None,
-                 show_progress: bool = False,
-                 online: bool = False,
-                 frame_offsets: Optional[Sequence[int]] = None,
-                 whole_image_fallback: bool = False) -> None:
+    def __init__(
+        self,
+        model: Union[ModelType, str],
+        weights: Optional[str] = None,
+        device: Optional[str] = None,
+        scope: Optional[str] = 'mmpose',
+        det_model: Optional[Union[ModelType, str, object]] = None,
+        det_weights: Optional[str] = None,
+        det_cat_ids: Optional[Union[int, Tuple]] = None,
+        show_progress: bool = False,
+        online: bool = False,
+        frame_offsets: Optional[Sequence[int]] = None,
+        whole_image_fallback: bool = False,
+    ) -> None:
         self.weights_loaded = False
         super().__init__(
             model=model,
@@ -117,16 +137,20 @@ class FaSRnetInferencer(Pose2DInferencer):
             det_model=det_model,
             det_weights=det_weights,
             det_cat_ids=det_cat_ids,
-            show_progress=show_progress)
+            show_progress=show_progress,
+        )
         if self.cfg.get('data_mode') != 'topdown':
-            raise ValueError('FaSRnetInferencer supports top-down models only (config data_mode '
-                             f'= {self.cfg.get("data_mode")!r}).')
+            raise ValueError(
+                'FaSRnetInferencer supports top-down models only (config data_mode '
+                f'= {self.cfg.get("data_mode")!r}).'
+            )
         pipeline_cfg = self.cfg.test_dataloader.dataset.pipeline
         if not pipeline_cfg or pipeline_cfg[0].get('type') != 'LoadFrameWindow':
             raise ValueError(
                 'FaSRnetInferencer needs a multi-frame test pipeline starting with '
                 f'LoadFrameWindow, got {pipeline_cfg[0].get("type") if pipeline_cfg else None}. '
-                'Use mmpose\'s Pose2DInferencer for single-frame models.')
+                "Use mmpose's Pose2DInferencer for single-frame models."
+            )
         if frame_offsets is None:
             frame_offsets = self._config_frame_offsets(self.cfg)
         self.frame_offsets = check_frame_offsets(frame_offsets)
@@ -156,29 +180,37 @@ class FaSRnetInferencer(Pose2DInferencer):
         config_path, weights, _ = find_model_entry(model)
         return Config.fromfile(config_path), weights
 
-    def _load_weights_to_model(self, model: torch.nn.Module, checkpoint: Optional[dict],
-                               cfg: Optional[ConfigDict]) -> None:
+    def _load_weights_to_model(
+        self, model: torch.nn.Module, checkpoint: Optional[dict], cfg: Optional[ConfigDict]
+    ) -> None:
         """Load the checkpoint (see mmpose); warn loudly without one."""
         super()._load_weights_to_model(model, checkpoint, cfg)
         self.weights_loaded = checkpoint is not None
         if checkpoint is None:
             print_log(RANDOM_INIT_BANNER, logger='current', level=logging.WARNING)
-            warnings.warn('FaSRnetInferencer: no weights loaded, the model is randomly '
-                          'initialised and its predictions are meaningless.', UserWarning)
+            warnings.warn(
+                'FaSRnetInferencer: no weights loaded, the model is randomly '
+                'initialised and its predictions are meaningless.',
+                UserWarning,
+            )
 
-    def _init_detector(self,
-                       det_model: Optional[Union[ModelType, str, object]] = None,
-                       det_weights: Optional[str] = None,
-                       det_cat_ids: Optional[Union[int, Tuple]] = None,
-                       device: Optional[str] = None) -> None:
+    def _init_detector(
+        self,
+        det_model: Optional[Union[ModelType, str, object]] = None,
+        det_weights: Optional[str] = None,
+        det_cat_ids: Optional[Union[int, Tuple]] = None,
+        device: Optional[str] = None,
+    ) -> None:
         """mmpose's detector choice, plus ``'hog'`` and detector objects."""
         if isinstance(det_model, str) and det_model.lower() in HOG_DETECTOR_NAMES:
             self.detector = HOGPersonDetector()
             det_cat_ids = 0 if det_cat_ids is None else det_cat_ids
         elif det_model is not None and not isinstance(det_model, (str, dict, Config)):
             if not callable(det_model):
-                raise TypeError(f'det_model must be a string, a config or a callable detector, '
-                                f'got {type(det_model)}')
+                raise TypeError(
+                    f'det_model must be a string, a config or a callable detector, '
+                    f'got {type(det_model)}'
+                )
             self.detector = det_model
             det_cat_ids = 0 if det_cat_ids is None else det_cat_ids
         else:
@@ -193,10 +225,12 @@ class FaSRnetInferencer(Pose2DInferencer):
                     f"{e}\nThis is mmpose's default person detector (det_model=None). Without "
                     "network access use det_model='hog' (OpenCV's people detector, no download), "
                     "det_model='whole_image', given boxes (bboxes=/bbox_file=), or a local mmdet "
-                    'config with det_weights.') from e
+                    'config with det_weights.'
+                ) from e
             return
-        self.det_cat_ids = tuple(det_cat_ids) if isinstance(det_cat_ids,
-                                                            (list, tuple)) else (det_cat_ids, )
+        self.det_cat_ids = (
+            tuple(det_cat_ids) if isinstance(det_cat_ids, (list, tuple)) else (det_cat_ids,)
+        )
 
     # --------------------------------------------------------------- inputs
     def _set_video_info(self, source: FrameSource) -> None:
@@ -208,7 +242,8 @@ class FaSRnetInferencer(Pose2DInferencer):
                 writer=None,
                 width=getattr(source, 'width', 0),
                 height=getattr(source, 'height', 0),
-                predictions=[])
+                predictions=[],
+            )
 
     def _inputs_to_list(self, inputs: InputsType) -> FrameSource:
         """Open the input as a sequential :class:`FrameSource`.
@@ -247,16 +282,18 @@ class FaSRnetInferencer(Pose2DInferencer):
         seq = list(bboxes)
         return lambda index: seq[index] if index < len(seq) else []
 
-    def preprocess(self,
-                   inputs: Union[FrameSource, Iterable],
-                   batch_size: int = 1,
-                   bboxes: BBoxesType = None,
-                   bbox_file: Optional[str] = None,
-                   bbox_thr: float = 0.3,
-                   nms_thr: float = 0.3,
-                   online: Optional[bool] = None,
-                   frame_offsets: Optional[Sequence[int]] = None,
-                   **kwargs) -> Iterator[Tuple[dict, List[np.ndarray]]]:
+    def preprocess(
+        self,
+        inputs: Union[FrameSource, Iterable],
+        batch_size: int = 1,
+        bboxes: BBoxesType = None,
+        bbox_file: Optional[str] = None,
+        bbox_thr: float = 0.3,
+        nms_thr: float = 0.3,
+        online: Optional[bool] = None,
+        frame_offsets: Optional[Sequence[int]] = None,
+        **kwargs,
+    ) -> Iterator[Tuple[dict, List[np.ndarray]]]:
         """Yield one collated batch (all people of frame ``t``) per frame.
 
         Args:
@@ -285,8 +322,9 @@ class FaSRnetInferencer(Pose2DInferencer):
             frames = open_frame_source(inputs)
         else:  # any iterable of BGR frames
             frames = ((f, frame_name(i)) for i, f in enumerate(inputs))
-        offsets = check_frame_offsets(self.frame_offsets if frame_offsets is None else
-                                      frame_offsets)
+        offsets = check_frame_offsets(
+            self.frame_offsets if frame_offsets is None else frame_offsets
+        )
         online = self.online if online is None else bool(online)
         given = self._boxes_lookup(bboxes, bbox_file)
         self.num_dropped_boxes = 0
@@ -296,7 +334,8 @@ class FaSRnetInferencer(Pose2DInferencer):
                 index=window.index,
                 bbox_thr=bbox_thr,
                 nms_thr=nms_thr,
-                bboxes=None if given is None else given(window.index))
+                bboxes=None if given is None else given(window.index),
+            )
             batch = self.collate_fn(data_infos) if data_infos else self._empty_batch(window)
             yield batch, [window.frame]
 
@@ -305,8 +344,12 @@ class FaSRnetInferencer(Pose2DInferencer):
         det_results = self.detector(frame, return_datasamples=True)['predictions']
         pred_instance = det_results[0].pred_instances.cpu().numpy()
         boxes = np.concatenate(
-            (np.asarray(pred_instance.bboxes, np.float32).reshape(-1, 4),
-             np.asarray(pred_instance.scores, np.float32).reshape(-1, 1)), axis=1)
+            (
+                np.asarray(pred_instance.bboxes, np.float32).reshape(-1, 4),
+                np.asarray(pred_instance.scores, np.float32).reshape(-1, 1),
+            ),
+            axis=1,
+        )
         labels = np.asarray(pred_instance.labels).reshape(-1)
         label_mask = np.zeros(len(boxes), dtype=bool)
         for cat_id in self.det_cat_ids:
@@ -316,12 +359,14 @@ class FaSRnetInferencer(Pose2DInferencer):
             boxes = boxes[nms(boxes, nms_thr)]
         return boxes
 
-    def preprocess_single(self,
-                          input: FrameWindow,
-                          index: int,
-                          bbox_thr: float = 0.3,
-                          nms_thr: float = 0.3,
-                          bboxes: Optional[Union[Sequence, np.ndarray]] = None) -> List[dict]:
+    def preprocess_single(
+        self,
+        input: FrameWindow,
+        index: int,
+        bbox_thr: float = 0.3,
+        nms_thr: float = 0.3,
+        bboxes: Optional[Union[Sequence, np.ndarray]] = None,
+    ) -> List[dict]:
         """Pipeline outputs for every person of frame ``t`` (one window).
 
         Args:
@@ -349,10 +394,13 @@ class FaSRnetInferencer(Pose2DInferencer):
         boxes, dropped = clip_bboxes(boxes, w, h)
         if dropped:
             if self.num_dropped_boxes == 0:
-                print_log(f'Frame {index}: {dropped} person box(es) outside the {w}x{h} image (or '
-                          'empty / not finite) dropped; boxes partly outside are clipped. Further '
-                          'drops are counted in `inferencer.num_dropped_boxes`.',
-                          logger='current', level=logging.WARNING)
+                print_log(
+                    f'Frame {index}: {dropped} person box(es) outside the {w}x{h} image (or '
+                    'empty / not finite) dropped; boxes partly outside are clipped. Further '
+                    'drops are counted in `inferencer.num_dropped_boxes`.',
+                    logger='current',
+                    level=logging.WARNING,
+                )
             self.num_dropped_boxes += dropped
         if len(boxes) == 0 and self.whole_image_fallback:
             boxes = whole
@@ -362,7 +410,8 @@ class FaSRnetInferencer(Pose2DInferencer):
             img_path=window.name,
             frame_index=index,
             frame_offsets=window.offsets,
-            margin=window.margin)
+            margin=window.margin,
+        )
         data_info.update(self.model.dataset_meta)
         data_infos = []
         for box in boxes:
@@ -376,22 +425,28 @@ class FaSRnetInferencer(Pose2DInferencer):
         """A batch without any person (no forward is run for it)."""
         h, w = window.frame.shape[:2]
         num_keypoints = int(self.model.dataset_meta.get('num_keypoints', 17))
-        sample = PoseDataSample(metainfo=dict(
-            img_path=window.name, ori_shape=(h, w), img_shape=(h, w), frame_index=window.index))
+        sample = PoseDataSample(
+            metainfo=dict(
+                img_path=window.name, ori_shape=(h, w), img_shape=(h, w), frame_index=window.index
+            )
+        )
         sample.pred_instances = InstanceData(
             keypoints=np.zeros((0, num_keypoints, 2), np.float32),
             keypoint_scores=np.zeros((0, num_keypoints), np.float32),
             bboxes=np.zeros((0, 4), np.float32),
-            bbox_scores=np.zeros((0, ), np.float32))
+            bbox_scores=np.zeros((0,), np.float32),
+        )
         return dict(inputs=[], data_samples=[], empty_sample=sample)
 
     # -------------------------------------------------------------- forward
     @torch.no_grad()
-    def forward(self,
-                inputs: Union[dict, tuple],
-                merge_results: bool = True,
-                bbox_thr: float = -1,
-                pose_based_nms: bool = False) -> List[PoseDataSample]:
+    def forward(
+        self,
+        inputs: Union[dict, tuple],
+        merge_results: bool = True,
+        bbox_thr: float = -1,
+        pose_based_nms: bool = False,
+    ) -> List[PoseDataSample]:
         """One ``model.test_step`` for all people of the frame.
 
         A frame without people returns one data sample with empty
@@ -401,5 +456,5 @@ class FaSRnetInferencer(Pose2DInferencer):
         if isinstance(inputs, dict) and 'empty_sample' in inputs:
             return [inputs['empty_sample']]
         return super().forward(
-            inputs, merge_results=merge_results, bbox_thr=bbox_thr,
-            pose_based_nms=pose_based_nms)
+            inputs, merge_results=merge_results, bbox_thr=bbox_thr, pose_based_nms=pose_based_nms
+        )

@@ -2,10 +2,11 @@
 """PoseTrack17/18 video dataset that samples a temporal frame window on every access.
 
 One data sample is one person instance on one labelled (centre) frame ``t``. On every
-``get_data_info(idx)`` call the dataset chooses the auxiliary frames around ``t`` (fixed offsets or a
-random draw per access), resolves their file paths, falls back to the centre frame where a neighbour
-is not on disk, and computes the per-neighbour frame distance ``margin`` the FaSRnet/DCPose semantics
-refinement uses. The centre frame's box crops every frame (official FaSRnet/DCPose convention).
+``get_data_info(idx)`` call the dataset chooses the auxiliary frames around ``t`` (fixed offsets or
+a random draw per access), resolves their file paths, falls back to the centre frame where a
+neighbour is not on disk, and computes the per-neighbour frame distance ``margin`` the
+FaSRnet/DCPose semantics refinement uses. The centre frame's box crops every frame (official
+FaSRnet/DCPose convention).
 
 Frame conventions (official FaSRnet/DCPose data):
 
@@ -16,16 +17,16 @@ version       frame file names                   first frame index
 ``'pt18'``    6 digits, ``000000.jpg``           0 (0-indexed)
 ============  =================================  ==========================
 """
+
 import json
 import logging
 import os.path as osp
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import mmpose
 import numpy as np
 from mmengine import fileio
 from mmengine.logging import print_log
-
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
@@ -54,10 +55,10 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
       order of ``frame_offsets``;
     - ``frame_offsets`` (np.ndarray[int], (T,)): the offsets actually used (0 for the centre and for
       neighbours that fell back to the centre);
-    - ``margin`` (np.ndarray[int64], (T-1,)): frame distance of each neighbour, ``|offset|``, with the
-      official boundary rule: a neighbour that does not exist (sequence boundary) is the centre frame
-      with margin **1**, not 0. A neighbour that is missing on disk also becomes the centre frame but
-      keeps its sampled margin (official behaviour);
+    - ``margin`` (np.ndarray[int64], (T-1,)): frame distance of each neighbour, ``|offset|``,
+      with the official boundary rule: a neighbour that does not exist (sequence boundary) is the
+      centre frame with margin **1**, not 0. A neighbour that is missing on disk also becomes the
+      centre frame but       keeps its sampled margin (official behaviour);
     - ``vid_id``, ``frame_id``, ``frame_index`` (parsed ``t``), ``nframes``.
 
     Frame sampling (all offsets are relative to the centre frame ``t``):
@@ -74,10 +75,10 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         ann_file (str): COCO-style PoseTrack annotation file (``images`` with ``id``, ``file_name``,
             ``vid_id``, ``nframes``, ``frame_id``; ``annotations`` with 17 keypoints).
         bbox_file (str, optional): Detection results (COCO detection list with ``bbox`` xywh,
-            ``score``, ``category_id`` and ``image_id`` or ``image_name``). Test mode only. Box scores
-            below ``filter_cfg['bbox_score_thr']`` are dropped. A relative path that does not exist
-            as given is taken relative to ``data_root`` (like ``ann_file``). Defaults to None
-            (GT boxes).
+            ``score``, ``category_id`` and ``image_id`` or ``image_name``). Test mode only. Box
+            scores below ``filter_cfg['bbox_score_thr']`` are dropped. A relative path that does
+            not exist as given is taken relative to ``data_root`` (like ``ann_file``). Defaults to
+            None (GT boxes).
         version (str): ``'pt17'`` or ``'pt18'``: frame file naming (see module doc).
             Defaults to ``'pt18'``.
         frame_offsets (Sequence[int]): ``[0, o_1, ..., o_{T-1}]``: centre first. Defaults to the
@@ -92,27 +93,36 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
     """
 
     METAINFO: dict = dict(
-        from_file=_MMPOSE_METAINFO if osp.exists(_MMPOSE_METAINFO) else _METAINFO_FILE)
+        from_file=_MMPOSE_METAINFO if osp.exists(_MMPOSE_METAINFO) else _METAINFO_FILE
+    )
 
-    def __init__(self,
-                 ann_file: str = '',
-                 bbox_file: Optional[str] = None,
-                 version: str = 'pt18',
-                 frame_offsets: Sequence[int] = (0, -1, 1),
-                 frame_sampler: str = 'fixed',
-                 ph_fill_len: Optional[int] = None,
-                 check_frames_exist: bool = True,
-                 **kwargs) -> None:
+    def __init__(
+        self,
+        ann_file: str = '',
+        bbox_file: Optional[str] = None,
+        version: str = 'pt18',
+        frame_offsets: Sequence[int] = (0, -1, 1),
+        frame_sampler: str = 'fixed',
+        ph_fill_len: Optional[int] = None,
+        check_frames_exist: bool = True,
+        **kwargs,
+    ) -> None:
         if version not in FRAME_NAMING:
-            raise ValueError(f'{self.__class__.__name__}: version must be one of '
-                             f'{sorted(FRAME_NAMING)}, got {version!r}')
+            raise ValueError(
+                f'{self.__class__.__name__}: version must be one of '
+                f'{sorted(FRAME_NAMING)}, got {version!r}'
+            )
         frame_offsets = [int(o) for o in frame_offsets]
         if not frame_offsets or frame_offsets[0] != 0 or 0 in frame_offsets[1:]:
-            raise ValueError(f'{self.__class__.__name__}: frame_offsets must start with the centre '
-                             f'offset 0 and list each neighbour once (no other 0), got {frame_offsets}')
+            raise ValueError(
+                f'{self.__class__.__name__}: frame_offsets must start with the centre '
+                f'offset 0 and list each neighbour once (no other 0), got {frame_offsets}'
+            )
         if frame_sampler not in ('fixed', 'random'):
-            raise ValueError(f'{self.__class__.__name__}: frame_sampler must be "fixed" or "random", '
-                             f'got {frame_sampler!r}')
+            raise ValueError(
+                f'{self.__class__.__name__}: frame_sampler must be "fixed" or "random", '
+                f'got {frame_sampler!r}'
+            )
         if kwargs.get('data_mode', 'topdown') != 'topdown':
             raise ValueError(f'{self.__class__.__name__} only supports data_mode="topdown"')
         self.version = version
@@ -125,11 +135,15 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         super().__init__(ann_file=ann_file, bbox_file=bbox_file, **kwargs)
 
     def _join_prefix(self) -> None:
-        """Join ``data_root`` to ``ann_file``, the image prefix and, unlike mmpose, ``bbox_file``."""
+        """Join ``data_root`` to ``ann_file``, the img prefix and (unlike mmpose) ``bbox_file``."""
         super()._join_prefix()
-        if self.bbox_file and self.data_root and '://' not in self.bbox_file \
-                and not osp.isabs(self.bbox_file) \
-                and not osp.exists(self.bbox_file):
+        if (
+            self.bbox_file
+            and self.data_root
+            and '://' not in self.bbox_file
+            and not osp.isabs(self.bbox_file)
+            and not osp.exists(self.bbox_file)
+        ):
             self.bbox_file = osp.join(self.data_root, self.bbox_file)
 
     @property
@@ -175,14 +189,17 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
             if missing:
                 raise AnnotationError(
                     f'{src}: images[{i}] (id={img.get("id")}, file_name={img.get("file_name")}) '
-                    f'lacks required field(s) {missing}')
+                    f'lacks required field(s) {missing}'
+                )
             img = dict(img)
             img['img_path'] = osp.join(self.data_prefix['img'], img['file_name'])
             img['frame_index'] = self._parse_frame_index(img['file_name'], src, f'images[{i}]')
             nframes = img['nframes']
             if not isinstance(nframes, (int, np.integer)) or nframes < 1:
-                raise AnnotationError(f'{src}: images[{i}] ({img["file_name"]}): nframes must be a '
-                                      f'positive integer, got {nframes!r}')
+                raise AnnotationError(
+                    f'{src}: images[{i}] ({img["file_name"]}): nframes must be a '
+                    f'positive integer, got {nframes!r}'
+                )
             images[img['id']] = img
         return images, content['annotations']
 
@@ -190,8 +207,10 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         """Frame number ``t`` from a frame file name (``.../000012.jpg`` → 12)."""
         stem = osp.splitext(osp.basename(file_name))[0]
         if not stem.isdigit():
-            raise AnnotationError(f'{src}: {record}: cannot parse a frame number from file name '
-                                  f'{file_name!r} (expected digits, e.g. 000012.jpg)')
+            raise AnnotationError(
+                f'{src}: {record}: cannot parse a frame number from file name '
+                f'{file_name!r} (expected digits, e.g. 000012.jpg)'
+            )
         return int(stem)
 
     def _parse_gt_instance(self, ann: dict, idx: int, images: Dict[Any, dict]) -> Optional[dict]:
@@ -199,8 +218,10 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         src = self.ann_file
         record = f'annotations[{idx}] (id={ann.get("id")})'
         if 'image_id' not in ann or ann['image_id'] not in images:
-            raise AnnotationError(f'{src}: {record} refers to image_id {ann.get("image_id")!r}, '
-                                  'which is not in "images"')
+            raise AnnotationError(
+                f'{src}: {record} refers to image_id {ann.get("image_id")!r}, '
+                'which is not in "images"'
+            )
         img = images[ann['image_id']]
         if ann.get('category_id', 1) != 1:
             return None
@@ -209,7 +230,8 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         if kpts is None or len(kpts) != 3 * num_kpts:
             raise AnnotationError(
                 f'{src}: {record}: "keypoints" must have {3 * num_kpts} values '
-                f'({num_kpts} joints x (x, y, v)), got {None if kpts is None else len(kpts)}')
+                f'({num_kpts} joints x (x, y, v)), got {None if kpts is None else len(kpts)}'
+            )
         if 'bbox' not in ann or len(ann['bbox']) != 4:
             raise AnnotationError(f'{src}: {record}: "bbox" must be [x, y, w, h]')
         kpts = np.asarray(kpts, dtype=np.float32).reshape(1, num_kpts, 3)
@@ -235,7 +257,8 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
     def _clean_bbox(xywh: Sequence[float], img: dict) -> Optional[np.ndarray]:
         """Official box cleaning → (1, 4) xyxy, or None for an empty box.
 
-        Clip the top-left corner to the image, then ``x2 = min(W-1, x1 + max(0, w-1))`` (same for y).
+        Clip the top-left corner to the image, then ``x2 = min(W-1, x1 + max(0, w-1))`` (same
+        for y).
         Images without ``width``/``height`` are not clipped on the far side.
         """
         x, y, w, h = (float(v) for v in xywh)
@@ -287,7 +310,8 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
             if img is None:
                 raise AnnotationError(
                     f'{src}: {record}: image_id {det.get("image_id")!r} is not in {self.ann_file} '
-                    'and the record has no "image_name" (+ "nframes") to locate the frame')
+                    'and the record has no "image_name" (+ "nframes") to locate the frame'
+                )
             bbox = self._clean_bbox(det['bbox'], img)
             if bbox is None:
                 continue
@@ -306,8 +330,10 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
     def _image_from_detection(self, det: dict, src: str, record: str) -> dict:
         """Image record for a detection on an unlabelled frame (``image_name`` + ``nframes``)."""
         if 'nframes' not in det:
-            raise AnnotationError(f'{src}: {record}: frame {det["image_name"]!r} is not in '
-                                  f'{self.ann_file} and the record has no "nframes"')
+            raise AnnotationError(
+                f'{src}: {record}: frame {det["image_name"]!r} is not in '
+                f'{self.ann_file} and the record has no "nframes"'
+            )
         name = det['image_name']
         return dict(
             id=det.get('image_id', name),
@@ -370,10 +396,13 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         self.num_missing_frames += 1
         if self.num_missing_frames == 1:
             print_log(
-                f'{self.__class__.__name__}: neighbour frame {path} does not exist; using the centre '
+                f'{self.__class__.__name__}: neighbour frame {path} does not exist; using the '
+                f'centre '
                 f'frame {centre} instead (official fallback). Further missing frames are counted '
                 'in `dataset.num_missing_frames` and not logged again.',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING,
+            )
 
 
 __all__ = ['PoseTrackVideoDataset', 'AnnotationError']

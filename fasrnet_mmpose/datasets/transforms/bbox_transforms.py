@@ -3,7 +3,6 @@ from typing import Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmpose.registry import TRANSFORMS
 
 
@@ -35,12 +34,14 @@ class ClippedNormalBBoxTransform(BaseTransform):
         rotate_prob (float): probability to rotate. Defaults to 0.6.
     """
 
-    def __init__(self,
-                 scale_sigma: float = 0.35,
-                 scale_range: Tuple[float, float] = (0.65, 1.35),
-                 rotate_sigma: float = 45.,
-                 rotate_range: Tuple[float, float] = (-90., 90.),
-                 rotate_prob: float = 0.6) -> None:
+    def __init__(
+        self,
+        scale_sigma: float = 0.35,
+        scale_range: Tuple[float, float] = (0.65, 1.35),
+        rotate_sigma: float = 45.0,
+        rotate_range: Tuple[float, float] = (-90.0, 90.0),
+        rotate_prob: float = 0.6,
+    ) -> None:
         self.scale_sigma = scale_sigma
         self.scale_range = tuple(scale_range)
         self.rotate_sigma = rotate_sigma
@@ -52,12 +53,14 @@ class ClippedNormalBBoxTransform(BaseTransform):
         num = results['bbox_scale'].shape[0]
         scale = np.clip(1 + self.scale_sigma * np.random.randn(num, 1), *self.scale_range)
         rotate = np.clip(self.rotate_sigma * np.random.randn(num), *self.rotate_range)
-        rotate = np.where(np.random.rand(num) < self.rotate_prob, rotate, 0.)
+        rotate = np.where(np.random.rand(num) < self.rotate_prob, rotate, 0.0)
         results['bbox_scale'] = (results['bbox_scale'] * scale).astype(np.float32)
         results['bbox_rotation'] = rotate.astype(np.float32)
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(scale_sigma={self.scale_sigma}, '
-                f'scale_range={self.scale_range}, rotate_sigma={self.rotate_sigma}, '
-                f'rotate_range={self.rotate_range}, rotate_prob={self.rotate_prob})')
+        return (
+            f'{self.__class__.__name__}(scale_sigma={self.scale_sigma}, '
+            f'scale_range={self.scale_range}, rotate_sigma={self.rotate_sigma}, '
+            f'rotate_range={self.rotate_range}, rotate_prob={self.rotate_prob})'
+        )

@@ -5,7 +5,6 @@ import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine import fileio
-
 from mmpose.registry import TRANSFORMS
 
 
@@ -41,12 +40,14 @@ class LoadFrameWindow(BaseTransform):
         backend_args (dict, optional): file backend arguments (see ``mmengine.fileio``).
     """
 
-    def __init__(self,
-                 num_frames: int = 3,
-                 to_float32: bool = False,
-                 color_type: str = 'color',
-                 imdecode_backend: str = 'cv2',
-                 backend_args: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        num_frames: int = 3,
+        to_float32: bool = False,
+        color_type: str = 'color',
+        imdecode_backend: str = 'cv2',
+        backend_args: Optional[dict] = None,
+    ) -> None:
         if num_frames < 1:
             raise ValueError(f'LoadFrameWindow: num_frames must be >= 1, got {num_frames}')
         self.num_frames = num_frames
@@ -72,7 +73,9 @@ class LoadFrameWindow(BaseTransform):
             return [img] * self.num_frames
         if isinstance(img, (list, tuple)) and img:
             if not all(isinstance(x, np.ndarray) for x in img):
-                raise TypeError('LoadFrameWindow: results["img"] must be an array or a list of arrays')
+                raise TypeError(
+                    'LoadFrameWindow: results["img"] must be an array or a list of arrays'
+                )
             return list(img)
         paths: Optional[Sequence[str]] = results.get('frame_paths')
         if paths:
@@ -96,9 +99,11 @@ class LoadFrameWindow(BaseTransform):
         for i, frame in enumerate(frames[1:], start=1):
             if frame.shape[:2] != shape:
                 where = results.get('frame_paths', [None] * len(frames))[i]
-                raise ValueError(f'LoadFrameWindow: frame {i} ({where}) has size {frame.shape[:2]} '
-                                 f'but the centre frame has {shape}; all frames of a window must '
-                                 'have the same size')
+                raise ValueError(
+                    f'LoadFrameWindow: frame {i} ({where}) has size {frame.shape[:2]} '
+                    f'but the centre frame has {shape}; all frames of a window must '
+                    'have the same size'
+                )
         results['img'] = frames
         results['img_shape'] = shape
         results['ori_shape'] = shape
@@ -108,6 +113,8 @@ class LoadFrameWindow(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(num_frames={self.num_frames}, '
-                f'to_float32={self.to_float32}, color_type={self.color_type!r}, '
-                f'imdecode_backend={self.imdecode_backend!r}, backend_args={self.backend_args})')
+        return (
+            f'{self.__class__.__name__}(num_frames={self.num_frames}, '
+            f'to_float32={self.to_float32}, color_type={self.color_type!r}, '
+            f'imdecode_backend={self.imdecode_backend!r}, backend_args={self.backend_args})'
+        )

@@ -35,6 +35,7 @@ to numpy's sort implementation), GT files are read in sorted order (poseval:
 ``glob`` order), ignore polygons with fewer than 3 vertices are skipped
 (shapely raises) and distances use ``sqrt(dx*dx + dy*dy)``.
 """
+
 import contextlib
 import gc
 import glob
@@ -51,36 +52,102 @@ logger = logging.getLogger(__name__)
 
 #: poseval's 15 joints, in poseval's order (``eval_helpers.Joint``). PoseTrack
 #: calls joint 12 ``head_bottom``; poseval's tables call it ``neck``.
-POSEVAL_JOINTS = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee', 'left_ankle',
-                  'right_wrist', 'right_elbow', 'right_shoulder', 'left_shoulder', 'left_elbow',
-                  'left_wrist', 'head_bottom', 'nose', 'head_top')
+POSEVAL_JOINTS = (
+    'right_ankle',
+    'right_knee',
+    'right_hip',
+    'left_hip',
+    'left_knee',
+    'left_ankle',
+    'right_wrist',
+    'right_elbow',
+    'right_shoulder',
+    'left_shoulder',
+    'left_elbow',
+    'left_wrist',
+    'head_bottom',
+    'nose',
+    'head_top',
+)
 #: The names poseval writes into ``total_AP_metrics.json``.
-POSEVAL_NAMES = ('right_ankle', 'right_knee', 'right_hip', 'left_hip', 'left_knee', 'left_ankle',
-                 'right_wrist', 'right_elbow', 'right_shoulder', 'left_shoulder', 'left_elbow',
-                 'left_wrist', 'neck', 'nose', 'head_top', 'total')
+POSEVAL_NAMES = (
+    'right_ankle',
+    'right_knee',
+    'right_hip',
+    'left_hip',
+    'left_knee',
+    'left_ankle',
+    'right_wrist',
+    'right_elbow',
+    'right_shoulder',
+    'left_shoulder',
+    'left_elbow',
+    'left_wrist',
+    'neck',
+    'nose',
+    'head_top',
+    'total',
+)
 NUM_JOINTS = 15
 
 #: The 17 PoseTrack18 keypoints (COCO order with eyes -> head_bottom/head_top).
-PT18_KEYPOINTS = ('nose', 'head_bottom', 'head_top', 'left_ear', 'right_ear', 'left_shoulder',
-                  'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
-                  'left_hip', 'right_hip', 'left_knee', 'right_knee', 'left_ankle', 'right_ankle')
-PT18_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7],
-                 [6, 8], [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6],
-                 [5, 7]]
+PT18_KEYPOINTS = (
+    'nose',
+    'head_bottom',
+    'head_top',
+    'left_ear',
+    'right_ear',
+    'left_shoulder',
+    'right_shoulder',
+    'left_elbow',
+    'right_elbow',
+    'left_wrist',
+    'right_wrist',
+    'left_hip',
+    'right_hip',
+    'left_knee',
+    'right_knee',
+    'left_ankle',
+    'right_ankle',
+)
+PT18_SKELETON = [
+    [16, 14],
+    [14, 12],
+    [17, 15],
+    [15, 13],
+    [12, 13],
+    [6, 12],
+    [7, 13],
+    [6, 7],
+    [6, 8],
+    [7, 9],
+    [8, 10],
+    [9, 11],
+    [2, 3],
+    [1, 2],
+    [1, 3],
+    [2, 4],
+    [3, 5],
+    [4, 6],
+    [5, 7],
+]
 #: 17-keypoint index -> poseval joint id (-1: dropped ear), spec §7.3.
-PT18_TO_POSEVAL = np.array([POSEVAL_JOINTS.index(n) if n in POSEVAL_JOINTS else -1
-                            for n in PT18_KEYPOINTS], dtype=np.int64)
+PT18_TO_POSEVAL = np.array(
+    [POSEVAL_JOINTS.index(n) if n in POSEVAL_JOINTS else -1 for n in PT18_KEYPOINTS], dtype=np.int64
+)
 
 #: Table groups: name -> poseval joint ids (``eval_helpers.getCum``).
-JOINT_GROUPS = OrderedDict([
-    ('Head', (14, 12, 13)),
-    ('Shou', (8, 9)),
-    ('Elb', (7, 10)),
-    ('Wri', (6, 11)),
-    ('Hip', (2, 3)),
-    ('Knee', (1, 4)),
-    ('Ankl', (0, 5)),
-])
+JOINT_GROUPS = OrderedDict(
+    [
+        ('Head', (14, 12, 13)),
+        ('Shou', (8, 9)),
+        ('Elb', (7, 10)),
+        ('Wri', (6, 11)),
+        ('Hip', (2, 3)),
+        ('Knee', (1, 4)),
+        ('Ankl', (0, 5)),
+    ]
+)
 #: Column titles of the paper's Table 1, in the same order as JOINT_GROUPS + total.
 TABLE1_COLUMNS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'mAP')
 
@@ -110,6 +177,7 @@ class PersonArrays:
         score (np.ndarray): ``(N, 15)`` float64 joint scores (predictions).
         head_size (np.ndarray): ``(N,)`` float64 PCKh reference length (GT; NaN if unknown).
     """
+
     frame: np.ndarray
     xy: np.ndarray
     valid: np.ndarray
@@ -131,7 +199,8 @@ class PersonArrays:
             xy=np.zeros((n, NUM_JOINTS, 2), np.float64),
             valid=np.zeros((n, NUM_JOINTS), bool),
             score=np.full((n, NUM_JOINTS), MIN_SCORE, np.float64),
-            head_size=np.full(n, np.nan, np.float64))
+            head_size=np.full(n, np.nan, np.float64),
+        )
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -145,8 +214,13 @@ class PersonArrays:
         Returns:
             PersonArrays: The selected persons (copies).
         """
-        return PersonArrays(self.frame[index], self.xy[index], self.valid[index],
-                            self.score[index], self.head_size[index])
+        return PersonArrays(
+            self.frame[index],
+            self.xy[index],
+            self.valid[index],
+            self.score[index],
+            self.head_size[index],
+        )
 
     @staticmethod
     def concatenate(parts: Sequence['PersonArrays']) -> 'PersonArrays':
@@ -161,9 +235,12 @@ class PersonArrays:
         if not parts:
             return PersonArrays.empty()
         return PersonArrays(
-            np.concatenate([p.frame for p in parts]), np.concatenate([p.xy for p in parts]),
-            np.concatenate([p.valid for p in parts]), np.concatenate([p.score for p in parts]),
-            np.concatenate([p.head_size for p in parts]))
+            np.concatenate([p.frame for p in parts]),
+            np.concatenate([p.xy for p in parts]),
+            np.concatenate([p.valid for p in parts]),
+            np.concatenate([p.score for p in parts]),
+            np.concatenate([p.head_size for p in parts]),
+        )
 
 
 @dataclass
@@ -183,6 +260,7 @@ class PoseTrackVideo:
             within a frame).
         track_ids (List[Any]): Track id of each person (None where absent).
     """
+
     source: str
     format: str
     frame_names: List[str]
@@ -210,8 +288,9 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
-def _float_matrix(rows: Sequence[Any], width: int, source: str, what: str,
-                  label_of: Callable[[int], str]) -> np.ndarray:
+def _float_matrix(
+    rows: Sequence[Any], width: int, source: str, what: str, label_of: Callable[[int], str]
+) -> np.ndarray:
     """Stack equally long numeric lists into an ``(N, width)`` float64 array.
 
     Args:
@@ -235,12 +314,15 @@ def _float_matrix(rows: Sequence[Any], width: int, source: str, what: str,
         arr = None
     for k, row in enumerate(rows):
         if isinstance(row, (list, tuple)) and len(row) != width:
-            raise PoseTrackFormatError(f'{source}: {label_of(k)}: "{what}" must be a list of '
-                                       f'{width} numbers, got {len(row)} values')
+            raise PoseTrackFormatError(
+                f'{source}: {label_of(k)}: "{what}" must be a list of '
+                f'{width} numbers, got {len(row)} values'
+            )
         if not isinstance(row, (list, tuple)) or not all(_is_number(v) for v in row):
             shown = repr(row) if len(repr(row)) < 120 else repr(row)[:117] + '...'
-            raise PoseTrackFormatError(f'{source}: {label_of(k)}: "{what}" must be a list of '
-                                       f'{width} numbers, got {shown}')
+            raise PoseTrackFormatError(
+                f'{source}: {label_of(k)}: "{what}" must be a list of {width} numbers, got {shown}'
+            )
     if arr is not None and arr.ndim == 2 and arr.shape[1] == width:
         return arr  # genuine NaN values; callers decide
     raise PoseTrackFormatError(f'{source}: "{what}" could not be read as numbers')
@@ -248,15 +330,16 @@ def _float_matrix(rows: Sequence[Any], width: int, source: str, what: str,
 
 def _polygon(xs: Any, ys: Any, source: str, label: str) -> np.ndarray:
     """Build a ``(K, 2)`` polygon from x and y lists."""
-    if not (isinstance(xs, (list, tuple)) and isinstance(ys, (list, tuple))
-            and len(xs) == len(ys)):
+    if not (isinstance(xs, (list, tuple)) and isinstance(ys, (list, tuple)) and len(xs) == len(ys)):
         raise PoseTrackFormatError(
-            f'{source}: {label}: ignore region x and y must be lists of the same length')
+            f'{source}: {label}: ignore region x and y must be lists of the same length'
+        )
     try:
         poly = np.stack([np.asarray(xs, np.float64), np.asarray(ys, np.float64)], axis=1)
     except (TypeError, ValueError):
         raise PoseTrackFormatError(
-            f'{source}: {label}: ignore region coordinates must be numbers') from None
+            f'{source}: {label}: ignore region coordinates must be numbers'
+        ) from None
     return poly.reshape(-1, 2)
 
 
@@ -269,7 +352,8 @@ def _check_track_ids(video: PoseTrackVideo) -> None:
         if tid is None:
             raise PoseTrackFormatError(
                 f'{video.source}: a prediction in frame {f} ({video.frame_names[f]!r}) has no '
-                '"track_id" (required by the PoseTrack evaluation)')
+                '"track_id" (required by the PoseTrack evaluation)'
+            )
         try:
             key = (f, tid)
             hash(key)
@@ -278,7 +362,8 @@ def _check_track_ids(video: PoseTrackVideo) -> None:
         if key in seen:
             raise PoseTrackFormatError(
                 f'{video.source}: track_id {tid!r} appears twice in frame {f} '
-                f'({video.frame_names[f]!r}); poseval requires unique ids per frame')
+                f'({video.frame_names[f]!r}); poseval requires unique ids per frame'
+            )
         seen[key] = i
 
 
@@ -303,9 +388,12 @@ def _parse_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
             if not isinstance(rx, list) or not isinstance(ry, list) or len(rx) != len(ry):
                 raise PoseTrackFormatError(
                     f'{source}: images[{i}]: "ignore_regions_x" and "ignore_regions_y" must be '
-                    'lists with one entry per region')
-            polys = [_polygon(xs, ys, source, f'images[{i}] region {r}')
-                     for r, (xs, ys) in enumerate(zip(rx, ry))]
+                    'lists with one entry per region'
+                )
+            polys = [
+                _polygon(xs, ys, source, f'images[{i}] region {r}')
+                for r, (xs, ys) in enumerate(zip(rx, ry))
+            ]
         regions.append(polys)
 
     # keypoint names -> poseval ids (poseval builds the same table from the categories)
@@ -313,12 +401,14 @@ def _parse_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     cats = data.get('categories')
     if isinstance(cats, list) and cats and isinstance(cats[0], dict) and 'keypoints' in cats[0]:
         kpt_names = list(cats[0]['keypoints'])
-    table = np.array([POSEVAL_JOINTS.index(n) if n in POSEVAL_JOINTS else -1 for n in kpt_names],
-                     dtype=np.int64)
+    table = np.array(
+        [POSEVAL_JOINTS.index(n) if n in POSEVAL_JOINTS else -1 for n in kpt_names], dtype=np.int64
+    )
     missing = [n for n in POSEVAL_JOINTS if n not in kpt_names]
     if missing:
         raise PoseTrackFormatError(
-            f'{source}: categories[0]["keypoints"] lacks the PoseTrack joints {missing}')
+            f'{source}: categories[0]["keypoints"] lacks the PoseTrack joints {missing}'
+        )
     num_kpts = len(kpt_names)
 
     anns = data.get('annotations', [])
@@ -337,7 +427,8 @@ def _parse_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         except (KeyError, TypeError):
             raise PoseTrackFormatError(
                 f'{source}: annotations[{i}]: image_id {ann.get("image_id")!r} is not listed in '
-                '"images"') from None
+                '"images"'
+            ) from None
         track_ids.append(ann.get('track_id'))
 
     def label(i: int) -> str:
@@ -350,8 +441,13 @@ def _parse_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         i = int(np.flatnonzero(~has_kpts)[0])
         raise PoseTrackFormatError(f'{source}: {label(i)} has no "keypoints"')
     kidx = np.flatnonzero(has_kpts)
-    kpts = _float_matrix([anns[i]['keypoints'] for i in kidx], 3 * num_kpts, source, 'keypoints',
-                         lambda k: label(kidx[k])).reshape(-1, num_kpts, 3)
+    kpts = _float_matrix(
+        [anns[i]['keypoints'] for i in kidx],
+        3 * num_kpts,
+        source,
+        'keypoints',
+        lambda k: label(kidx[k]),
+    ).reshape(-1, num_kpts, 3)
     sel = table >= 0
     jid = table[sel]
     sub = kpts[:, sel]
@@ -364,8 +460,13 @@ def _parse_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         # head box -> head size: x2 = x1 + w like poseval's converter,
         # then 0.6 * ||(x2 - x1, y2 - y1)||
         hb_idx = [i for i in range(n) if anns[i].get('bbox_head') is not None]
-        hb = _float_matrix([anns[i]['bbox_head'] for i in hb_idx], 4, source, 'bbox_head',
-                           lambda k: label(hb_idx[k]))
+        hb = _float_matrix(
+            [anns[i]['bbox_head'] for i in hb_idx],
+            4,
+            source,
+            'bbox_head',
+            lambda k: label(hb_idx[k]),
+        )
         if len(hb_idx):
             dx = (hb[:, 0] + hb[:, 2]) - hb[:, 0]
             dy = (hb[:, 1] + hb[:, 3]) - hb[:, 1]
@@ -378,15 +479,20 @@ def _parse_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         sc_list = [a.get('scores') for a in anns]
         good = np.array([isinstance(s, (list, tuple)) and len(s) > 0 for s in sc_list], bool)
         gidx = np.flatnonzero(good)
-        sc = _float_matrix([sc_list[i] for i in gidx], num_kpts, source, 'scores',
-                           lambda k: label(gidx[k]))
+        sc = _float_matrix(
+            [sc_list[i] for i in gidx], num_kpts, source, 'scores', lambda k: label(gidx[k])
+        )
         if len(gidx) and not np.isfinite(sc[:, sel]).all():
             i = int(gidx[np.flatnonzero(~np.isfinite(sc[:, sel]).all(axis=1))[0]])
             raise PoseTrackFormatError(f'{source}: {label(i)}: "scores" contain NaN/inf')
         persons.score[gidx[:, None], jid[None, :]] = sc[:, sel]
         if len(gidx) < n:
-            logger.warning('%s: %d predictions have no per-joint "scores"; using poseval\'s '
-                           'fallback score %s', source, n - len(gidx), MIN_SCORE)
+            logger.warning(
+                '%s: %d predictions have no per-joint "scores"; using poseval\'s fallback score %s',
+                source,
+                n - len(gidx),
+                MIN_SCORE,
+            )
 
     num_rects = np.bincount(frame, minlength=len(images)).astype(np.int64)
     video = PoseTrackVideo(source, 'pt18', names, ids, num_rects, regions, persons, track_ids)
@@ -414,7 +520,8 @@ def _parse_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
                 pts = reg.get('point', []) if isinstance(reg, dict) else None
                 if not isinstance(pts, list):
                     raise PoseTrackFormatError(
-                        f'{source}: annolist[{f}] ignore region {r} must have a "point" list')
+                        f'{source}: annolist[{f}] ignore region {r} must have a "point" list'
+                    )
                 try:
                     xs = [_first(p['x']) for p in pts]
                     ys = [_first(p['y']) for p in pts]
@@ -470,9 +577,16 @@ def _parse_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
             hb = np.asarray([h for h in heads if h is not None], np.float64)
             dx, dy = hb[:, 2] - hb[:, 0], hb[:, 3] - hb[:, 1]
             persons.head_size[known] = HEAD_SIZE_FACTOR * np.sqrt(dx * dx + dy * dy)
-    video = PoseTrackVideo(source, 'pt17', names, [None] * len(names),
-                           np.asarray(num_rects, np.int64).reshape(-1), regions, persons,
-                           track_ids)
+    video = PoseTrackVideo(
+        source,
+        'pt17',
+        names,
+        [None] * len(names),
+        np.asarray(num_rects, np.int64).reshape(-1),
+        regions,
+        persons,
+        track_ids,
+    )
     _sort_by_frame(video)
     return video
 
@@ -487,14 +601,16 @@ def _check_gt_heads(video: PoseTrackVideo) -> None:
         what = '"bbox_head"' if video.format == 'pt18' else '"x1", "y1", "x2", "y2" (head box)'
         raise PoseTrackFormatError(
             f'{video.source}: a GT person in frame {f} ({video.frame_names[f]!r}) has annotated '
-            f'joints but no {what}, which the head-size normalisation needs')
+            f'joints but no {what}, which the head-size normalisation needs'
+        )
 
 
 _NO_SCORE = [MIN_SCORE]
 
 
-def _pt17_points(points: List[Any], person: np.ndarray, where: List[str], source: str,
-                 is_gt: bool) -> np.ndarray:
+def _pt17_points(
+    points: List[Any], person: np.ndarray, where: List[str], source: str, is_gt: bool
+) -> np.ndarray:
     """Convert PT17 point dicts to an ``(M, 4)`` array of ``id, x, y, score``.
 
     Fast path: numpy converts the ``[value]`` lists in bulk. On any irregularity the
@@ -518,9 +634,9 @@ def _pt17_points(points: List[Any], person: np.ndarray, where: List[str], source
             np.asarray([p['id'] for p in points], np.float64),
             np.asarray([p['x'] for p in points], np.float64),
             np.asarray([p['y'] for p in points], np.float64),
-            np.asarray([p.get('score', _NO_SCORE) for p in points], np.float64)
+            np.asarray([p.get('score', _NO_SCORE) for p in points], np.float64),
         ]
-        if all(c.shape in ((len(points), ), (len(points), 1)) for c in cols):
+        if all(c.shape in ((len(points),), (len(points), 1)) for c in cols):
             out = np.stack([c.reshape(-1) for c in cols], axis=1)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         pass
@@ -529,23 +645,28 @@ def _pt17_points(points: List[Any], person: np.ndarray, where: List[str], source
         for k, p in enumerate(points):
             label = f'{where[person[k]]} point {k - int(np.searchsorted(person, person[k]))}'
             try:
-                vals = [_first(p['id']), _first(p['x']), _first(p['y']),
-                        _first(p['score']) if 'score' in p else MIN_SCORE]
+                vals = [
+                    _first(p['id']),
+                    _first(p['x']),
+                    _first(p['y']),
+                    _first(p['score']) if 'score' in p else MIN_SCORE,
+                ]
             except (KeyError, TypeError):
-                raise PoseTrackFormatError(
-                    f'{source}: {label}: needs "id", "x" and "y"') from None
+                raise PoseTrackFormatError(f'{source}: {label}: needs "id", "x" and "y"') from None
             if vals[0] is None:
                 vals[0] = np.nan
             if not all(_is_number(v) for v in vals):
                 raise PoseTrackFormatError(
-                    f'{source}: {label}: id/x/y/score must be numbers, got {p!r}')
+                    f'{source}: {label}: id/x/y/score must be numbers, got {p!r}'
+                )
             out[k] = vals
     if not is_gt:
         bad = ~np.isfinite(out[:, 1:]).all(axis=1) & np.isfinite(out[:, 0])
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise PoseTrackFormatError(
-                f'{source}: {where[person[k]]}: a point has non-finite x/y/score: {points[k]!r}')
+                f'{source}: {where[person[k]]}: a point has non-finite x/y/score: {points[k]!r}'
+            )
     return out
 
 
@@ -574,8 +695,9 @@ def detect_format(data: Any) -> str:
     return ''
 
 
-def parse_posetrack_video(data: Any, source: str, is_gt: bool,
-                          expected_format: Optional[str] = None) -> PoseTrackVideo:
+def parse_posetrack_video(
+    data: Any, source: str, is_gt: bool, expected_format: Optional[str] = None
+) -> PoseTrackVideo:
     """Parse the content of one per-video PoseTrack file.
 
     Args:
@@ -593,10 +715,12 @@ def parse_posetrack_video(data: Any, source: str, is_gt: bool,
     if not fmt:
         raise PoseTrackFormatError(
             f'{source}: not a PoseTrack file (expected an "annolist" (PoseTrack17) or an '
-            '"images" (PoseTrack18) key)')
+            '"images" (PoseTrack18) key)'
+        )
     if expected_format not in (None, 'auto') and fmt != expected_format:
         raise PoseTrackFormatError(
-            f'{source}: is in {fmt} format but format={expected_format!r} was requested')
+            f'{source}: is in {fmt} format but format={expected_format!r} was requested'
+        )
     video = _parse_pt17(data, source, is_gt) if fmt == 'pt17' else _parse_pt18(data, source, is_gt)
     if is_gt:
         _check_gt_heads(video)
@@ -605,8 +729,9 @@ def parse_posetrack_video(data: Any, source: str, is_gt: bool,
     return video
 
 
-def load_posetrack_file(path: str, is_gt: bool,
-                        expected_format: Optional[str] = None) -> PoseTrackVideo:
+def load_posetrack_file(
+    path: str, is_gt: bool, expected_format: Optional[str] = None
+) -> PoseTrackVideo:
     """Read and parse one per-video PoseTrack JSON file.
 
     Args:
@@ -691,7 +816,8 @@ def load_pred_dir(pred_dir: str, gt_videos: Sequence[PoseTrackVideo]) -> List[Po
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'prediction file {path} does not exist (one is required for every GT video; '
-                f'GT: {gt.source})')
+                f'GT: {gt.source})'
+            )
         preds.append(load_posetrack_file(path, False))
     return preds
 
@@ -758,8 +884,9 @@ def points_in_polygons(points: np.ndarray, polygons: Sequence[np.ndarray]) -> np
     return inside
 
 
-def _apply_ignore_regions(persons: PersonArrays,
-                          frame_regions: Dict[int, List[np.ndarray]]) -> None:
+def _apply_ignore_regions(
+    persons: PersonArrays, frame_regions: Dict[int, List[np.ndarray]]
+) -> None:
     """Mark joints inside the ignore regions of their frame as absent (in place)."""
     if not frame_regions or not len(persons):
         return
@@ -782,8 +909,9 @@ def _apply_ignore_regions(persons: PersonArrays,
             persons.valid[idx] = valid
 
 
-def _segment_first_argmax(values: np.ndarray, seg_ids: np.ndarray,
-                          starts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _segment_first_argmax(
+    values: np.ndarray, seg_ids: np.ndarray, starts: np.ndarray
+) -> Tuple[np.ndarray, np.ndarray]:
     """Per contiguous segment, the maximum and the position of its first occurrence.
 
     Args:
@@ -804,8 +932,13 @@ def _segment_first_argmax(values: np.ndarray, seg_ids: np.ndarray,
 _PAIR_CHUNK = 1 << 14
 
 
-def _pckh_match(gt: PersonArrays, pred: PersonArrays, pair_gt: np.ndarray,
-                pair_pred: np.ndarray, threshold: float) -> np.ndarray:
+def _pckh_match(
+    gt: PersonArrays,
+    pred: PersonArrays,
+    pair_gt: np.ndarray,
+    pair_pred: np.ndarray,
+    threshold: float,
+) -> np.ndarray:
     """``(pairs, 15)`` bool: both joints present and ``dist / head_size <= threshold``.
 
     Computed in chunks of pairs so that the float temporaries stay small.
@@ -814,18 +947,20 @@ def _pckh_match(gt: PersonArrays, pred: PersonArrays, pair_gt: np.ndarray,
     gx, gy, px, py = gt.xy[..., 0], gt.xy[..., 1], pred.xy[..., 0], pred.xy[..., 1]
     with np.errstate(divide='ignore', invalid='ignore'):
         for start in range(0, len(pair_gt), _PAIR_CHUNK):
-            ig = pair_gt[start:start + _PAIR_CHUNK]
-            ip = pair_pred[start:start + _PAIR_CHUNK]
+            ig = pair_gt[start : start + _PAIR_CHUNK]
+            ip = pair_pred[start : start + _PAIR_CHUNK]
             dx = px[ip] - gx[ig]
             dy = py[ip] - gy[ig]
             dist = np.sqrt(dx * dx + dy * dy) / gt.head_size[ig][:, None]
-            match[start:start + _PAIR_CHUNK] = (pred.valid[ip] & gt.valid[ig]) & (
-                dist <= threshold)
+            match[start : start + _PAIR_CHUNK] = (pred.valid[ip] & gt.valid[ig]) & (
+                dist <= threshold
+            )
     return match
 
 
-def assign_predictions(gt: PersonArrays, pred: PersonArrays, num_frames: int,
-                       threshold: float = PCKH_THRESHOLD) -> np.ndarray:
+def assign_predictions(
+    gt: PersonArrays, pred: PersonArrays, num_frames: int, threshold: float = PCKH_THRESHOLD
+) -> np.ndarray:
     """poseval's greedy person assignment and per-joint true-positive labels.
 
     For all frames at once: ``pck[i, j]`` = fraction of GT ``j``'s joints matched by
@@ -877,8 +1012,9 @@ def assign_predictions(gt: PersonArrays, pred: PersonArrays, num_frames: int,
     return labels
 
 
-def average_precision(scores: np.ndarray, labels: np.ndarray, valid: np.ndarray,
-                      num_gt: np.ndarray) -> Dict[str, np.ndarray]:
+def average_precision(
+    scores: np.ndarray, labels: np.ndarray, valid: np.ndarray, num_gt: np.ndarray
+) -> Dict[str, np.ndarray]:
     """Per-joint precision/recall curves and VOC all-point AP, all joints at once.
 
     Per joint, the predicted points (``valid``) are ranked by descending score (ties:
@@ -936,8 +1072,9 @@ def average_precision(scores: np.ndarray, labels: np.ndarray, valid: np.ndarray,
     return dict(ap=_with_total(ap), pre=_with_total(pre), rec=_with_total(rec))
 
 
-def evaluate_videos(gt_videos: Sequence[PoseTrackVideo],
-                    pred_videos: Sequence[PoseTrackVideo]) -> Dict[str, Any]:
+def evaluate_videos(
+    gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence[PoseTrackVideo]
+) -> Dict[str, Any]:
     """Evaluate predictions against GT, video by video (paired by position).
 
     Args:
@@ -958,7 +1095,8 @@ def evaluate_videos(gt_videos: Sequence[PoseTrackVideo],
         if pred.num_frames != gt.num_frames:
             raise PoseTrackFormatError(
                 f'{pred.source}: {pred.num_frames} prediction frames but the GT file '
-                f'{gt.source} has {gt.num_frames} frames (they are paired by position)')
+                f'{gt.source} has {gt.num_frames} frames (they are paired by position)'
+            )
         kept = gt.num_rects > 0  # poseval drops GT frames without person entries
         new_index = np.cumsum(kept) - 1 + offset
         for f in np.flatnonzero(kept):
@@ -978,8 +1116,9 @@ def evaluate_videos(gt_videos: Sequence[PoseTrackVideo],
     labels = assign_predictions(gt_all, pred_all, offset)
     num_gt = gt_all.valid.sum(axis=0)
     result = average_precision(pred_all.score, labels, pred_all.valid, num_gt)
-    result.update(num_gt=num_gt, num_frames=offset, num_gt_persons=len(gt_all),
-                  num_pred_persons=len(pred_all))
+    result.update(
+        num_gt=num_gt, num_frames=offset, num_gt_persons=len(gt_all), num_pred_persons=len(pred_all)
+    )
     return result
 
 
@@ -1017,8 +1156,9 @@ def summarize(ap: np.ndarray) -> 'OrderedDict[str, float]':
     return out
 
 
-def format_table(rows: Union[np.ndarray, Sequence[Tuple[str, np.ndarray]]],
-                 name: str = 'Ours') -> str:
+def format_table(
+    rows: Union[np.ndarray, Sequence[Tuple[str, np.ndarray]]], name: str = 'Ours'
+) -> str:
     """Format APs in the layout of the paper's Table 1.
 
     Args:
@@ -1052,4 +1192,5 @@ def metrics_to_json(result: Dict[str, Any]) -> Dict[str, Any]:
         ap=[float(v) for v in result['ap']],
         pre=[float(v) for v in result['pre']],
         rec=[float(v) for v in result['rec']],
-        names={str(i): n for i, n in enumerate(POSEVAL_NAMES)})
+        names={str(i): n for i, n in enumerate(POSEVAL_NAMES)},
+    )

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """``PoseTrackMAPMetric``: the official PoseTrack per-frame mAP without poseval."""
+
 import gc
 import json
 import os
@@ -11,19 +12,51 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
-
 from mmpose.registry import METRICS
-from ..functional.posetrack_eval import (FORMATS, NUM_JOINTS, PT18_KEYPOINTS, PT18_SKELETON,
-                                         PT18_TO_POSEVAL, PersonArrays, PoseTrackVideo,
-                                         evaluate_videos, format_table, load_gt_dir, summarize)
+
+from ..functional.posetrack_eval import (
+    FORMATS,
+    NUM_JOINTS,
+    PT18_KEYPOINTS,
+    PT18_SKELETON,
+    PT18_TO_POSEVAL,
+    PersonArrays,
+    PoseTrackVideo,
+    evaluate_videos,
+    format_table,
+    load_gt_dir,
+    summarize,
+)
 
 #: poseval joint id -> index in the 17 model keypoints
 POSEVAL_TO_PT18 = np.array(
-    [int(np.flatnonzero(PT18_TO_POSEVAL == j)[0]) for j in range(NUM_JOINTS)], dtype=np.int64)
+    [int(np.flatnonzero(PT18_TO_POSEVAL == j)[0]) for j in range(NUM_JOINTS)], dtype=np.int64
+)
 #: COCO / PoseTrack18 keypoint sigmas (mmpose's default in ``oks_iou``)
-COCO_SIGMAS = np.array([
-    .26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89
-]) / 10.0
+COCO_SIGMAS = (
+    np.array(
+        [
+            0.26,
+            0.25,
+            0.25,
+            0.35,
+            0.35,
+            0.79,
+            0.79,
+            0.72,
+            0.72,
+            0.62,
+            0.62,
+            1.07,
+            1.07,
+            0.87,
+            0.87,
+            0.89,
+            0.89,
+        ]
+    )
+    / 10.0
+)
 #: score of the dummy point written into frames without detections (PT17 files)
 DUMMY_SCORE = -100.0
 
@@ -117,34 +150,42 @@ class PoseTrackMAPMetric(BaseMetric):
             ``'posetrack'`` (``posetrack/Head AP`` ... ``posetrack/AP``,
             ``posetrack/Total AP``).
     """
+
     default_prefix: Optional[str] = 'posetrack'
 
-    def __init__(self,
-                 gt_folder: str,
-                 format: str = 'pt18',
-                 outfile_format: Optional[str] = None,
-                 multiply_box_score: bool = True,
-                 nms_mode: str = 'none',
-                 nms_thr: float = 0.9,
-                 keypoint_score_thr: float = 0.2,
-                 format_only: bool = False,
-                 outfile_prefix: Optional[str] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        gt_folder: str,
+        format: str = 'pt18',
+        outfile_format: Optional[str] = None,
+        multiply_box_score: bool = True,
+        nms_mode: str = 'none',
+        nms_thr: float = 0.9,
+        keypoint_score_thr: float = 0.2,
+        format_only: bool = False,
+        outfile_prefix: Optional[str] = None,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         if not isinstance(gt_folder, str) or not gt_folder:
-            raise ValueError('PoseTrackMAPMetric needs `gt_folder`, the folder of per-video GT '
-                             'files (it defines the videos and frames to evaluate / write)')
+            raise ValueError(
+                'PoseTrackMAPMetric needs `gt_folder`, the folder of per-video GT '
+                'files (it defines the videos and frames to evaluate / write)'
+            )
         if format not in FORMATS:
             raise ValueError(f'format must be one of {FORMATS}, got {format!r}')
         if outfile_format is not None and outfile_format not in FORMATS:
-            raise ValueError(f'outfile_format must be one of {FORMATS} or None, '
-                             f'got {outfile_format!r}')
+            raise ValueError(
+                f'outfile_format must be one of {FORMATS} or None, got {outfile_format!r}'
+            )
         if nms_mode not in ('none', 'oks_nms'):
             raise ValueError(f"nms_mode must be 'none' or 'oks_nms', got {nms_mode!r}")
         if format_only and not outfile_prefix:
-            raise ValueError('format_only=True needs `outfile_prefix` (the folder to write the '
-                             'prediction files to)')
+            raise ValueError(
+                'format_only=True needs `outfile_prefix` (the folder to write the '
+                'prediction files to)'
+            )
         self.gt_folder = gt_folder
         self.format = format
         self.outfile_format = outfile_format or format
@@ -169,8 +210,10 @@ class PoseTrackMAPMetric(BaseMetric):
         for ds in data_samples:
             pred = _get(ds, 'pred_instances')
             if pred is None or _get(pred, 'keypoints') is None:
-                raise ValueError(f'{self.__class__.__name__} needs `pred_instances.keypoints` '
-                                 f'(sample img_path={_get(ds, "img_path")!r})')
+                raise ValueError(
+                    f'{self.__class__.__name__} needs `pred_instances.keypoints` '
+                    f'(sample img_path={_get(ds, "img_path")!r})'
+                )
             kpts = _to_numpy(_get(pred, 'keypoints'))
             if kpts.ndim == 2:
                 kpts = kpts[None]
@@ -178,13 +221,15 @@ class PoseTrackMAPMetric(BaseMetric):
             if kpts.shape[1:] != (len(PT18_KEYPOINTS), 2):
                 raise ValueError(
                     f'{self.__class__.__name__}: expected keypoints of shape (N, 17, 2) (the '
-                    f'PoseTrack keypoints), got {kpts.shape} (img_path={_get(ds, "img_path")!r})')
+                    f'PoseTrack keypoints), got {kpts.shape} (img_path={_get(ds, "img_path")!r})'
+                )
             scores = _get(pred, 'keypoint_scores')
             scores = np.ones(kpts.shape[:2]) if scores is None else _to_numpy(scores)
             if scores.size != kpts.shape[0] * kpts.shape[1]:
                 raise ValueError(
                     f'{self.__class__.__name__}: keypoint_scores of shape {scores.shape} do not '
-                    f'match keypoints {kpts.shape} (img_path={_get(ds, "img_path")!r})')
+                    f'match keypoints {kpts.shape} (img_path={_get(ds, "img_path")!r})'
+                )
             scores = scores.reshape(kpts.shape[:2])
             gt = _get(ds, 'gt_instances')
             box = None
@@ -212,7 +257,9 @@ class PoseTrackMAPMetric(BaseMetric):
                     keypoints=kpts,
                     keypoint_scores=scores,
                     bbox_scores=box,
-                    areas=area))
+                    areas=area,
+                )
+            )
 
     # ------------------------------------------------------------------------- computing
     def compute_metrics(self, results: list) -> Dict[str, float]:
@@ -243,15 +290,19 @@ class PoseTrackMAPMetric(BaseMetric):
             finally:
                 if gc_was_enabled:
                     gc.enable()
-            logger.info(f'PoseTrack prediction files ({self.outfile_format}, '
-                        f'{len(gt_videos)} videos) written to {self.outfile_prefix}')
+            logger.info(
+                f'PoseTrack prediction files ({self.outfile_format}, '
+                f'{len(gt_videos)} videos) written to {self.outfile_prefix}'
+            )
         if self.format_only:
             return {}
 
         pred_videos = [self.predictions_to_video(gt, v, frames) for v, gt in enumerate(gt_videos)]
         res = evaluate_videos(gt_videos, pred_videos)
-        logger.info('PoseTrack per-frame mAP (poseval protocol), '
-                    f'{res["num_frames"]} labelled frames:\n' + format_table(res['ap']))
+        logger.info(
+            'PoseTrack per-frame mAP (poseval protocol), '
+            f'{res["num_frames"]} labelled frames:\n' + format_table(res['ap'])
+        )
         metrics = OrderedDict()
         for name, value in summarize(res['ap']).items():
             if name == 'Total':
@@ -261,8 +312,9 @@ class PoseTrackMAPMetric(BaseMetric):
                 metrics[f'{name} AP'] = value
         return metrics
 
-    def _group_by_frame(self, results: list, gt_videos: List[PoseTrackVideo],
-                        logger: MMLogger) -> Dict[Tuple[int, int], dict]:
+    def _group_by_frame(
+        self, results: list, gt_videos: List[PoseTrackVideo], logger: MMLogger
+    ) -> Dict[Tuple[int, int], dict]:
         """Map every collected instance to a GT frame; apply NMS.
 
         Returns:
@@ -309,16 +361,20 @@ class PoseTrackMAPMetric(BaseMetric):
             grouped[loc].append(r)
 
         if unmatched:
-            msg = (f'{len(unmatched)} of {len(results)} prediction samples map to no frame of '
-                   f'the GT folder {self.gt_folder} (matched by video folder + frame number of '
-                   f'img_path, else by img_id); e.g. img_path={unmatched[0][0]!r}, '
-                   f'img_id={unmatched[0][1]!r}')
+            msg = (
+                f'{len(unmatched)} of {len(results)} prediction samples map to no frame of '
+                f'the GT folder {self.gt_folder} (matched by video folder + frame number of '
+                f'img_path, else by img_id); e.g. img_path={unmatched[0][0]!r}, '
+                f'img_id={unmatched[0][1]!r}'
+            )
             if len(unmatched) == len(results):
                 raise ValueError(msg)
             logger.warning(msg + '. They are ignored.')
         if conflicts:
-            logger.warning(f'{conflicts} predictions: img_path and img_id point to different GT '
-                           'frames; img_path was used')
+            logger.warning(
+                f'{conflicts} predictions: img_path and img_id point to different GT '
+                'frames; img_path was used'
+            )
 
         frames = {}
         for loc, items in grouped.items():
@@ -327,9 +383,11 @@ class PoseTrackMAPMetric(BaseMetric):
             box = np.concatenate([r['bbox_scores'] for r in items])
             bad = ~np.isfinite(kpts).all(axis=2) | ~np.isfinite(scores)
             if bad.any():
-                logger.warning(f'{int(bad.sum())} non-finite keypoints/scores in frame '
-                               f'{gt_videos[loc[0]].frame_names[loc[1]]!r} written as (0, 0) '
-                               'with score 0')
+                logger.warning(
+                    f'{int(bad.sum())} non-finite keypoints/scores in frame '
+                    f'{gt_videos[loc[0]].frame_names[loc[1]]!r} written as (0, 0) '
+                    'with score 0'
+                )
                 kpts[bad] = 0
                 scores[bad] = 0
             box = np.where(np.isfinite(box), box, 0.0)
@@ -349,8 +407,9 @@ class PoseTrackMAPMetric(BaseMetric):
         ext = kpts.max(axis=1) - kpts.min(axis=1)
         return ext[:, 0] * ext[:, 1]
 
-    def _oks_nms(self, kpts: np.ndarray, scores: np.ndarray, box: np.ndarray,
-                 areas: np.ndarray) -> np.ndarray:
+    def _oks_nms(
+        self, kpts: np.ndarray, scores: np.ndarray, box: np.ndarray, areas: np.ndarray
+    ) -> np.ndarray:
         """OKS-NMS on the instances of one frame; returns the kept indices (sorted).
 
         Same result as ``mmpose.evaluation.functional.oks_nms`` (greedy in order of
@@ -358,16 +417,17 @@ class PoseTrackMAPMetric(BaseMetric):
         OKS matrix computed at once.
         """
         above = scores > self.keypoint_score_thr
-        mean = np.where(above.any(axis=1),
-                        (scores * above).sum(axis=1) / np.maximum(above.sum(axis=1), 1), 0.0)
+        mean = np.where(
+            above.any(axis=1), (scores * above).sum(axis=1) / np.maximum(above.sum(axis=1), 1), 0.0
+        )
         rank = mean * box
         sigmas = COCO_SIGMAS
         if self.dataset_meta and self.dataset_meta.get('sigmas') is not None:
             meta = np.asarray(self.dataset_meta['sigmas'], np.float64)
             if len(meta) == kpts.shape[1]:
                 sigmas = meta
-        var = (sigmas * 2)**2
-        d2 = ((kpts[:, None] - kpts[None])**2).sum(-1)  # (n, n, K)
+        var = (sigmas * 2) ** 2
+        d2 = ((kpts[:, None] - kpts[None]) ** 2).sum(-1)  # (n, n, K)
         scale = (areas[:, None] + areas[None]) / 2 + np.spacing(1)
         oks = np.exp(-(d2 / var / scale[..., None] / 2)).mean(-1)
         order = rank.argsort()[::-1]
@@ -386,8 +446,9 @@ class PoseTrackMAPMetric(BaseMetric):
             return p['keypoint_scores'] * p['bbox_scores'][:, None]
         return p['keypoint_scores']
 
-    def predictions_to_video(self, gt: PoseTrackVideo, v: int,
-                             frames: Dict[Tuple[int, int], dict]) -> PoseTrackVideo:
+    def predictions_to_video(
+        self, gt: PoseTrackVideo, v: int, frames: Dict[Tuple[int, int], dict]
+    ) -> PoseTrackVideo:
         """The predictions of one GT video as poseval would read them from the files.
 
         Equivalent to parsing the output of :meth:`predictions_to_files` (either
@@ -421,14 +482,19 @@ class PoseTrackMAPMetric(BaseMetric):
                 parts.append(pa)
         persons = PersonArrays.concatenate(parts)
         return PoseTrackVideo(
-            source=osp.basename(gt.source) + ' (predictions)', format=self.outfile_format,
-            frame_names=list(gt.frame_names), image_ids=list(gt.image_ids),
+            source=osp.basename(gt.source) + ' (predictions)',
+            format=self.outfile_format,
+            frame_names=list(gt.frame_names),
+            image_ids=list(gt.image_ids),
             num_rects=np.bincount(persons.frame, minlength=gt.num_frames),
-            ignore_regions=[[] for _ in range(gt.num_frames)], persons=persons,
-            track_ids=list(range(len(persons))))
+            ignore_regions=[[] for _ in range(gt.num_frames)],
+            persons=persons,
+            track_ids=list(range(len(persons))),
+        )
 
-    def predictions_to_files(self, gt_videos: List[PoseTrackVideo],
-                             frames: Dict[Tuple[int, int], dict]) -> 'OrderedDict[str, dict]':
+    def predictions_to_files(
+        self, gt_videos: List[PoseTrackVideo], frames: Dict[Tuple[int, int], dict]
+    ) -> 'OrderedDict[str, dict]':
         """Build the official per-video prediction files (one per GT video).
 
         Args:
@@ -468,11 +534,15 @@ class PoseTrackMAPMetric(BaseMetric):
             kpts, scores, box = per_frame[f]
             flat = np.concatenate([kpts, scores[..., None]], axis=2).reshape(len(kpts), -1)
             for t, (k, s, b) in enumerate(zip(flat.tolist(), scores.tolist(), box.tolist())):
-                annotations.append(
-                    dict(image_id=iid, keypoints=k, scores=s, score=b, track_id=t))
+                annotations.append(dict(image_id=iid, keypoints=k, scores=s, score=b, track_id=t))
         categories = [
-            dict(supercategory='person', id=1, name='person', keypoints=list(PT18_KEYPOINTS),
-                 skeleton=PT18_SKELETON)
+            dict(
+                supercategory='person',
+                id=1,
+                name='person',
+                keypoints=list(PT18_KEYPOINTS),
+                skeleton=PT18_SKELETON,
+            )
         ]
         return dict(images=images, annotations=annotations, categories=categories)
 
@@ -485,21 +555,30 @@ class PoseTrackMAPMetric(BaseMetric):
             if per_frame[f] is None or not len(per_frame[f][0]):
                 # one dummy point, ranked last: adds nothing to AP (as the official writer)
                 rects.append(
-                    dict(annopoints=[dict(point=[dict(id=[0], x=[0.0], y=[0.0],
-                                                      score=[DUMMY_SCORE])])],
-                         score=[DUMMY_SCORE], track_id=[0]))
+                    dict(
+                        annopoints=[
+                            dict(point=[dict(id=[0], x=[0.0], y=[0.0], score=[DUMMY_SCORE])])
+                        ],
+                        score=[DUMMY_SCORE],
+                        track_id=[0],
+                    )
+                )
             else:
                 kpts, scores, box = per_frame[f]
                 xs = kpts[:, POSEVAL_TO_PT18, 0].tolist()
                 ys = kpts[:, POSEVAL_TO_PT18, 1].tolist()
                 ss = scores[:, POSEVAL_TO_PT18].tolist()
                 # like poseval's PT18 converter: (0, 0) with score 0 means "not predicted"
-                absent = ((kpts[:, POSEVAL_TO_PT18, 0] == 0) & (kpts[:, POSEVAL_TO_PT18, 1] == 0)
-                          & (scores[:, POSEVAL_TO_PT18] == 0)).tolist()
+                absent = (
+                    (kpts[:, POSEVAL_TO_PT18, 0] == 0)
+                    & (kpts[:, POSEVAL_TO_PT18, 1] == 0)
+                    & (scores[:, POSEVAL_TO_PT18] == 0)
+                ).tolist()
                 for t, b in enumerate(box.tolist()):
                     points = [
                         dict(id=[j], x=[xs[t][j]], y=[ys[t][j]], score=[ss[t][j]])
-                        for j in range(NUM_JOINTS) if not absent[t][j]
+                        for j in range(NUM_JOINTS)
+                        if not absent[t][j]
                     ]
                     rects.append(dict(annopoints=[dict(point=points)], score=[b], track_id=[t]))
             annolist.append(dict(image=[dict(name=name)], imgnum=[f + 1], annorect=rects))

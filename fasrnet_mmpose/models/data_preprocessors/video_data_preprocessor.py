@@ -2,7 +2,6 @@
 from typing import List, Optional, Sequence, Union
 
 import torch
-
 from mmpose.models.data_preprocessors import PoseDataPreprocessor
 from mmpose.registry import MODELS
 
@@ -29,24 +28,36 @@ class VideoPoseDataPreprocessor(PoseDataPreprocessor):
         batch_augments (list[dict], optional): not supported for video inputs (must be None).
     """
 
-    def __init__(self,
-                 mean: Optional[Sequence[float]] = None,
-                 std: Optional[Sequence[float]] = None,
-                 bgr_to_rgb: bool = False,
-                 rgb_to_bgr: bool = False,
-                 non_blocking: Optional[bool] = False,
-                 pad_size_divisor: int = 1,
-                 pad_value: Union[float, int] = 0,
-                 batch_augments: Optional[List[dict]] = None) -> None:
+    def __init__(
+        self,
+        mean: Optional[Sequence[float]] = None,
+        std: Optional[Sequence[float]] = None,
+        bgr_to_rgb: bool = False,
+        rgb_to_bgr: bool = False,
+        non_blocking: Optional[bool] = False,
+        pad_size_divisor: int = 1,
+        pad_value: Union[float, int] = 0,
+        batch_augments: Optional[List[dict]] = None,
+    ) -> None:
         if pad_size_divisor != 1:
-            raise ValueError('VideoPoseDataPreprocessor: top-down crops are not padded; '
-                             f'pad_size_divisor must be 1, got {pad_size_divisor}')
+            raise ValueError(
+                'VideoPoseDataPreprocessor: top-down crops are not padded; '
+                f'pad_size_divisor must be 1, got {pad_size_divisor}'
+            )
         if batch_augments:
-            raise ValueError('VideoPoseDataPreprocessor: batch_augments are not supported for '
-                             'multi-frame inputs')
-        super().__init__(mean=mean, std=std, pad_size_divisor=1, pad_value=pad_value,
-                         bgr_to_rgb=bgr_to_rgb, rgb_to_bgr=rgb_to_bgr,
-                         non_blocking=non_blocking, batch_augments=None)
+            raise ValueError(
+                'VideoPoseDataPreprocessor: batch_augments are not supported for multi-frame inputs'
+            )
+        super().__init__(
+            mean=mean,
+            std=std,
+            pad_size_divisor=1,
+            pad_value=pad_value,
+            bgr_to_rgb=bgr_to_rgb,
+            rgb_to_bgr=rgb_to_bgr,
+            non_blocking=non_blocking,
+            batch_augments=None,
+        )
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Normalise and stack a batch.
@@ -67,14 +78,18 @@ class VideoPoseDataPreprocessor(PoseDataPreprocessor):
         else:
             shapes = {tuple(x.shape) for x in inputs}
             if len(shapes) != 1:
-                raise ValueError('VideoPoseDataPreprocessor: all samples of a batch must have the '
-                                 f'same [T,3,H,W] shape (top-down crops), got {sorted(shapes)}')
+                raise ValueError(
+                    'VideoPoseDataPreprocessor: all samples of a batch must have the '
+                    f'same [T,3,H,W] shape (top-down crops), got {sorted(shapes)}'
+                )
             batch = torch.stack(list(inputs))
         if batch.dim() == 4:  # [B,3,H,W] single-frame samples -> T = 1
             batch = batch.unsqueeze(1)
         if batch.dim() != 5 or batch.shape[2] != 3:
-            raise ValueError('VideoPoseDataPreprocessor: expected [B,T,3,H,W] inputs, got shape '
-                             f'{tuple(batch.shape)}')
+            raise ValueError(
+                'VideoPoseDataPreprocessor: expected [B,T,3,H,W] inputs, got shape '
+                f'{tuple(batch.shape)}'
+            )
         if self._channel_conversion:
             batch = batch[:, :, [2, 1, 0]]
         batch = batch.float()  # [B,T,3,H,W]

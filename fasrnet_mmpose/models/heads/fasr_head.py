@@ -1,29 +1,28 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """FaSRnet head: rough heatmaps + FRM + SRM (spec §2–§6)."""
+
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.model.weight_init import initialize
 from mmengine.structures import PixelData
-from torch import Tensor, nn
-
 from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.utils.tensor_utils import to_numpy
-from mmpose.utils.typing import (ConfigType, Features, OptConfigType, OptSampleList,
-                                 Predictions)
-from ..modules import (FeatureRefinementModule, SemanticRefinementModule,
-                       fasr_init_weights)
+from mmpose.utils.typing import ConfigType, Features, OptConfigType, OptSampleList, Predictions
+from torch import Tensor, nn
+
+from ..modules import FeatureRefinementModule, SemanticRefinementModule, fasr_init_weights
 from ..modules.dcn_pack import OFFSET_PADDING_MODES
 from ..modules.feature_refinement import ALIGN_DIRECTIONS
 from ..modules.weight_init import OFFSET_INIT_MODES
 
 FeatsType = Union[Tensor, Sequence[Tensor]]
 # FaSRnet, FRM-only and SRM-only (= DCPose with its dilations) heads
-COMPONENT_CHOICES = (('frm', 'srm'), ('frm', ), ('srm', ))
+COMPONENT_CHOICES = (('frm', 'srm'), ('frm',), ('srm',))
 
 
 @MODELS.register_module()
@@ -75,27 +74,30 @@ class FaSRHead(BaseHead):
             ``alpha=0``). Defaults to ``('frm', 'srm')``.
     """
 
-    def __init__(self,
-                 in_channels: int = 48,
-                 out_channels: int = 17,
-                 align_direction: str = 'official',
-                 dcn_offset_padding: str = 'official_emulated',
-                 dcn_offset_init: str = 'official_normal',
-                 srm_dilations: Sequence[int] = (1, ),
-                 srm_mask_sigmoid: bool = False,
-                 pcd_dilations: Sequence[int] = (5, 3, 1),
-                 deform_groups: int = 1,
-                 srm_cfg: OptConfigType = None,
-                 freeze_rough_layer: bool = True,
-                 loss: ConfigType = dict(type='FaSRLoss', alpha=0.4),
-                 decoder: OptConfigType = None,
-                 init_cfg: OptConfigType = None,
-                 components: Sequence[str] = ('frm', 'srm')) -> None:
+    def __init__(
+        self,
+        in_channels: int = 48,
+        out_channels: int = 17,
+        align_direction: str = 'official',
+        dcn_offset_padding: str = 'official_emulated',
+        dcn_offset_init: str = 'official_normal',
+        srm_dilations: Sequence[int] = (1,),
+        srm_mask_sigmoid: bool = False,
+        pcd_dilations: Sequence[int] = (5, 3, 1),
+        deform_groups: int = 1,
+        srm_cfg: OptConfigType = None,
+        freeze_rough_layer: bool = True,
+        loss: ConfigType = dict(type='FaSRLoss', alpha=0.4),
+        decoder: OptConfigType = None,
+        init_cfg: OptConfigType = None,
+        components: Sequence[str] = ('frm', 'srm'),
+    ) -> None:
         super().__init__(init_cfg)
         components = tuple(components)
         if components not in COMPONENT_CHOICES:
-            raise ValueError(f'FaSRHead: components must be one of {COMPONENT_CHOICES}, '
-                             f'got {components}')
+            raise ValueError(
+                f'FaSRHead: components must be one of {COMPONENT_CHOICES}, got {components}'
+            )
         self.components = components
         if align_direction not in ALIGN_DIRECTIONS:
             raise ValueError(f'align_direction must be one of {ALIGN_DIRECTIONS}')
@@ -112,20 +114,30 @@ class FaSRHead(BaseHead):
 
         # rough heatmaps R (HRNet's 1x1 final layer; COCO key head.final_layer.* loads unchanged)
         self.final_layer = nn.Conv2d(in_channels, out_channels, kernel_size=1)
-        self.frm = FeatureRefinementModule(
-            num_feat=in_channels,
-            num_joints=out_channels,
-            deform_groups=deform_groups,
-            pcd_dilations=pcd_dilations,
-            align_direction=align_direction,
-            offset_padding=dcn_offset_padding) if 'frm' in components else None
+        self.frm = (
+            FeatureRefinementModule(
+                num_feat=in_channels,
+                num_joints=out_channels,
+                deform_groups=deform_groups,
+                pcd_dilations=pcd_dilations,
+                align_direction=align_direction,
+                offset_padding=dcn_offset_padding,
+            )
+            if 'frm' in components
+            else None
+        )
         srm_kwargs = dict(srm_cfg or {})
         srm_kwargs.setdefault('ptm_inner_channels', out_channels)
-        self.srm = SemanticRefinementModule(
-            num_joints=out_channels,
-            dilations=srm_dilations,
-            mask_sigmoid=srm_mask_sigmoid,
-            **srm_kwargs) if 'srm' in components else None
+        self.srm = (
+            SemanticRefinementModule(
+                num_joints=out_channels,
+                dilations=srm_dilations,
+                mask_sigmoid=srm_mask_sigmoid,
+                **srm_kwargs,
+            )
+            if 'srm' in components
+            else None
+        )
         self.loss_module = MODELS.build(loss)
         self.decoder = KEYPOINT_CODECS.build(decoder) if decoder is not None else None
         if freeze_rough_layer:
@@ -152,8 +164,10 @@ class FaSRHead(BaseHead):
     def _last_level(feats: FeatsType) -> Tensor:
         x = feats if isinstance(feats, Tensor) else feats[-1]
         if x.dim() != 5 or x.size(1) != 3:
-            raise ValueError('FaSRHead expects features [B, T=3, C, h, w] in the frame order '
-                             f'[current, previous, next], got {tuple(x.shape)}')
+            raise ValueError(
+                'FaSRHead expects features [B, T=3, C, h, w] in the frame order '
+                f'[current, previous, next], got {tuple(x.shape)}'
+            )
         return x
 
     def rough_heatmaps(self, features: Tensor) -> Tensor:
@@ -174,10 +188,9 @@ class FaSRHead(BaseHead):
             rough = self.final_layer(flat)
         return rough.view(b, t, -1, h, w)
 
-    def refine(self,
-               features: Tensor,
-               rough: Tensor,
-               margins: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    def refine(
+        self, features: Tensor, rough: Tensor, margins: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tensor]:
         """FRM + SRM on given backbone features and rough heatmaps.
 
         Args:
@@ -198,9 +211,7 @@ class FaSRHead(BaseHead):
         heatmaps_srm = self.srm(heatmaps_frm, rough[:, 1], rough[:, 2], margins)  # [B, K, h, w]
         return heatmaps_frm, heatmaps_srm
 
-    def forward(self,
-                feats: FeatsType,
-                margins: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    def forward(self, feats: FeatsType, margins: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Forward the head.
 
         Args:
@@ -215,29 +226,31 @@ class FaSRHead(BaseHead):
         return self.refine(features, self.rough_heatmaps(features), margins)
 
     @staticmethod
-    def margins_from_samples(batch_data_samples: OptSampleList, batch_size: int,
-                             device: torch.device) -> Tensor:
+    def margins_from_samples(
+        batch_data_samples: OptSampleList, batch_size: int, device: torch.device
+    ) -> Tensor:
         """Stack ``metainfo['margin']`` of the samples (``[1, 1]`` when absent) to ``[B, 2]``."""
         rows = []
         for i in range(batch_size):
             margin = None
             if batch_data_samples is not None and i < len(batch_data_samples):
                 margin = batch_data_samples[i].metainfo.get('margin', None)
-            rows.append(np.asarray([1, 1] if margin is None else margin,
-                                   dtype=np.float32).reshape(2))
+            rows.append(
+                np.asarray([1, 1] if margin is None else margin, dtype=np.float32).reshape(2)
+            )
         return torch.as_tensor(np.stack(rows), device=device)
 
-    def _forward_with_samples(self, feats: FeatsType,
-                              batch_data_samples: OptSampleList) -> Tuple[Tensor, Tensor]:
+    def _forward_with_samples(
+        self, feats: FeatsType, batch_data_samples: OptSampleList
+    ) -> Tuple[Tensor, Tensor]:
         features = self._last_level(feats)
         margins = self.margins_from_samples(batch_data_samples, features.size(0), features.device)
         return self.refine(features, self.rough_heatmaps(features), margins)
 
     # --------------------------------------------------------------- predict
-    def predict(self,
-                feats: Features,
-                batch_data_samples: OptSampleList,
-                test_cfg: ConfigType = {}) -> Predictions:
+    def predict(
+        self, feats: Features, batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
+    ) -> Predictions:
         """Decode ``H^S`` with the codec (flip test as in mmpose's ``HeatmapHead``).
 
         Args:
@@ -259,7 +272,8 @@ class FaSRHead(BaseHead):
                 self._forward_with_samples(_feats_flip, batch_data_samples)[1],
                 flip_mode=test_cfg.get('flip_mode', 'heatmap'),
                 flip_indices=flip_indices,
-                shift_heatmap=test_cfg.get('shift_heatmap', False))
+                shift_heatmap=test_cfg.get('shift_heatmap', False),
+            )
             batch_heatmaps = (_heatmaps + _heatmaps_flip) * 0.5
         else:
             batch_heatmaps = self._forward_with_samples(feats, batch_data_samples)[1]
@@ -271,10 +285,9 @@ class FaSRHead(BaseHead):
         return preds
 
     # ------------------------------------------------------------------ loss
-    def loss(self,
-             feats: Tuple[Tensor],
-             batch_data_samples: OptSampleList,
-             train_cfg: ConfigType = {}) -> dict:
+    def loss(
+        self, feats: Tuple[Tensor], batch_data_samples: OptSampleList, train_cfg: ConfigType = {}
+    ) -> dict:
         """``alpha * MSE(H^F) + (1 - alpha) * MSE(H^S)`` and PCK accuracy of ``H^S``.
 
         Args:
@@ -290,7 +303,8 @@ class FaSRHead(BaseHead):
         heatmaps_frm, heatmaps_srm = self._forward_with_samples(feats, batch_data_samples)
         gt_heatmaps = torch.stack([d.gt_fields.heatmaps for d in batch_data_samples])
         keypoint_weights = torch.cat(
-            [d.gt_instance_labels.keypoint_weights for d in batch_data_samples])
+            [d.gt_instance_labels.keypoint_weights for d in batch_data_samples]
+        )
 
         losses = dict()
         losses.update(self.loss_module(heatmaps_frm, heatmaps_srm, gt_heatmaps, keypoint_weights))
@@ -298,6 +312,7 @@ class FaSRHead(BaseHead):
             _, avg_acc, _ = pose_pck_accuracy(
                 output=to_numpy(heatmaps_srm),
                 target=to_numpy(gt_heatmaps),
-                mask=to_numpy(keypoint_weights) > 0)
+                mask=to_numpy(keypoint_weights) > 0,
+            )
             losses.update(acc_pose=torch.tensor(avg_acc, device=gt_heatmaps.device))
         return losses

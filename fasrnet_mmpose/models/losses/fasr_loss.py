@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """FaSRnet double heatmap loss (spec §5)."""
+
 from typing import Dict, Optional
 
 from mmpose.models.losses import KeypointMSELoss
@@ -29,12 +30,14 @@ class FaSRLoss(nn.Module):
             Defaults to ``'loss_kpt'``.
     """
 
-    def __init__(self,
-                 alpha: float = 0.4,
-                 use_target_weight: bool = True,
-                 skip_empty_channel: bool = False,
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_kpt') -> None:
+    def __init__(
+        self,
+        alpha: float = 0.4,
+        use_target_weight: bool = True,
+        skip_empty_channel: bool = False,
+        loss_weight: float = 1.0,
+        loss_name: str = 'loss_kpt',
+    ) -> None:
         super().__init__()
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f'alpha must be in [0, 1], got {alpha}')
@@ -44,14 +47,17 @@ class FaSRLoss(nn.Module):
         self.loss_weight = float(loss_weight)
         self.loss_name = loss_name
         self.mse = KeypointMSELoss(
-            use_target_weight=use_target_weight, skip_empty_channel=skip_empty_channel)
+            use_target_weight=use_target_weight, skip_empty_channel=skip_empty_channel
+        )
 
-    def forward(self,
-                heatmaps_frm: Tensor,
-                heatmaps_srm: Tensor,
-                target: Tensor,
-                target_weights: Optional[Tensor] = None,
-                mask: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    def forward(
+        self,
+        heatmaps_frm: Tensor,
+        heatmaps_srm: Tensor,
+        target: Tensor,
+        target_weights: Optional[Tensor] = None,
+        mask: Optional[Tensor] = None,
+    ) -> Dict[str, Tensor]:
         """Compute the loss.
 
         Args:

@@ -1,14 +1,30 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 from .dcn_pack import OFFSET_PADDING_MODES, DCNPack, prefix_view
-from .feature_refinement import (ALIGN_DIRECTIONS, FeatureRefinementModule, PCDAlignment3,
-                                 TSAFusion, interleave)
+from .feature_refinement import (
+    ALIGN_DIRECTIONS,
+    FeatureRefinementModule,
+    PCDAlignment3,
+    TSAFusion,
+    interleave,
+)
 from .rsb import ChainOfRSBBlocks, ConvBNReLU, RSBBlock
 from .semantic_refinement import SemanticRefinementModule, margin_weights
 from .weight_init import OFFSET_INIT_MODES, fasr_init_weights
 
 __all__ = [
-    'DCNPack', 'prefix_view', 'OFFSET_PADDING_MODES', 'PCDAlignment3', 'TSAFusion',
-    'FeatureRefinementModule', 'interleave', 'ALIGN_DIRECTIONS', 'ConvBNReLU', 'RSBBlock',
-    'ChainOfRSBBlocks', 'SemanticRefinementModule', 'margin_weights', 'fasr_init_weights',
-    'OFFSET_INIT_MODES'
+    'DCNPack',
+    'prefix_view',
+    'OFFSET_PADDING_MODES',
+    'PCDAlignment3',
+    'TSAFusion',
+    'FeatureRefinementModule',
+    'interleave',
+    'ALIGN_DIRECTIONS',
+    'ConvBNReLU',
+    'RSBBlock',
+    'ChainOfRSBBlocks',
+    'SemanticRefinementModule',
+    'margin_weights',
+    'fasr_init_weights',
+    'OFFSET_INIT_MODES',
 ]

@@ -5,6 +5,7 @@ Built on mmcv's ``ModulatedDeformConv2d`` / ``modulated_deform_conv2d`` (CPU and
 and mask layouts are those of DCNv2: offsets ``[B, 2*G*k*k, Ho, Wo]`` group-major with
 ``(dy_k, dx_k)`` interleaved per tap, masks ``[B, G*k*k, Ho, Wo]``.
 """
+
 from typing import Optional, Tuple
 
 import torch
@@ -34,8 +35,9 @@ def prefix_view(buffer: Tensor, shape: Tuple[int, ...]) -> Tensor:
     for s in shape:
         numel *= s
     if buffer.numel() < numel:
-        raise ValueError(f'buffer of shape {tuple(buffer.shape)} is too small to be read as '
-                         f'{tuple(shape)}')
+        raise ValueError(
+            f'buffer of shape {tuple(buffer.shape)} is too small to be read as {tuple(shape)}'
+        )
     return buffer.contiguous().flatten()[:numel].view(shape)
 
 
@@ -63,17 +65,20 @@ class DCNPack(ModulatedDeformConv2d):
             maps, batch independent. Defaults to ``'same'``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 kernel_size: int = 3,
-                 dilation: int = 1,
-                 deform_groups: int = 1,
-                 cond_channels: Optional[int] = None,
-                 offset_padding: str = 'same') -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        dilation: int = 1,
+        deform_groups: int = 1,
+        cond_channels: Optional[int] = None,
+        offset_padding: str = 'same',
+    ) -> None:
         if offset_padding not in OFFSET_PADDING_MODES:
-            raise ValueError(f'offset_padding must be one of {OFFSET_PADDING_MODES}, '
-                             f'got {offset_padding!r}')
+            raise ValueError(
+                f'offset_padding must be one of {OFFSET_PADDING_MODES}, got {offset_padding!r}'
+            )
         super().__init__(
             in_channels,
             out_channels,
@@ -83,17 +88,20 @@ class DCNPack(ModulatedDeformConv2d):
             dilation=dilation,
             groups=1,
             deform_groups=deform_groups,
-            bias=True)
+            bias=True,
+        )
         self.offset_padding = offset_padding
         cond_padding = (
-            self.padding[0] if offset_padding == 'official_emulated' else kernel_size // 2)
+            self.padding[0] if offset_padding == 'official_emulated' else kernel_size // 2
+        )
         self.conv_offset_mask = nn.Conv2d(
             cond_channels or in_channels,
             3 * deform_groups * kernel_size * kernel_size,
             kernel_size,
             stride=1,
             padding=cond_padding,
-            bias=True)
+            bias=True,
+        )
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -125,8 +133,10 @@ class DCNPack(ModulatedDeformConv2d):
         w_out = (x.size(3) + 2 * self.padding[1] - self.dilation[1] * (k_w - 1) - 1) + 1
         if offset.shape[-2:] != (h_out, w_out):
             if self.offset_padding != 'official_emulated':
-                raise RuntimeError(f'offset map {tuple(offset.shape)} does not match the output '
-                                   f'size {(h_out, w_out)}')
+                raise RuntimeError(
+                    f'offset map {tuple(offset.shape)} does not match the output '
+                    f'size {(h_out, w_out)}'
+                )
             b = x.size(0)
             offset = prefix_view(offset, (b, offset.size(1), h_out, w_out))
             mask = prefix_view(mask, (b, mask.size(1), h_out, w_out))
@@ -143,6 +153,15 @@ class DCNPack(ModulatedDeformConv2d):
             Tensor: ``[B, Cout, H, W]``.
         """
         offset, mask = self.offsets_and_masks(x, cond)
-        return modulated_deform_conv2d(x.contiguous(), offset.contiguous(), mask.contiguous(),
-                                       self.weight, self.bias, self.stride, self.padding,
-                                       self.dilation, self.groups, self.deform_groups)
+        return modulated_deform_conv2d(
+            x.contiguous(),
+            offset.contiguous(),
+            mask.contiguous(),
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.deform_groups,
+        )

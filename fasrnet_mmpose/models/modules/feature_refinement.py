@@ -3,6 +3,7 @@
 
 Submodule names follow the official code (``offset_conv1.l3`` ...) so that checkpoints map 1:1.
 """
+
 from typing import Sequence, Tuple
 
 import torch
@@ -43,11 +44,13 @@ class PCDAlignment3(nn.Module):
             Defaults to ``'same'``.
     """
 
-    def __init__(self,
-                 num_feat: int = 48,
-                 deform_groups: int = 1,
-                 dilations: Sequence[int] = (5, 3, 1),
-                 offset_padding: str = 'same') -> None:
+    def __init__(
+        self,
+        num_feat: int = 48,
+        deform_groups: int = 1,
+        dilations: Sequence[int] = (5, 3, 1),
+        offset_padding: str = 'same',
+    ) -> None:
         super().__init__()
         if offset_padding not in OFFSET_PADDING_MODES:
             raise ValueError(f'offset_padding must be one of {OFFSET_PADDING_MODES}')
@@ -67,14 +70,20 @@ class PCDAlignment3(nn.Module):
             if not first:
                 self.offset_conv3[level] = nn.Conv2d(c, c, 3, 1, 1)
             self.dcn_pack[level] = DCNPack(
-                c, c, 3, dilation=dilation, deform_groups=deform_groups,
-                offset_padding=offset_padding)
+                c,
+                c,
+                3,
+                dilation=dilation,
+                deform_groups=deform_groups,
+                offset_padding=offset_padding,
+            )
             if not first:
                 self.feat_conv[level] = nn.Conv2d(2 * c, c, 3, 1, 1)
         self.cas_offset_conv1 = nn.Conv2d(2 * c, c, 3, 1, 1)
         self.cas_offset_conv2 = nn.Conv2d(c, c, 3, 1, 1)
         self.cas_dcnpack = DCNPack(
-            c, c, 3, dilation=1, deform_groups=deform_groups, offset_padding=offset_padding)
+            c, c, 3, dilation=1, deform_groups=deform_groups, offset_padding=offset_padding
+        )
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
 
     def forward(self, sampled: Tensor, cond: Tensor) -> Tensor:
@@ -162,11 +171,15 @@ class TSAFusion(nn.Module):
         # fusion and spatial attention
         feat = self.lrelu(self.feat_fusion(aligned_feat))  # [B, C, H, W]
         attn = self.lrelu(self.spatial_attn1(aligned_feat))
-        attn = self.lrelu(self.spatial_attn2(
-            torch.cat((self.max_pool(attn), self.avg_pool(attn)), dim=1)))  # [B, C, H/2, W/2]
+        attn = self.lrelu(
+            self.spatial_attn2(torch.cat((self.max_pool(attn), self.avg_pool(attn)), dim=1))
+        )  # [B, C, H/2, W/2]
         attn_level = self.lrelu(self.spatial_attn_l1(attn))
-        attn_level = self.lrelu(self.spatial_attn_l2(
-            torch.cat((self.max_pool(attn_level), self.avg_pool(attn_level)), dim=1)))
+        attn_level = self.lrelu(
+            self.spatial_attn_l2(
+                torch.cat((self.max_pool(attn_level), self.avg_pool(attn_level)), dim=1)
+            )
+        )
         attn_level = self._upsample(self.lrelu(self.spatial_attn_l3(attn_level)))  # H/2, W/2
         attn = self.lrelu(self.spatial_attn3(attn)) + attn_level
         attn = self._upsample(self.lrelu(self.spatial_attn4(attn)))
@@ -192,25 +205,29 @@ class FeatureRefinementModule(nn.Module):
             Defaults to ``'official_emulated'``.
     """
 
-    def __init__(self,
-                 num_feat: int = 48,
-                 num_joints: int = 17,
-                 deform_groups: int = 1,
-                 pcd_dilations: Sequence[int] = (5, 3, 1),
-                 align_direction: str = 'official',
-                 offset_padding: str = 'official_emulated') -> None:
+    def __init__(
+        self,
+        num_feat: int = 48,
+        num_joints: int = 17,
+        deform_groups: int = 1,
+        pcd_dilations: Sequence[int] = (5, 3, 1),
+        align_direction: str = 'official',
+        offset_padding: str = 'official_emulated',
+    ) -> None:
         super().__init__()
         if align_direction not in ALIGN_DIRECTIONS:
-            raise ValueError(f'align_direction must be one of {ALIGN_DIRECTIONS}, '
-                             f'got {align_direction!r}')
+            raise ValueError(
+                f'align_direction must be one of {ALIGN_DIRECTIONS}, got {align_direction!r}'
+            )
         self.align_direction = align_direction
         self.pcda_p = PCDAlignment3(num_feat, deform_groups, pcd_dilations, offset_padding)
         self.pcda_n = PCDAlignment3(num_feat, deform_groups, pcd_dilations, offset_padding)
         self.tsa_fusion = TSAFusion(num_feat, num_frame=3, center_frame_idx=1)
         self.heatmap_layer = nn.Conv2d(num_feat, num_joints, 1, 1, 0)
 
-    def align(self, feat_cur: Tensor, feat_prev: Tensor,
-              feat_next: Tensor) -> Tuple[Tensor, Tensor]:
+    def align(
+        self, feat_cur: Tensor, feat_prev: Tensor, feat_next: Tensor
+    ) -> Tuple[Tensor, Tensor]:
         """Aligned neighbour features ``(A_p, A_n)``, each ``[B, C, H, W]``."""
         if self.align_direction == 'official':
             return self.pcda_p(feat_cur, feat_prev), self.pcda_n(feat_cur, feat_next)

@@ -4,6 +4,7 @@
 Module and parameter names follow the official DCPose code so that its checkpoints (and FaSRnet's
 ``hm_improve.*`` part) map 1:1 (see ``tools/convert_official_checkpoint.py``).
 """
+
 from typing import List
 
 import torch
@@ -20,14 +21,13 @@ class ConvBNReLU(nn.Module):
         with_relu (bool): Whether a ReLU follows the BatchNorm. Defaults to ``True``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 kernel_size: int,
-                 with_relu: bool = True) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, with_relu: bool = True
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride=1, padding=kernel_size // 2, bias=True)
+            in_channels, out_channels, kernel_size, stride=1, padding=kernel_size // 2, bias=True
+        )
         self.bn = nn.BatchNorm2d(out_channels)
         self.with_relu = with_relu
         self.relu = nn.ReLU(inplace=True)
@@ -52,14 +52,14 @@ class RSBBlock(nn.Module):
             the identity. Required when ``cin != cout``. Defaults to ``False``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 projection_shortcut: bool = False) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, projection_shortcut: bool = False
+    ) -> None:
         super().__init__()
         if in_channels != out_channels and not projection_shortcut:
-            raise ValueError('an RSB block with in_channels != out_channels needs a '
-                             'projection shortcut')
+            raise ValueError(
+                'an RSB block with in_channels != out_channels needs a projection shortcut'
+            )
         b = in_channels * 26 // 64
         self.branch_channels = b
         self.conv_bn_relu1 = ConvBNReLU(in_channels, 4 * b, 1)
@@ -77,7 +77,9 @@ class RSBBlock(nn.Module):
         self.conv_bn_relu3 = ConvBNReLU(4 * b, out_channels, 1, with_relu=False)
         self.downsample = (
             ConvBNReLU(in_channels, out_channels, 1, with_relu=False)
-            if projection_shortcut else None)
+            if projection_shortcut
+            else None
+        )
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:

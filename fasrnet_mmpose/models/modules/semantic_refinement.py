@@ -4,6 +4,7 @@
 FaSRnet uses it with a single dilation ``[1]`` and ``current = H^F``; DCPose uses the same module
 with dilations ``[3, 6, 9, 12, 15]`` and ``current = R_cur`` (the rough current heatmaps).
 """
+
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -13,8 +14,9 @@ from torch import Tensor, nn
 from .rsb import ChainOfRSBBlocks
 
 
-def margin_weights(margins: Optional[Tensor], batch_size: int,
-                   device: torch.device) -> Tuple[Tensor, Tensor]:
+def margin_weights(
+    margins: Optional[Tensor], batch_size: int, device: torch.device
+) -> Tuple[Tensor, Tensor]:
     """Inverse-distance frame weights from margins (spec §1.2).
 
     ``m = margin / margin.sum(1)``; previous weight ``m[:, 1]``, next weight ``m[:, 0]``.
@@ -56,20 +58,24 @@ class SemanticRefinementModule(nn.Module):
             DCPose) uses the raw mask conv output. Defaults to ``False``.
     """
 
-    def __init__(self,
-                 num_joints: int = 17,
-                 prf_inner_channels: int = 34,
-                 prf_num_blocks: int = 2,
-                 ptm_inner_channels: int = 17,
-                 ptm_num_blocks: int = 1,
-                 combine_inner_channels: int = 64,
-                 combine_num_blocks: int = 2,
-                 dilations: Sequence[int] = (1, ),
-                 mask_sigmoid: bool = False) -> None:
+    def __init__(
+        self,
+        num_joints: int = 17,
+        prf_inner_channels: int = 34,
+        prf_num_blocks: int = 2,
+        ptm_inner_channels: int = 17,
+        ptm_num_blocks: int = 1,
+        combine_inner_channels: int = 64,
+        combine_num_blocks: int = 2,
+        dilations: Sequence[int] = (1,),
+        mask_sigmoid: bool = False,
+    ) -> None:
         super().__init__()
         if ptm_inner_channels != num_joints:
-            raise ValueError('the PCN deformable convs sample the PTM output, so '
-                             'ptm_inner_channels must equal num_joints')
+            raise ValueError(
+                'the PCN deformable convs sample the PTM output, so '
+                'ptm_inner_channels must equal num_joints'
+            )
         if len(dilations) == 0:
             raise ValueError('dilations must not be empty')
         k = num_joints
@@ -79,25 +85,32 @@ class SemanticRefinementModule(nn.Module):
         self.diff_temporal_fuse = ChainOfRSBBlocks(4 * k, prf_inner_channels, prf_num_blocks)
         self.support_temporal_fuse = ChainOfRSBBlocks(3 * k, ptm_inner_channels, ptm_num_blocks)
         self.offset_mask_combine_conv = ChainOfRSBBlocks(
-            prf_inner_channels + ptm_inner_channels, combine_inner_channels, combine_num_blocks)
-        self.offset_convs = nn.ModuleList([
-            nn.Conv2d(combine_inner_channels, 2 * k * 9, 3, 1, padding=d, dilation=d, bias=False)
-            for d in self.dilations
-        ])
-        self.mask_convs = nn.ModuleList([
-            nn.Conv2d(combine_inner_channels, k * 9, 3, 1, padding=d, dilation=d, bias=False)
-            for d in self.dilations
-        ])
-        self.dcns = nn.ModuleList([
-            ModulatedDeformConv2d(k, k, 3, stride=1, padding=d, dilation=d, deform_groups=k)
-            for d in self.dilations
-        ])
+            prf_inner_channels + ptm_inner_channels, combine_inner_channels, combine_num_blocks
+        )
+        self.offset_convs = nn.ModuleList(
+            [
+                nn.Conv2d(
+                    combine_inner_channels, 2 * k * 9, 3, 1, padding=d, dilation=d, bias=False
+                )
+                for d in self.dilations
+            ]
+        )
+        self.mask_convs = nn.ModuleList(
+            [
+                nn.Conv2d(combine_inner_channels, k * 9, 3, 1, padding=d, dilation=d, bias=False)
+                for d in self.dilations
+            ]
+        )
+        self.dcns = nn.ModuleList(
+            [
+                ModulatedDeformConv2d(k, k, 3, stride=1, padding=d, dilation=d, deform_groups=k)
+                for d in self.dilations
+            ]
+        )
 
-    def build_inputs(self,
-                     current: Tensor,
-                     prev: Tensor,
-                     next: Tensor,
-                     margins: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    def build_inputs(
+        self, current: Tensor, prev: Tensor, next: Tensor, margins: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tensor]:
         """Per-joint interleaved PRF / PTM inputs (spec §4.2), no per-joint loop.
 
         Args:
@@ -119,11 +132,9 @@ class SemanticRefinementModule(nn.Module):
         support_in = torch.stack((current, prev * w_prev, next * w_next), dim=2)
         return diff_in.flatten(1, 2), support_in.flatten(1, 2)
 
-    def forward(self,
-                current: Tensor,
-                prev: Tensor,
-                next: Tensor,
-                margins: Optional[Tensor] = None) -> Tensor:
+    def forward(
+        self, current: Tensor, prev: Tensor, next: Tensor, margins: Optional[Tensor] = None
+    ) -> Tensor:
         """Refine the current heatmaps.
 
         Args:

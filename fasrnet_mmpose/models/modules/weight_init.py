@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """FaSRnet / DCPose head initialisation (spec §6)."""
+
 import torch
 from mmcv.ops import ModulatedDeformConv2d
 from torch import nn
@@ -11,9 +12,9 @@ OFFSET_INIT_MODES = ('official_normal', 'zero')
 
 
 @torch.no_grad()
-def fasr_init_weights(module: nn.Module,
-                      dcn_offset_init: str = 'official_normal',
-                      std: float = 0.001) -> None:
+def fasr_init_weights(
+    module: nn.Module, dcn_offset_init: str = 'official_normal', std: float = 0.001
+) -> None:
     """Initialise a FaSRnet head (or any part of it) in place, as the official code does.
 
     * every ``nn.Conv2d`` (including the DCN-packs' ``conv_offset_mask`` and the SRM offset / mask
@@ -31,8 +32,9 @@ def fasr_init_weights(module: nn.Module,
         std (float): Std of the conv weights. Defaults to 0.001.
     """
     if dcn_offset_init not in OFFSET_INIT_MODES:
-        raise ValueError(f'dcn_offset_init must be one of {OFFSET_INIT_MODES}, '
-                         f'got {dcn_offset_init!r}')
+        raise ValueError(
+            f'dcn_offset_init must be one of {OFFSET_INIT_MODES}, got {dcn_offset_init!r}'
+        )
     for m in module.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.normal_(m.weight, 0.0, std)

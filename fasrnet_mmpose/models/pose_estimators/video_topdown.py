@@ -3,12 +3,11 @@ from contextlib import nullcontext
 from typing import Optional, Tuple
 
 import torch
-from torch import Tensor
-from torch.nn.modules.batchnorm import _BatchNorm
-
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+from torch.nn.modules.batchnorm import _BatchNorm
 
 BACKBONE_BN_MODES = ('train_mode', 'eval')
 
@@ -34,26 +33,38 @@ class VideoTopdownPoseEstimator(TopdownPoseEstimator):
             ``'train_mode'`` (official FaSRnet): the backbone follows ``model.train()``, so its BN
             normalises with the statistics of the ``B*T`` crops and keeps updating its running
             stats even when frozen. ``'eval'`` (fixed): backbone BN layers always use (and keep)
-            their running statistics. Defaults to ``'train_mode'``. See ``docs/official_vs_fixed.md``.
+            their running statistics. Defaults to ``'train_mode'``. See
+            ``docs/official_vs_fixed.md``.
     """
 
-    def __init__(self,
-                 backbone: ConfigType,
-                 neck: OptConfigType = None,
-                 head: OptConfigType = None,
-                 train_cfg: OptConfigType = None,
-                 test_cfg: OptConfigType = None,
-                 data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None,
-                 metainfo: Optional[dict] = None,
-                 freeze_backbone: bool = False,
-                 backbone_bn: str = 'train_mode') -> None:
+    def __init__(
+        self,
+        backbone: ConfigType,
+        neck: OptConfigType = None,
+        head: OptConfigType = None,
+        train_cfg: OptConfigType = None,
+        test_cfg: OptConfigType = None,
+        data_preprocessor: OptConfigType = None,
+        init_cfg: OptMultiConfig = None,
+        metainfo: Optional[dict] = None,
+        freeze_backbone: bool = False,
+        backbone_bn: str = 'train_mode',
+    ) -> None:
         if backbone_bn not in BACKBONE_BN_MODES:
-            raise ValueError(f'VideoTopdownPoseEstimator: backbone_bn must be one of '
-                             f'{BACKBONE_BN_MODES}, got {backbone_bn!r}')
-        super().__init__(backbone=backbone, neck=neck, head=head, train_cfg=train_cfg,
-                         test_cfg=test_cfg, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg, metainfo=metainfo)
+            raise ValueError(
+                f'VideoTopdownPoseEstimator: backbone_bn must be one of '
+                f'{BACKBONE_BN_MODES}, got {backbone_bn!r}'
+            )
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg,
+            metainfo=metainfo,
+        )
         self.freeze_backbone = freeze_backbone
         self.backbone_bn = backbone_bn
         if freeze_backbone:
@@ -87,8 +98,10 @@ class VideoTopdownPoseEstimator(TopdownPoseEstimator):
         if inputs.dim() == 4:
             inputs = inputs.unsqueeze(1)
         if inputs.dim() != 5:
-            raise ValueError('VideoTopdownPoseEstimator expects [B,T,3,H,W] inputs, got shape '
-                             f'{tuple(inputs.shape)}')
+            raise ValueError(
+                'VideoTopdownPoseEstimator expects [B,T,3,H,W] inputs, got shape '
+                f'{tuple(inputs.shape)}'
+            )
         B, T = inputs.shape[:2]
         ctx = torch.no_grad() if self.freeze_backbone else nullcontext()
         with ctx:
@@ -96,5 +109,5 @@ class VideoTopdownPoseEstimator(TopdownPoseEstimator):
             if self.with_neck:
                 x = self.neck(x)
         if isinstance(x, Tensor):
-            x = (x, )
+            x = (x,)
         return tuple(f.reshape(B, T, *f.shape[1:]) for f in x)  # levels of [B,T,C,h,w]

@@ -1,10 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Full FaSRnet model (mmpose HRNet-W48 + FaSRHead) at a reduced input size on CPU."""
+
 import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData, PixelData
-
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
@@ -19,9 +19,14 @@ def _build(freeze_backbone=True, **head_kwargs):
     head = dict(type='FaSRHead', decoder=CODEC, freeze_rough_layer=freeze_backbone)
     head.update(head_kwargs)
     return MODELS.build(
-        dict(type='VideoTopdownPoseEstimator', backbone=hrnet_w48(), head=head,
-             freeze_backbone=freeze_backbone,
-             test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False)))
+        dict(
+            type='VideoTopdownPoseEstimator',
+            backbone=hrnet_w48(),
+            head=head,
+            freeze_backbone=freeze_backbone,
+            test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False),
+        )
+    )
 
 
 @pytest.fixture(scope='module')
@@ -36,9 +41,15 @@ def _samples(batch: int):
     h, w = INPUT[0] // 4, INPUT[1] // 4
     samples = []
     for i in range(batch):
-        d = PoseDataSample(metainfo=dict(
-            margin=np.array([1, 1 + i]), flip_indices=FLIP_INDICES, input_size=(INPUT[1], INPUT[0]),
-            input_center=np.array([48., 64.]), input_scale=np.array([96., 128.])))
+        d = PoseDataSample(
+            metainfo=dict(
+                margin=np.array([1, 1 + i]),
+                flip_indices=FLIP_INDICES,
+                input_size=(INPUT[1], INPUT[0]),
+                input_center=np.array([48.0, 64.0]),
+                input_scale=np.array([96.0, 128.0]),
+            )
+        )
         d.gt_fields = PixelData(heatmaps=torch.rand(17, h, w))
         d.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, 17))
         d.gt_instances = InstanceData(bboxes=np.zeros((1, 4)), bbox_scores=np.ones(1))
@@ -58,15 +69,22 @@ def test_coco_hrnet_checkpoint_keys_load_unchanged(model):
     """mmpose's COCO HRNet-W48 (backbone.* + head.final_layer.*) loads into the FaSRnet model."""
     with torch.device('meta'):
         coco = MODELS.build(
-            dict(type='TopdownPoseEstimator', backbone=hrnet_w48(),
-                 head=dict(type='HeatmapHead', in_channels=48, out_channels=17,
-                           deconv_out_channels=None)))
+            dict(
+                type='TopdownPoseEstimator',
+                backbone=hrnet_w48(),
+                head=dict(
+                    type='HeatmapHead', in_channels=48, out_channels=17, deconv_out_channels=None
+                ),
+            )
+        )
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     theirs = {k: tuple(v.shape) for k, v in coco.state_dict().items()}
     assert set(theirs) <= set(ours)
     assert all(ours[k] == s for k, s in theirs.items())
-    assert {k for k in theirs if k.startswith('head.')} == {'head.final_layer.weight',
-                                                            'head.final_layer.bias'}
+    assert {k for k in theirs if k.startswith('head.')} == {
+        'head.final_layer.weight',
+        'head.final_layer.bias',
+    }
     assert {k for k in ours if not k.startswith(('head.frm.', 'head.srm.'))} == set(theirs)
 
 
@@ -88,8 +106,10 @@ def test_forward_backward_frozen_backbone(model):
             saved_in_backbone.append(t.shape)
         return t
 
-    handles = [model.backbone.register_forward_pre_hook(pre_hook),
-               model.backbone.register_forward_hook(post_hook)]
+    handles = [
+        model.backbone.register_forward_pre_hook(pre_hook),
+        model.backbone.register_forward_hook(post_hook),
+    ]
     inputs = torch.randn(2, 3, 3, *INPUT)
     samples = _samples(2)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):

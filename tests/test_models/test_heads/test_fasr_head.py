@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """FaSRHead: equivalence with the official code (fixture), flags, loss, predict, counts."""
+
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -8,7 +9,6 @@ import torch
 from conftest import load_tool
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData, PixelData
-
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
@@ -25,13 +25,17 @@ def _num_params(module: torch.nn.Module, trainable_only: bool = False) -> int:
 @pytest.fixture(scope='module')
 def fixture() -> Dict[str, np.ndarray]:
     from conftest import shared_path
+
     with np.load(shared_path(*FIXTURE), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
 def _official_state_dict(fixture) -> Dict[str, torch.Tensor]:
-    return {k[len('state_dict/'):]: torch.from_numpy(v)
-            for k, v in fixture.items() if k.startswith('state_dict/')}
+    return {
+        k[len('state_dict/') :]: torch.from_numpy(v)
+        for k, v in fixture.items()
+        if k.startswith('state_dict/')
+    }
 
 
 def _head_from_fixture(fixture, **kwargs) -> FaSRHead:
@@ -39,8 +43,9 @@ def _head_from_fixture(fixture, **kwargs) -> FaSRHead:
     conv = load_tool('convert_official_checkpoint')
     converted = conv.convert_state_dict(_official_state_dict(fixture))
     head = FaSRHead(**kwargs)
-    result = head.load_state_dict({k[len('head.'):]: v for k, v in converted.items()},
-                                  strict=False)
+    result = head.load_state_dict(
+        {k[len('head.') :]: v for k, v in converted.items()}, strict=False
+    )
     # the fixture feeds the rough heatmaps directly: only the rough 1x1 conv is not in it
     assert sorted(result.missing_keys) == ['final_layer.bias', 'final_layer.weight']
     assert result.unexpected_keys == []
@@ -78,7 +83,8 @@ def official_run(fixture):
         head.frm.pcda_n.register_forward_hook(hook('aligned_next')),
         head.frm.tsa_fusion.register_forward_hook(hook('tsa_out')),
         head.frm.pcda_p.dcn_pack['l3'].conv_offset_mask.register_forward_hook(
-            hook('pcda_p_l3_cond_out')),
+            hook('pcda_p_l3_cond_out')
+        ),
         head.srm.diff_temporal_fuse.register_forward_hook(hook('srm_prf_out')),
         head.srm.support_temporal_fuse.register_forward_hook(hook('srm_ptm_out')),
         head.srm.diff_temporal_fuse.register_forward_hook(hook('srm_diff_in', 'in')),
@@ -109,15 +115,21 @@ def test_official_outputs_match_fixture(fixture, official_run):
 
 def test_official_intermediates_match_fixture(fixture, official_run):
     _, out = official_run
-    for name in ('aligned_prev', 'aligned_next', 'tsa_out', 'srm_prf_out', 'srm_ptm_out',
-                 'pcda_p_l3_cond_out'):
+    for name in (
+        'aligned_prev',
+        'aligned_next',
+        'tsa_out',
+        'srm_prf_out',
+        'srm_ptm_out',
+        'pcda_p_l3_cond_out',
+    ):
         _assert_close(out[name], fixture[f'intermediates/{name}'], name)
     # the l3 conditioning map is oversized ((H+8)x(W+8)) before the prefix read
     assert out['pcda_p_l3_cond_out'].shape[-2:] == (56, 44)
-    _assert_close(out['srm_diff_in'][1:2], fixture['intermediates/srm_diff_in_sample1'],
-                  'diff_in')
-    _assert_close(out['srm_support_in'][1:2], fixture['intermediates/srm_support_in_sample1'],
-                  'support_in')
+    _assert_close(out['srm_diff_in'][1:2], fixture['intermediates/srm_diff_in_sample1'], 'diff_in')
+    _assert_close(
+        out['srm_support_in'][1:2], fixture['intermediates/srm_support_in_sample1'], 'support_in'
+    )
 
 
 def test_official_mode_is_batch_dependent(fixture, official_run):
@@ -148,9 +160,9 @@ def test_fixed_offset_padding_is_batch_independent(fixture):
     with torch.no_grad():
         batch_frm, batch_srm = head.refine(feats, rough, margin)
         for i in range(3):
-            hf, hs = head.refine(feats[i:i + 1], rough[i:i + 1], margin[i:i + 1])
-            assert torch.allclose(hf, batch_frm[i:i + 1], atol=1e-5, rtol=1e-5)
-            assert torch.allclose(hs, batch_srm[i:i + 1], atol=1e-5, rtol=1e-5)
+            hf, hs = head.refine(feats[i : i + 1], rough[i : i + 1], margin[i : i + 1])
+            assert torch.allclose(hf, batch_frm[i : i + 1], atol=1e-5, rtol=1e-5)
+            assert torch.allclose(hs, batch_srm[i : i + 1], atol=1e-5, rtol=1e-5)
         # reversing the batch order only permutes the outputs
         rev = [2, 1, 0]
         hf, hs = head.refine(feats[rev], rough[rev], margin[rev])
@@ -162,8 +174,10 @@ def test_fixture_sensitivity_to_flags(fixture, official_run):
     """The fixture distinguishes the fixed alignment direction and the SRM mask sigmoid."""
     _, out = official_run
     feats, rough, margin = _split_inputs(fixture, [0])
-    for kwargs, changed in ((dict(align_direction='neighbour_to_current'), 'frm'),
-                            (dict(srm_mask_sigmoid=True), 'srm')):
+    for kwargs, changed in (
+        (dict(align_direction='neighbour_to_current'), 'frm'),
+        (dict(srm_mask_sigmoid=True), 'srm'),
+    ):
         head = _head_from_fixture(fixture, **kwargs)
         with torch.no_grad():
             hf, hs = head.refine(feats, rough, margin)
@@ -177,9 +191,12 @@ def _samples(batch: int, size=(16, 12), margins=None, flip_indices=None) -> List
     samples = []
     gen = torch.Generator().manual_seed(0)
     for i in range(batch):
-        meta = dict(input_size=(w * 4, h * 4), input_center=np.array([w * 2., h * 2.]),
-                    input_scale=np.array([w * 4., h * 4.]),
-                    flip_indices=flip_indices or list(range(17)))
+        meta = dict(
+            input_size=(w * 4, h * 4),
+            input_center=np.array([w * 2.0, h * 2.0]),
+            input_scale=np.array([w * 4.0, h * 4.0]),
+            flip_indices=flip_indices or list(range(17)),
+        )
         if margins is not None:
             meta['margin'] = np.asarray(margins[i])
         d = PoseDataSample(metainfo=meta)
@@ -194,7 +211,7 @@ def _samples(batch: int, size=(16, 12), margins=None, flip_indices=None) -> List
 
 def _random_feats(batch: int, size=(16, 12), seed: int = 0):
     gen = torch.Generator().manual_seed(seed)
-    return (torch.relu(torch.randn(batch, 3, 48, *size, generator=gen)), )
+    return (torch.relu(torch.randn(batch, 3, 48, *size, generator=gen)),)
 
 
 def _randomize(head: FaSRHead, seed: int = 1) -> FaSRHead:
@@ -223,7 +240,7 @@ def test_forward_shapes_and_default_margins():
         # a bare tensor works as a single level; the frame axis is required
         assert torch.equal(head.forward(feats[0])[1], hs)
     with pytest.raises(ValueError, match='T=3'):
-        head.forward((torch.zeros(2, 48, 16, 12), ))
+        head.forward((torch.zeros(2, 48, 16, 12),))
 
 
 def test_rough_layer_is_hrnet_final_layer_and_frozen():
@@ -231,14 +248,16 @@ def test_rough_layer_is_hrnet_final_layer_and_frozen():
     assert tuple(head.final_layer.weight.shape) == (17, 48, 1, 1)
     assert not head.final_layer.weight.requires_grad
     assert head.frm.heatmap_layer is not head.final_layer
-    feats = (torch.rand(1, 3, 48, 8, 8, requires_grad=True), )
+    feats = (torch.rand(1, 3, 48, 8, 8, requires_grad=True),)
     assert not head.rough_heatmaps(feats[0]).requires_grad
     unfrozen = FaSRHead(freeze_rough_layer=False)
     assert unfrozen.final_layer.weight.requires_grad
     assert unfrozen.rough_heatmaps(feats[0]).requires_grad
     # mmpose's COCO HRNet checkpoint key head.final_layer.* lands in the rough layer
-    state = {'final_layer.weight': torch.full((17, 48, 1, 1), 0.5),
-             'final_layer.bias': torch.ones(17)}
+    state = {
+        'final_layer.weight': torch.full((17, 48, 1, 1), 0.5),
+        'final_layer.bias': torch.ones(17),
+    }
     result = head.load_state_dict(state, strict=False)
     assert result.unexpected_keys == []
     assert torch.equal(head.final_layer.weight, state['final_layer.weight'])
@@ -257,7 +276,7 @@ def test_parameter_counts():
 
 def test_state_dict_keys_round_trip_official_head_listing(fixture):
     conv = load_tool('convert_official_checkpoint')
-    official_keys = [k[len('state_dict/'):] for k in fixture if k.startswith('state_dict/')]
+    official_keys = [k[len('state_dict/') :] for k in fixture if k.startswith('state_dict/')]
     plugin_keys = ['head.' + k for k in FaSRHead().state_dict() if not k.startswith('final_layer.')]
     assert [conv.official_key_to_plugin(k) for k in official_keys] == plugin_keys
     assert [conv.plugin_key_to_official(k) for k in plugin_keys] == official_keys
@@ -284,9 +303,10 @@ def test_init_weights_official_and_fixed():
     assert fixed.srm.offset_convs[0].weight.std() > 0  # SRM offset conv keeps N(0, 0.001)
 
 
-@pytest.mark.parametrize('kwargs', [
-    dict(align_direction='edvr'), dict(dcn_offset_padding='crop'), dict(dcn_offset_init='xavier')
-])
+@pytest.mark.parametrize(
+    'kwargs',
+    [dict(align_direction='edvr'), dict(dcn_offset_padding='crop'), dict(dcn_offset_init='xavier')],
+)
 def test_invalid_flags(kwargs):
     with pytest.raises(ValueError):
         FaSRHead(**kwargs)
@@ -304,8 +324,13 @@ def test_loss_keys_and_gradients():
     assert {'mse_frm', 'mse_srm', 'acc_pose'} <= set(log_vars)
     total.backward()
     assert head.final_layer.weight.grad is None
-    for module in (head.frm.pcda_p, head.frm.pcda_n, head.frm.tsa_fusion, head.frm.heatmap_layer,
-                   head.srm):
+    for module in (
+        head.frm.pcda_p,
+        head.frm.pcda_n,
+        head.frm.tsa_fusion,
+        head.frm.heatmap_layer,
+        head.srm,
+    ):
         grads = [p.grad for p in module.parameters()]
         assert all(g is not None for g in grads)
         assert any(g.abs().sum() > 0 for g in grads)
@@ -326,11 +351,13 @@ def test_predict_decodes_srm_heatmaps_with_flip_test():
     keypoints, scores = head.decoder.decode(hs[1].numpy())
     np.testing.assert_allclose(preds[1].keypoints, keypoints, atol=1e-5)
     np.testing.assert_allclose(preds[1].keypoint_scores, scores, atol=1e-6)
-    feats_flip = (feats[0].flip(-1), )
+    feats_flip = (feats[0].flip(-1),)
     with torch.no_grad():
-        flipped = head.predict([feats, feats_flip], samples,
-                               test_cfg=dict(flip_test=True, output_heatmaps=True,
-                                             shift_heatmap=False))[1]
+        flipped = head.predict(
+            [feats, feats_flip],
+            samples,
+            test_cfg=dict(flip_test=True, output_heatmaps=True, shift_heatmap=False),
+        )[1]
         hs_flip = head._forward_with_samples(feats_flip, samples)[1]
     expected = (hs + hs_flip.flip(-1)[:, flip_indices]) * 0.5
     assert torch.allclose(flipped[1].heatmaps, expected[1], atol=1e-6)
@@ -345,9 +372,16 @@ def test_pretrained_init_cfg_loads_the_rough_layer(tmp_path):
     """A head-level ``Pretrained`` init_cfg (e.g. the COCO HRNet checkpoint) overrides spec §6."""
     path = str(tmp_path / 'coco_hrnet.pth')
     weight, bias = torch.randn(17, 48, 1, 1), torch.randn(17)
-    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(64, 3, 3, 3),
-                               'head.final_layer.weight': weight,
-                               'head.final_layer.bias': bias}}, path)
+    torch.save(
+        {
+            'state_dict': {
+                'backbone.conv1.weight': torch.zeros(64, 3, 3, 3),
+                'head.final_layer.weight': weight,
+                'head.final_layer.bias': bias,
+            }
+        },
+        path,
+    )
     head = FaSRHead(init_cfg=dict(type='Pretrained', checkpoint=path, prefix='head.'))
     head.init_weights()
     assert torch.equal(head.final_layer.weight, weight) and torch.equal(head.final_layer.bias, bias)

@@ -1,8 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """FaSRLoss = alpha * MSE(H^F) + (1 - alpha) * MSE(H^S) (spec §5)."""
+
 import pytest
 import torch
-
 from mmpose.registry import MODELS
 
 
@@ -11,7 +11,7 @@ def _official_joint_mse(pred, target, weight):
     b, k = pred.shape[:2]
     w = weight.view(b, k, 1)
     p, t = pred.reshape(b, k, -1) * w, target.reshape(b, k, -1) * w
-    return sum(((p[:, j] - t[:, j])**2).mean() for j in range(k)) / k
+    return sum(((p[:, j] - t[:, j]) ** 2).mean() for j in range(k)) / k
 
 
 @pytest.mark.parametrize('alpha', [0.4, 0.5])

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """DCNPack: official oversized-offset emulation vs the fixed (same-size) variant."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -52,8 +53,8 @@ def test_official_emulation_uses_the_prefix_of_the_oversized_buffer():
     offset, mask = pack.offsets_and_masks(x, cond)
     o1, o2, m = torch.chunk(pack.conv_offset_mask(cond), 3, dim=1)
     assert o1.shape[-2:] == (20, 18)
-    assert torch.equal(offset, torch.cat((o1, o2), 1).flatten()[:2 * 18 * 120].view(2, 18, 12, 10))
-    assert torch.equal(mask, torch.sigmoid(m).flatten()[:2 * 9 * 120].view(2, 9, 12, 10))
+    assert torch.equal(offset, torch.cat((o1, o2), 1).flatten()[: 2 * 18 * 120].view(2, 18, 12, 10))
+    assert torch.equal(mask, torch.sigmoid(m).flatten()[: 2 * 9 * 120].view(2, 9, 12, 10))
 
 
 @pytest.mark.parametrize('dilation', [5, 3])

@@ -1,11 +1,16 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """PCD-3, TSA and the FRM wiring (spec §3)."""
+
 import pytest
 import torch
 from torch import nn
 
-from fasrnet_mmpose.models.modules import (FeatureRefinementModule, PCDAlignment3, TSAFusion,
-                                           interleave)
+from fasrnet_mmpose.models.modules import (
+    FeatureRefinementModule,
+    PCDAlignment3,
+    TSAFusion,
+    interleave,
+)
 
 
 def _count(modules) -> int:
@@ -45,7 +50,6 @@ def test_tsa_parameters_and_shapes():
 
 
 class _Recorder(nn.Module):
-
     def __init__(self, calls, name):
         super().__init__()
         self.calls, self.name = calls, name
@@ -60,13 +64,13 @@ def test_alignment_direction(direction):
     frm = FeatureRefinementModule(align_direction=direction, offset_padding='same')
     calls = []
     frm.pcda_p, frm.pcda_n = _Recorder(calls, 'p'), _Recorder(calls, 'n')
-    cur, prev, nxt = (torch.full((1, 48, 8, 8), v) for v in (0., 1., 2.))
+    cur, prev, nxt = (torch.full((1, 48, 8, 8), v) for v in (0.0, 1.0, 2.0))
     frm.align(cur, prev, nxt)
     got = [(name, s[0, 0, 0, 0].item(), c[0, 0, 0, 0].item()) for name, s, c in calls]
     if direction == 'official':  # current sampled, neighbour conditions
-        assert got == [('p', 0., 1.), ('n', 0., 2.)]
+        assert got == [('p', 0.0, 1.0), ('n', 0.0, 2.0)]
     else:
-        assert got == [('p', 1., 0.), ('n', 2., 0.)]
+        assert got == [('p', 1.0, 0.0), ('n', 2.0, 0.0)]
 
 
 def test_frm_output_and_flags():

@@ -1,12 +1,18 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """SRM (PRF/PTM/PCN) and RSB chains; DCPose configuration checked against its official fixture."""
+
 import numpy as np
 import pytest
 import torch
 from conftest import load_tool
 
-from fasrnet_mmpose.models.modules import (ChainOfRSBBlocks, RSBBlock, SemanticRefinementModule,
-                                           fasr_init_weights, margin_weights)
+from fasrnet_mmpose.models.modules import (
+    ChainOfRSBBlocks,
+    RSBBlock,
+    SemanticRefinementModule,
+    fasr_init_weights,
+    margin_weights,
+)
 
 DCPOSE_FIXTURE = ('fixtures', 'dcpose_head', 'dcpose_head_official.npz')
 DCPOSE_DILATIONS = [3, 6, 9, 12, 15]
@@ -59,8 +65,12 @@ def test_per_joint_interleaving():
     diff_in, support_in = srm.build_inputs(cur, prev, nxt, torch.tensor([[1, 2], [1, 1]]))
     assert diff_in.shape == (2, 68, 4, 4) and support_in.shape == (2, 51, 4, 4)
     j, wp, wn = 7, 2 / 3, 1 / 3
-    expected = [cur[0, j] - prev[0, j], (cur[0, j] - prev[0, j]) * wp, cur[0, j] - nxt[0, j],
-                (cur[0, j] - nxt[0, j]) * wn]
+    expected = [
+        cur[0, j] - prev[0, j],
+        (cur[0, j] - prev[0, j]) * wp,
+        cur[0, j] - nxt[0, j],
+        (cur[0, j] - nxt[0, j]) * wn,
+    ]
     for c, e in enumerate(expected):
         assert torch.allclose(diff_in[0, 4 * j + c], e)
     for c, e in enumerate([cur[0, j], prev[0, j] * wp, nxt[0, j] * wn]):
@@ -97,11 +107,15 @@ def test_official_init_gives_near_zero_output():
 def test_dcpose_configuration_matches_official_dcpose_fixture():
     """The SRM with dilations [3, 6, 9, 12, 15] on rough heatmaps is DCPose's head."""
     from conftest import shared_path
+
     with np.load(shared_path(*DCPOSE_FIXTURE), allow_pickle=False) as z:
         fx = {k: z[k] for k in z.files}
     conv = load_tool('convert_official_checkpoint')
-    state = {conv.official_srm_key_to_plugin(k[len('state_dict/'):]): torch.from_numpy(v)
-             for k, v in fx.items() if k.startswith('state_dict/')}
+    state = {
+        conv.official_srm_key_to_plugin(k[len('state_dict/') :]): torch.from_numpy(v)
+        for k, v in fx.items()
+        if k.startswith('state_dict/')
+    }
     srm = SemanticRefinementModule(dilations=DCPOSE_DILATIONS)
     srm.load_state_dict(state, strict=True)
     srm.eval()
@@ -109,17 +123,26 @@ def test_dcpose_configuration_matches_official_dcpose_fixture():
     captured = {}
     hooks = [
         srm.diff_temporal_fuse.register_forward_hook(
-            lambda m, a, o: captured.update(prf_input=a[0], prf_output=o)),
+            lambda m, a, o: captured.update(prf_input=a[0], prf_output=o)
+        ),
         srm.support_temporal_fuse.register_forward_hook(
-            lambda m, a, o: captured.update(ptm_input=a[0], ptm_output=o)),
+            lambda m, a, o: captured.update(ptm_input=a[0], ptm_output=o)
+        ),
         srm.offset_mask_combine_conv.register_forward_hook(
-            lambda m, a, o: captured.update(combined_features=o)),
+            lambda m, a, o: captured.update(combined_features=o)
+        ),
     ]
     for i in (0, 4):
-        hooks.append(srm.offset_convs[i].register_forward_hook(
-            lambda m, a, o, i=i: captured.update({f'offsets_{i}': o})))
-        hooks.append(srm.mask_convs[i].register_forward_hook(
-            lambda m, a, o, i=i: captured.update({f'masks_{i}': o})))
+        hooks.append(
+            srm.offset_convs[i].register_forward_hook(
+                lambda m, a, o, i=i: captured.update({f'offsets_{i}': o})
+            )
+        )
+        hooks.append(
+            srm.mask_convs[i].register_forward_hook(
+                lambda m, a, o, i=i: captured.update({f'masks_{i}': o})
+            )
+        )
     warped = []
     for dcn in srm.dcns:
         hooks.append(dcn.register_forward_hook(lambda m, a, o: warped.append(o)))
@@ -136,8 +159,9 @@ def test_dcpose_configuration_matches_official_dcpose_fixture():
     def check(actual, key):
         expected = torch.from_numpy(fx[key])
         assert actual.shape == expected.shape, key
-        assert torch.allclose(actual, expected, **tol), \
+        assert torch.allclose(actual, expected, **tol), (
             f'{key}: {(actual - expected).abs().max().item()}'
+        )
 
     check(out, 'outputs/heatmaps')
     check(captured['prf_input'][2:3], 'intermediates/prf_input_sample2')

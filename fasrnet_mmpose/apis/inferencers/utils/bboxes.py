@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Person boxes given by the user: bbox files and clipping to the image."""
+
 import json
 import os.path as osp
 from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
@@ -22,8 +23,10 @@ def _row(row: Any, bboxes: Any) -> List[float]:
     except (TypeError, ValueError) as e:
         raise ValueError(f'boxes must be [x1, y1, x2, y2(, score)] rows, got {bboxes!r}') from e
     if len(values) not in (4, 5):
-        raise ValueError('boxes must be [x1, y1, x2, y2] or [x1, y1, x2, y2, score] rows, got '
-                         f'a row of {len(values)} values in {bboxes!r}')
+        raise ValueError(
+            'boxes must be [x1, y1, x2, y2] or [x1, y1, x2, y2, score] rows, got '
+            f'a row of {len(values)} values in {bboxes!r}'
+        )
     return values if len(values) == 5 else values + [1.0]
 
 
@@ -52,22 +55,24 @@ def normalize_bboxes(bboxes: Union[Sequence, np.ndarray, None]) -> np.ndarray:
         try:
             arr = np.asarray(rows, dtype=np.float32)
         except (TypeError, ValueError) as e:
-            raise ValueError(f'boxes must be [x1, y1, x2, y2(, score)] rows, got {bboxes!r}') \
-                from e
+            raise ValueError(f'boxes must be [x1, y1, x2, y2(, score)] rows, got {bboxes!r}') from e
     if arr.size == 0:
         return np.zeros((0, 5), np.float32)
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[1] not in (4, 5):
-        raise ValueError('boxes must be [x1, y1, x2, y2] or [x1, y1, x2, y2, score] rows, got '
-                         f'an array of shape {arr.shape}')
+        raise ValueError(
+            'boxes must be [x1, y1, x2, y2] or [x1, y1, x2, y2, score] rows, got '
+            f'an array of shape {arr.shape}'
+        )
     if arr.shape[1] == 4:
         arr = np.concatenate([arr, np.ones((len(arr), 1), np.float32)], axis=1)
     return arr
 
 
-def clip_bboxes(bboxes: np.ndarray, width: int, height: int,
-                min_size: float = 1.0) -> Tuple[np.ndarray, int]:
+def clip_bboxes(
+    bboxes: np.ndarray, width: int, height: int, min_size: float = 1.0
+) -> Tuple[np.ndarray, int]:
     """Clip ``[x1, y1, x2, y2, score]`` boxes to the image; drop empty ones.
 
     Boxes partly outside the image are clipped to it (as
@@ -92,8 +97,9 @@ def clip_bboxes(bboxes: np.ndarray, width: int, height: int,
     boxes[~finite, :4] = 0
     boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
     boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
-    keep = finite & (boxes[:, 2] - boxes[:, 0] >= min_size) & (boxes[:, 3] - boxes[:, 1] >=
-                                                                min_size)
+    keep = (
+        finite & (boxes[:, 2] - boxes[:, 0] >= min_size) & (boxes[:, 3] - boxes[:, 1] >= min_size)
+    )
     return boxes[keep], int((~keep).sum())
 
 
@@ -166,8 +172,9 @@ def load_bbox_file(path: str) -> FrameBoxes:
                 if int(record.get('category_id', 1)) != 1:
                     continue
                 x, y, w, h = (float(v) for v in record['bbox'][:4])
-                boxes = np.asarray([[x, y, x + w, y + h, float(record.get('score', 1.0))]],
-                                   np.float32)
+                boxes = np.asarray(
+                    [[x, y, x + w, y + h, float(record.get('score', 1.0))]], np.float32
+                )
             else:
                 raise BBoxFileError(f'{path}: record {i} has neither "instances" nor "bbox"')
             result.setdefault(frame, []).append(boxes)

@@ -13,6 +13,7 @@ and ``name`` the ``img_path`` given to the pipeline (the file path for image
 files, ``'00000007.jpg'`` style names for video frames, like mmpose's
 ``Pose2DInferencer``). ``num_decoded`` counts the frames actually decoded.
 """
+
 import mimetypes
 import os
 import os.path as osp
@@ -24,15 +25,32 @@ import cv2
 import numpy as np
 
 __all__ = [
-    'FrameSource', 'VideoFileSource', 'CameraSource', 'ImageFolderSource',
-    'FrameListSource', 'open_frame_source', 'is_image_file', 'frame_name'
+    'FrameSource',
+    'VideoFileSource',
+    'CameraSource',
+    'ImageFolderSource',
+    'FrameListSource',
+    'open_frame_source',
+    'is_image_file',
+    'frame_name',
 ]
 
 Frame = Tuple[np.ndarray, str]
 
 # extensions decodable by OpenCV that ``mimetypes`` may not know
-_IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp',
-               '.ppm', '.pgm', '.pbm', '.jp2')
+_IMAGE_EXTS = (
+    '.jpg',
+    '.jpeg',
+    '.png',
+    '.bmp',
+    '.tif',
+    '.tiff',
+    '.webp',
+    '.ppm',
+    '.pgm',
+    '.pbm',
+    '.jp2',
+)
 
 
 def frame_name(index: int) -> str:
@@ -98,8 +116,10 @@ class FrameSource(metaclass=ABCMeta):
 
     def __iter__(self) -> Iterator[Frame]:
         if self._consumed:
-            raise RuntimeError(f'{self.__class__.__name__} ({self.name}) can be iterated only once '
-                               '(frames are decoded on the fly); open a new source.')
+            raise RuntimeError(
+                f'{self.__class__.__name__} ({self.name}) can be iterated only once '
+                '(frames are decoded on the fly); open a new source.'
+            )
         self._consumed = True
         frames = self._frames()
         count = 0
@@ -147,11 +167,14 @@ class VideoFileSource(FrameSource):
         cap = cv2.VideoCapture(path)
         if not cap.isOpened():
             cap.release()
-            raise ValueError(f'Cannot open video {path}: OpenCV (FFmpeg backend) cannot read it '
-                             '(not a video, unsupported codec or corrupted file).')
+            raise ValueError(
+                f'Cannot open video {path}: OpenCV (FFmpeg backend) cannot read it '
+                '(not a video, unsupported codec or corrupted file).'
+            )
         fps = cap.get(cv2.CAP_PROP_FPS)
-        super().__init__(osp.basename(path), fps=fps if fps and fps > 0 else 25.0,
-                         max_frames=max_frames)
+        super().__init__(
+            osp.basename(path), fps=fps if fps and fps > 0 else 25.0, max_frames=max_frames
+        )
         self.path = path
         self.width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
@@ -160,8 +183,9 @@ class VideoFileSource(FrameSource):
         ok, first = cap.read()
         if not ok or first is None:
             cap.release()
-            raise ValueError(f'Cannot decode any frame of video {path} (empty, truncated or '
-                             'unsupported codec).')
+            raise ValueError(
+                f'Cannot decode any frame of video {path} (empty, truncated or unsupported codec).'
+            )
         self.num_decoded = 1
         self._first: Optional[np.ndarray] = first
 
@@ -203,8 +227,7 @@ class CameraSource(FrameSource):
             cap.release()
             raise ValueError(f'Cannot open camera {camera_id}.')
         fps = cap.get(cv2.CAP_PROP_FPS)
-        super().__init__('webcam.mp4', fps=fps if fps and fps > 0 else 25.0,
-                         max_frames=max_frames)
+        super().__init__('webcam.mp4', fps=fps if fps and fps > 0 else 25.0, max_frames=max_frames)
         self.width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self._cap = cap
@@ -241,14 +264,18 @@ class ImageFolderSource(FrameSource):
     def __init__(self, folder: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
         if not osp.isdir(folder):
             raise FileNotFoundError(f'Image folder {folder} does not exist.')
-        files = sorted((f for f in os.listdir(folder)
-                        if osp.isfile(osp.join(folder, f)) and is_image_file(f)),
-                       key=_natural_key)
+        files = sorted(
+            (f for f in os.listdir(folder) if osp.isfile(osp.join(folder, f)) and is_image_file(f)),
+            key=_natural_key,
+        )
         if not files:
-            raise ValueError(f'Image folder {folder} contains no image files '
-                             f'(looked for {", ".join(_IMAGE_EXTS)}).')
-        super().__init__(osp.basename(osp.normpath(folder)) + '.mp4', fps=fps,
-                         max_frames=max_frames)
+            raise ValueError(
+                f'Image folder {folder} contains no image files '
+                f'(looked for {", ".join(_IMAGE_EXTS)}).'
+            )
+        super().__init__(
+            osp.basename(osp.normpath(folder)) + '.mp4', fps=fps, max_frames=max_frames
+        )
         self.paths = [osp.join(folder, f) for f in files]
 
     def _length(self) -> int:
@@ -276,16 +303,21 @@ class FrameListSource(FrameSource):
         ValueError: If ``items`` is empty or holds something else.
     """
 
-    def __init__(self, items: Sequence[Union[str, np.ndarray]], fps: float = 25.0,
-                 max_frames: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        items: Sequence[Union[str, np.ndarray]],
+        fps: float = 25.0,
+        max_frames: Optional[int] = None,
+    ) -> None:
         items = list(items)
         if not items:
             raise ValueError('No input frames: the list of images is empty.')
         for i, item in enumerate(items):
             if isinstance(item, np.ndarray):
                 if item.ndim != 3 or item.shape[2] != 3:
-                    raise ValueError(f'Frame {i} must be an HxWx3 BGR image, got shape '
-                                     f'{item.shape}.')
+                    raise ValueError(
+                        f'Frame {i} must be an HxWx3 BGR image, got shape {item.shape}.'
+                    )
             elif not isinstance(item, str):
                 raise ValueError(f'Frame {i} must be an image path or an array, got {type(item)}.')
         super().__init__('frames.mp4', fps=fps, max_frames=max_frames)
@@ -306,9 +338,11 @@ class FrameListSource(FrameSource):
                 yield item, frame_name(index)
 
 
-def open_frame_source(inputs: Union[str, np.ndarray, Sequence, FrameSource],
-                      max_frames: Optional[int] = None,
-                      fps: float = 25.0) -> FrameSource:
+def open_frame_source(
+    inputs: Union[str, np.ndarray, Sequence, FrameSource],
+    max_frames: Optional[int] = None,
+    fps: float = 25.0,
+) -> FrameSource:
     """Open any supported input as a :class:`FrameSource`.
 
     Args:
@@ -344,12 +378,16 @@ def open_frame_source(inputs: Union[str, np.ndarray, Sequence, FrameSource],
         if osp.isdir(inputs):
             return ImageFolderSource(inputs, fps=fps, max_frames=max_frames)
         if not osp.exists(inputs):
-            raise FileNotFoundError(f'Input {inputs} does not exist (expected a video file, an '
-                                    'image, a folder of images or "webcam[:id]").')
+            raise FileNotFoundError(
+                f'Input {inputs} does not exist (expected a video file, an '
+                'image, a folder of images or "webcam[:id]").'
+            )
         if is_image_file(inputs):
             return FrameListSource([inputs], fps=fps, max_frames=max_frames)
         return VideoFileSource(inputs, max_frames=max_frames)
     if isinstance(inputs, (list, tuple)):
         return FrameListSource(inputs, fps=fps, max_frames=max_frames)
-    raise TypeError(f'Unsupported input type {type(inputs)}: expected a path, an array, a list '
-                    'of them or a FrameSource.')
+    raise TypeError(
+        f'Unsupported input type {type(inputs)}: expected a path, an array, a list '
+        'of them or a FrameSource.'
+    )

@@ -1,5 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Temporal windows ``[t, t+o_1, ..., t+o_{T-1}]`` from a ring buffer."""
+
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -53,14 +54,18 @@ def check_frame_offsets(frame_offsets: Sequence[int]) -> Tuple[int, ...]:
     """
     offsets = tuple(int(o) for o in frame_offsets)
     if not offsets or offsets[0] != 0 or 0 in offsets[1:]:
-        raise ValueError('frame_offsets must start with the centre offset 0 and list each '
-                         f'neighbour once (no other 0), got {list(frame_offsets)}')
+        raise ValueError(
+            'frame_offsets must start with the centre offset 0 and list each '
+            f'neighbour once (no other 0), got {list(frame_offsets)}'
+        )
     return offsets
 
 
-def iter_frame_windows(frames: Iterable[Tuple[np.ndarray, str]],
-                       frame_offsets: Sequence[int] = (0, -1, 1),
-                       online: bool = False) -> Iterator[FrameWindow]:
+def iter_frame_windows(
+    frames: Iterable[Tuple[np.ndarray, str]],
+    frame_offsets: Sequence[int] = (0, -1, 1),
+    online: bool = False,
+) -> Iterator[FrameWindow]:
     """Yield one :class:`FrameWindow` per frame, reading ``frames`` once.
 
     ``frames`` is consumed strictly in order. A ring buffer keeps the
@@ -130,16 +135,24 @@ def iter_frame_windows(frames: Iterable[Tuple[np.ndarray, str]],
             neighbour = buffer[t + int(off) - first][1]
             if neighbour.shape != centre.shape:
                 if not warned_size:
-                    print_log(f'Frame {t + int(off)} has size {neighbour.shape[:2]} but frame {t} '
-                              f'has {centre.shape[:2]}; frames of a different size are not used '
-                              'as neighbours (the current frame stands in, margin 1).',
-                              logger='current', level=logging.WARNING)
+                    print_log(
+                        f'Frame {t + int(off)} has size {neighbour.shape[:2]} but frame {t} '
+                        f'has {centre.shape[:2]}; frames of a different size are not used '
+                        'as neighbours (the current frame stands in, margin 1).',
+                        logger='current',
+                        level=logging.WARNING,
+                    )
                     warned_size = True
                 used[k] = 0
                 window.append(centre)
                 continue
             window.append(neighbour)
         margin = np.where(used == 0, 1, np.abs(used)).astype(np.int64)
-        yield FrameWindow(index=t, name=name, frames=window,
-                          offsets=np.concatenate([[0], used]).astype(np.int64), margin=margin)
+        yield FrameWindow(
+            index=t,
+            name=name,
+            frames=window,
+            offsets=np.concatenate([[0], used]).astype(np.int64),
+            margin=margin,
+        )
         t += 1

@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """OpenCV's HOG + linear SVM people detector as a drop-in for mmdet's
 ``DetInferencer`` (no download, no mmdet model)."""
+
 from typing import List, Optional, Sequence, Union
 
 import cv2
@@ -45,14 +46,16 @@ class HOGPersonDetector:
     boundary, ~0.63 at ``m = 1``, ~0.95 at ``m = 3``).
     """
 
-    def __init__(self,
-                 upscale: Optional[float] = None,
-                 min_long_side: int = 768,
-                 win_stride: int = 8,
-                 padding: int = 8,
-                 scale: float = 1.05,
-                 hit_threshold: float = 0.,
-                 shrink: Sequence[float] = (0.15, 0.05)) -> None:
+    def __init__(
+        self,
+        upscale: Optional[float] = None,
+        min_long_side: int = 768,
+        win_stride: int = 8,
+        padding: int = 8,
+        scale: float = 1.05,
+        hit_threshold: float = 0.0,
+        shrink: Sequence[float] = (0.15, 0.05),
+    ) -> None:
         if upscale is not None and upscale <= 0:
             raise ValueError(f'upscale must be > 0, got {upscale}')
         self.upscale = upscale
@@ -79,29 +82,49 @@ class HOGPersonDetector:
         factor = self.upscale
         if factor is None:
             factor = max(1.0, self.min_long_side / max(h, w))
-        work = img if factor == 1.0 else cv2.resize(
-            img, (int(round(w * factor)), int(round(h * factor))), interpolation=cv2.INTER_LINEAR)
+        work = (
+            img
+            if factor == 1.0
+            else cv2.resize(
+                img,
+                (int(round(w * factor)), int(round(h * factor))),
+                interpolation=cv2.INTER_LINEAR,
+            )
+        )
         win_w, win_h = self._hog.winSize
         if work.shape[0] < win_h or work.shape[1] < win_w:
             # smaller than one detection window: nobody fits (and OpenCV may crash on it)
             return np.zeros((0, 5), np.float32)
         rects, weights = self._hog.detectMultiScale(
-            work, hitThreshold=self.hit_threshold, winStride=self.win_stride,
-            padding=self.padding, scale=self.scale)
+            work,
+            hitThreshold=self.hit_threshold,
+            winStride=self.win_stride,
+            padding=self.padding,
+            scale=self.scale,
+        )
         if len(rects) == 0:
             return np.zeros((0, 5), np.float32)
         rects = np.asarray(rects, np.float32).reshape(-1, 4) / factor
         margins = np.asarray(weights, np.float32).reshape(-1)
         x, y, bw, bh = rects.T
         sx, sy = self.shrink
-        boxes = np.stack([x + sx * bw, y + sy * bh, x + (1 - sx) * bw, y + (1 - sy) * bh,
-                          1.0 - np.exp(-np.maximum(margins, 0.))], axis=1)
+        boxes = np.stack(
+            [
+                x + sx * bw,
+                y + sy * bh,
+                x + (1 - sx) * bw,
+                y + (1 - sy) * bh,
+                1.0 - np.exp(-np.maximum(margins, 0.0)),
+            ],
+            axis=1,
+        )
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         return boxes.astype(np.float32)
 
-    def __call__(self, inputs: Union[np.ndarray, str, List], return_datasamples: bool = True,
-                 **kwargs) -> dict:
+    def __call__(
+        self, inputs: Union[np.ndarray, str, List], return_datasamples: bool = True, **kwargs
+    ) -> dict:
         """``DetInferencer``-like call.
 
         Args:
@@ -123,11 +146,14 @@ class HOGPersonDetector:
                 raise ValueError(f'HOGPersonDetector: cannot read image {item}')
             boxes = self.detect(img)
             instances = InstanceData(
-                bboxes=boxes[:, :4], scores=boxes[:, 4], labels=np.zeros(len(boxes), np.int64))
+                bboxes=boxes[:, :4], scores=boxes[:, 4], labels=np.zeros(len(boxes), np.int64)
+            )
             predictions.append(BaseDataElement(pred_instances=instances))
         return dict(predictions=predictions)
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(upscale={self.upscale}, '
-                f'min_long_side={self.min_long_side}, scale={self.scale}, '
-                f'hit_threshold={self.hit_threshold})')
+        return (
+            f'{self.__class__.__name__}(upscale={self.upscale}, '
+            f'min_long_side={self.min_long_side}, scale={self.scale}, '
+            f'hit_threshold={self.hit_threshold})'
+        )

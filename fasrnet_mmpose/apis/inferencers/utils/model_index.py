@@ -14,13 +14,19 @@ find the plugin's index:
    -e .`` may not create the ``.mim`` links) or a source checkout on
    ``PYTHONPATH``.
 """
+
 import os.path as osp
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from mmengine.fileio import load
 
-__all__ = ['get_model_index_root', 'iter_model_entries', 'find_model_entry', 'list_models',
-           'ModelNotFoundError']
+__all__ = [
+    'get_model_index_root',
+    'iter_model_entries',
+    'find_model_entry',
+    'list_models',
+    'ModelNotFoundError',
+]
 
 _PACKAGE_DIR = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -50,13 +56,15 @@ def get_model_index_root(package_dir: Optional[str] = None) -> str:
     package_dir = package_dir or _PACKAGE_DIR
     roots = _candidate_roots(package_dir)
     for root in roots:
-        if (osp.isfile(osp.join(root, 'model-index.yml'))
-                and osp.isdir(osp.join(root, 'configs', 'fasrnet'))):
+        if osp.isfile(osp.join(root, 'model-index.yml')) and osp.isdir(
+            osp.join(root, 'configs', 'fasrnet')
+        ):
             return root
     raise FileNotFoundError(
         'Cannot find the fasrnet_mmpose model index: looked for model-index.yml and '
         f'configs/fasrnet in {" and ".join(roots)}. Reinstall the package (pip install .) or run '
-        'from a source checkout.')
+        'from a source checkout.'
+    )
 
 
 def iter_model_entries(root: Optional[str] = None) -> Iterator[Dict]:
@@ -118,6 +126,8 @@ def find_model_entry(name: str, root: Optional[str] = None) -> Tuple[str, Option
                 weights = weights[0] if weights else None
             return osp.join(root, entry['Config']), weights, entry
     known = sorted({n for e in entries for n in [e['Name']] + _aliases(e)})
-    raise ModelNotFoundError(f'Cannot find model "{name}" in the fasrnet_mmpose model index '
-                             f'({osp.join(root, "model-index.yml")}). Known names and aliases: '
-                             f'{", ".join(known)}. Or pass a config file path.')
+    raise ModelNotFoundError(
+        f'Cannot find model "{name}" in the fasrnet_mmpose model index '
+        f'({osp.join(root, "model-index.yml")}). Known names and aliases: '
+        f'{", ".join(known)}. Or pass a config file path.'
+    )
