@@ -10,6 +10,7 @@ from conftest import shared_path
 
 from fasrnet_mmpose.datasets import AnnotationError, PoseTrackVideoDataset
 from fasrnet_mmpose.datasets.body import posetrack_video_dataset as ptv_module
+from fasrnet_mmpose.structures import FALLBACK_MISSING, FALLBACK_NONE
 
 
 def build(ann_file, root, **kwargs):
@@ -36,7 +37,8 @@ class TestSyntheticPT18:
         info = info_of(ds, 3)
         assert isinstance(info['img_path'], str) and info['img_path'] == info['frame_paths'][0]
         assert offsets_from_paths(info) == [0, -1, 1]  # official [t, t-1, t+1]
-        assert info['frame_offsets'].tolist() == [0, -1, 1]
+        # the offsets used: both neighbours are the frames themselves (no fallback)
+        assert info['neighbour_fallback'].tolist() == [FALLBACK_NONE, FALLBACK_NONE]
         assert info['margin'].tolist() == [1, 1] and info['margin'].dtype == np.int64
         assert info['bbox'].shape == (1, 4) and info['keypoints'].shape == (1, 17, 2)
         assert info['keypoints_visible'].shape == (1, 17)
@@ -100,7 +102,8 @@ class TestSyntheticPT18:
         ds = build(ann, str(tmp_path))
         info3 = info_of(ds, 3)
         assert offsets_from_paths(info3) == [0, -1, 0]
-        assert info3['frame_offsets'].tolist() == [0, -1, 0]
+        # the next frame (4) fell back to the centre: flagged as missing, not as a boundary
+        assert info3['neighbour_fallback'].tolist() == [FALLBACK_NONE, FALLBACK_MISSING]
         assert info3['margin'].tolist() == [1, 1]  # official: the sampled margin stays
         info5 = info_of(ds, 5)
         assert offsets_from_paths(info5) == [0, 0, 1]

@@ -22,8 +22,8 @@ META_KEYS = (
     'img_id',
     'img_path',
     'frame_paths',
-    'frame_offsets',
     'margin',
+    'neighbour_fallback',
     'ori_shape',
     'img_shape',
     'input_size',
@@ -55,11 +55,18 @@ class TestLoadFrameWindow:
             img = np.full((20, 30, 3), 40 * (i + 1), np.uint8)
             paths.append(str(tmp_path / f'{i}.png'))
             cv2.imwrite(paths[-1], img)
-        out = LoadFrameWindow()(dict(frame_paths=[paths[0], paths[1], paths[0]]))
+        margin = np.array([1, 1])
+        out = LoadFrameWindow()(dict(frame_paths=[paths[0], paths[1], paths[0]], margin=margin))
         assert len(out['img']) == 3 and out['img_shape'] == (20, 30)
         assert out['img'][0] is out['img'][2]  # the repeated centre frame was decoded once
         assert out['img'][1][0, 0, 0] == 80
-        assert out['margin'].tolist() == [1, 1] and out['num_frames'] == 3
+        # the window's margins pass through; no dead `num_frames` key is added
+        assert out['margin'].tolist() == [1, 1] and 'num_frames' not in out
+        # a window of frames has no default margins: the error names the window and the doc
+        with pytest.raises(KeyError, match='0.png.*margin.*temporal_window.md'):
+            LoadFrameWindow()(dict(frame_paths=[paths[0], paths[1], paths[0]]))
+        with pytest.raises(ValueError, match='3 frames need 2 margins'):
+            LoadFrameWindow()(dict(frame_paths=paths + paths[:1], margin=np.array([1])))
 
     def test_single_image_is_repeated(self, tmp_path):
         img = np.random.randint(0, 255, (10, 12, 3), np.uint8)
@@ -134,6 +141,7 @@ class TestPipeline:
         frames = [osp.join(video, f'{i:06d}.jpg') for i in (4, 3, 5)]
         results = dict(
             frame_paths=frames,
+            margin=np.array([1, 1]),
             bbox=np.array([[200.0, 100.0, 500.0, 600.0]], np.float32),
             bbox_score=np.ones(1, np.float32),
         )

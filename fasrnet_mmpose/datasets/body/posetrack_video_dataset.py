@@ -2,10 +2,10 @@
 """PoseTrack17/18 video dataset that samples a temporal frame window on every access.
 
 One data sample is one person instance on one labelled (centre) frame ``t``. On every
-``get_data_info(idx)`` call the dataset chooses the auxiliary frames around ``t`` (fixed offsets or
-a random draw per access), resolves their file paths, falls back to the centre frame where a
-neighbour is not on disk, and computes the per-neighbour frame distance ``margin`` the
-FaSRnet/DCPose semantics refinement uses. The centre frame's box crops every frame (official
+``get_data_info(idx)`` call the dataset chooses the auxiliary frames around ``t`` with the one
+window definition, :class:`fasrnet_mmpose.structures.TemporalWindow` (frame order, sampling,
+boundary rule, margins, missing-frame fallback; see docs/temporal_window.md), and resolves their
+file paths. The centre frame's box crops every frame (official
 FaSRnet/DCPose convention).
 
 Frame conventions (official FaSRnet/DCPose data):
@@ -30,6 +30,11 @@ from mmengine.logging import print_log
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
+from ...structures.temporal_window import (
+    DEFAULT_FRAME_OFFSETS,
+    TemporalWindow,
+)
+
 # per-version frame naming: (zero-padded length of the file stem, index of the first frame)
 FRAME_NAMING = {'pt17': (8, 1), 'pt18': (6, 0)}
 # PoseTrack keypoint definition (names, flip pairs, sigmas) as shipped in mmpose's .mim folder
@@ -51,14 +56,16 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
 
     - ``img_path`` (str): the centre frame (kept a single path so that mmpose's visualisation
       hooks work);
-    - ``frame_paths`` (list[str]): ``T`` paths, centre frame first, then one per neighbour in the
-      order of ``frame_offsets``;
-    - ``frame_offsets`` (np.ndarray[int], (T,)): the offsets actually used (0 for the centre and for
-      neighbours that fell back to the centre);
+    - ``frame_paths`` (list[str]): ``T`` paths in the window order ``[current, previous, next]``
+      (centre frame first, then one per neighbour in the order of ``frame_offsets``);
     - ``margin`` (np.ndarray[int64], (T-1,)): frame distance of each neighbour, ``|offset|``,
       with the official boundary rule: a neighbour that does not exist (sequence boundary) is the
       centre frame with margin **1**, not 0. A neighbour that is missing on disk also becomes the
-      centre frame but       keeps its sampled margin (official behaviour);
+      centre frame but keeps its sampled margin (official behaviour);
+    - ``neighbour_fallback`` (np.ndarray[int8], (T-1,)): per neighbour ``FALLBACK_NONE`` (0),
+      ``FALLBACK_BOUNDARY`` (1) or ``FALLBACK_MISSING`` (2, not on disk: the centre frame
+      stands in). Pack it (``PackPoseInputs`` ``meta_keys``) so that ``MissingFramesHook``
+      reports the share of missing neighbour frames once per epoch / test;
     - ``vid_id``, ``frame_id``, ``frame_index`` (parsed ``t``), ``nframes``.
 
     Frame sampling (all offsets are relative to the centre frame ``t``):
@@ -71,6 +78,9 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
       ``frame_offsets=[0, -(D-1), D-1]``; with the official ``D=2`` both modes are identical:
       ``[t, t-1, t+1]``.
 
+    Every centre frame must be on disk (checked when the dataset is built, with
+    ``check_frames_exist``): a missing one is an error naming the file.
+
     Args:
         ann_file (str): COCO-style PoseTrack annotation file (``images`` with ``id``, ``file_name``,
             ``vid_id``, ``nframes``, ``frame_id``; ``annotations`` with 17 keypoints).
@@ -81,13 +91,16 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
             None (GT boxes).
         version (str): ``'pt17'`` or ``'pt18'``: frame file naming (see module doc).
             Defaults to ``'pt18'``.
-        frame_offsets (Sequence[int]): ``[0, o_1, ..., o_{T-1}]``: centre first. Defaults to the
-            official ``(0, -1, 1)`` = ``[t, t-1, t+1]``.
+        frame_offsets (Sequence[int]): ``[0, previous..., next...]`` (order
+            ``[current, previous, next]``; ``[0, 1, -1]`` is an error). Defaults to the official
+            ``(0, -1, 1)`` = ``[t, t-1, t+1]``.
         frame_sampler (str): ``'fixed'`` or ``'random'``. Defaults to ``'fixed'``.
         ph_fill_len (int, optional): zero-padded length of frame file stems. Defaults to the
             version's (8 for PT17, 6 for PT18).
-        check_frames_exist (bool): check that neighbour files exist and fall back to the centre
-            frame if not (counted in :attr:`num_missing_frames`, logged once). Defaults to True.
+        check_frames_exist (bool): check that the centre frames exist (error when the dataset
+            is built) and that neighbour files exist, falling back to the centre frame if not
+            (flagged in ``neighbour_fallback``, counted in this process's
+            :attr:`num_missing_frames`, the first file logged). Defaults to True.
         **kwargs: the arguments of :class:`mmpose.datasets.BaseCocoStyleDataset` (``data_root``,
             ``data_prefix``, ``filter_cfg``, ``pipeline``, ``test_mode``, ...).
     """
@@ -101,7 +114,7 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         ann_file: str = '',
         bbox_file: Optional[str] = None,
         version: str = 'pt18',
-        frame_offsets: Sequence[int] = (0, -1, 1),
+        frame_offsets: Sequence[int] = DEFAULT_FRAME_OFFSETS,
         frame_sampler: str = 'fixed',
         ph_fill_len: Optional[int] = None,
         check_frames_exist: bool = True,
@@ -112,24 +125,15 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
                 f'{self.__class__.__name__}: version must be one of '
                 f'{sorted(FRAME_NAMING)}, got {version!r}'
             )
-        frame_offsets = [int(o) for o in frame_offsets]
-        if not frame_offsets or frame_offsets[0] != 0 or 0 in frame_offsets[1:]:
-            raise ValueError(
-                f'{self.__class__.__name__}: frame_offsets must start with the centre '
-                f'offset 0 and list each neighbour once (no other 0), got {frame_offsets}'
-            )
-        if frame_sampler not in ('fixed', 'random'):
-            raise ValueError(
-                f'{self.__class__.__name__}: frame_sampler must be "fixed" or "random", '
-                f'got {frame_sampler!r}'
-            )
+        try:
+            self.window = TemporalWindow(frame_offsets, frame_sampler)
+        except ValueError as e:
+            raise ValueError(f'{self.__class__.__name__}: {e}') from None
         if kwargs.get('data_mode', 'topdown') != 'topdown':
             raise ValueError(f'{self.__class__.__name__} only supports data_mode="topdown"')
         self.version = version
         default_fill, self.first_frame_index = FRAME_NAMING[version]
         self.ph_fill_len = ph_fill_len or default_fill
-        self.frame_offsets = frame_offsets
-        self.frame_sampler = frame_sampler
         self.check_frames_exist = check_frames_exist
         self.num_missing_frames = 0
         super().__init__(ann_file=ann_file, bbox_file=bbox_file, **kwargs)
@@ -146,23 +150,33 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         ):
             self.bbox_file = osp.join(self.data_root, self.bbox_file)
 
-    @property
-    def num_frames(self) -> int:
-        """Number of frames ``T`` in every sample's window (centre included)."""
-        return len(self.frame_offsets)
-
     # ------------------------------------------------------------------ loading (once, at init)
     def load_data_list(self) -> List[dict]:
         """Load the instances: GT boxes from ``ann_file`` or detections from ``bbox_file``."""
         images, annotations = self._read_annotation_file()
         if self.bbox_file:
-            return self._load_detection_results_video(images)
-        data_list = []
-        for idx, ann in enumerate(annotations):
-            info = self._parse_gt_instance(ann, idx, images)
-            if info is not None:
-                data_list.append(info)
+            data_list = self._load_detection_results_video(images)
+        else:
+            data_list = []
+            for idx, ann in enumerate(annotations):
+                info = self._parse_gt_instance(ann, idx, images)
+                if info is not None:
+                    data_list.append(info)
+        if self.check_frames_exist:
+            self._check_centre_frames(data_list)
         return data_list
+
+    def _check_centre_frames(self, data_list: List[dict]) -> None:
+        """Every sample's centre frame must be on disk: an error names the first missing one."""
+        paths = list(dict.fromkeys(info['img_path'] for info in data_list))
+        missing = [p for p in paths if not fileio.exists(p)]
+        if missing:
+            source = self.bbox_file or self.ann_file
+            raise FileNotFoundError(
+                f'{self.__class__.__name__}: centre frame {missing[0]} (from {source}) not '
+                f'found ({len(missing)} of {len(paths)} centre frames missing); check data_root '
+                f'/ data_prefix and version={self.version!r} (frame file names)'
+            )
 
     def _read_annotation_file(self) -> Tuple[Dict[Any, dict], List[dict]]:
         """Read and validate ``ann_file``.
@@ -355,51 +369,50 @@ class PoseTrackVideoDataset(BaseCocoStyleDataset):
         return data_info
 
     def sample_frame_window(self, data_info: dict) -> dict:
-        """Choose the neighbour frames of one sample.
+        """Choose the neighbour frames of one sample (see :class:`TemporalWindow`).
 
         Args:
             data_info (dict): needs ``img_path``, ``frame_index``, ``nframes``.
 
         Returns:
-            dict: ``frame_paths`` (list[str], T), ``frame_offsets`` (np.ndarray (T,)),
-            ``margin`` (np.ndarray int64 (T-1,)).
+            dict: ``frame_paths`` (list[str], T), ``margin`` (np.ndarray int64 (T-1,)),
+            ``neighbour_fallback`` (np.ndarray int8 (T-1,)).
         """
         t = data_info['frame_index']
         first = self.first_frame_index
         last = first + data_info['nframes'] - 1
         centre = data_info['img_path']
         frame_dir, ext = osp.dirname(centre), osp.splitext(centre)[1]
-        offsets = np.asarray(self.frame_offsets[1:], dtype=np.int64)
-        # frames available on each side of t (>= 0; 0 at the sequence boundaries)
-        room = np.where(offsets < 0, max(0, t - first), max(0, last - t))
-        dist = np.minimum(np.abs(offsets), room)
-        if self.frame_sampler == 'random':
-            # U{1..dist} per neighbour, 0 where no frame exists on that side
-            dist = np.where(dist > 0, np.random.randint(1, np.maximum(dist, 1) + 1), 0)
-        used = (np.sign(offsets) * dist).astype(np.int64)
-        # the sampled distance (1 for the centre frame) stays even if the file is missing
-        margin = np.where(used == 0, 1, np.abs(used)).astype(np.int64)
-        paths = [centre]
-        for i, off in enumerate(used):
-            path = centre
-            if off != 0:
-                path = osp.join(frame_dir, str(t + int(off)).zfill(self.ph_fill_len) + ext)
-                if self.check_frames_exist and not fileio.exists(path):
-                    self._report_missing(path, centre)
-                    path, used[i] = centre, 0
-            paths.append(path)
-        used_offsets = np.concatenate([[0], used]).astype(np.int64)
-        return dict(frame_paths=paths, frame_offsets=used_offsets, margin=margin)
+
+        def path_of(offset: int) -> str:
+            if offset == 0:
+                return centre
+            return osp.join(frame_dir, str(t + offset).zfill(self.ph_fill_len) + ext)
+
+        def on_disk(offset: int) -> bool:
+            path = path_of(offset)
+            if fileio.exists(path):
+                return True
+            self._report_missing(path, centre)
+            return False
+
+        window = self.window.sample(
+            t - first, last - t, is_available=on_disk if self.check_frames_exist else None
+        )
+        return dict(
+            frame_paths=[path_of(int(o)) for o in window.offsets],
+            margin=window.margin,
+            neighbour_fallback=window.fallback,
+        )
 
     def _report_missing(self, path: str, centre: str) -> None:
-        """Count a missing neighbour frame; log the first one of this dataset."""
+        """Count a missing neighbour frame in this process; log the first one of this dataset."""
         self.num_missing_frames += 1
         if self.num_missing_frames == 1:
             print_log(
-                f'{self.__class__.__name__}: neighbour frame {path} does not exist; using the '
-                f'centre '
-                f'frame {centre} instead (official fallback). Further missing frames are counted '
-                'in `dataset.num_missing_frames` and not logged again.',
+                f'{self.__class__.__name__}: neighbour frame {path} does not exist; the centre '
+                f'frame {centre} stands in (official fallback). MissingFramesHook reports the '
+                'share of missing neighbour frames once per epoch / test.',
                 logger='current',
                 level=logging.WARNING,
             )
