@@ -3,7 +3,6 @@
 
 from typing import Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 from mmengine.model.weight_init import initialize
 from mmengine.structures import PixelData
@@ -15,6 +14,14 @@ from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import ConfigType, Features, OptConfigType, OptSampleList, Predictions
 from torch import Tensor, nn
 
+from ...structures.temporal_window import (
+    CURRENT_INDEX,
+    FRAME_ORDER,
+    NEXT_INDEX,
+    NUM_FRAMES,
+    PREVIOUS_INDEX,
+    default_margins,
+)
 from ..modules import FeatureRefinementModule, SemanticRefinementModule, fasr_init_weights
 from ..modules.dcn_pack import OFFSET_PADDING_MODES
 from ..modules.feature_refinement import ALIGN_DIRECTIONS
@@ -31,10 +38,13 @@ class FaSRHead(BaseHead):
     TSA fusion + 1×1 -> ``H^F``) and Semantics Refinement Module (PRF/PTM/PCN -> ``H^S``).
 
     Input contract (``VideoTopdownPoseEstimator``): ``feats`` is a tuple of backbone levels, each
-    ``[B, T, C, h, w]`` with ``T = 3`` frames in the order ``[current, previous, next]``; the last
-    level (HRNet-W48 stage-4 high-resolution output ``y0``, ``C = 48``) is used. Margins
-    ``[margin_prev, margin_next]`` come from ``data_sample.metainfo['margin']`` (``[1, 1]`` when
-    absent). ``h`` and ``w`` must be multiples of 4 (TSA pooling pyramid).
+    ``[B, T, C, h, w]`` with ``T = 3`` frames in the order ``[current, previous, next]`` (the
+    temporal window of :mod:`fasrnet_mmpose.structures.temporal_window`); the last level
+    (HRNet-W48 stage-4 high-resolution output ``y0``, ``C = 48``) is used. ``margins`` is a
+    ``[B, T-1]`` tensor ``[margin_prev, margin_next]`` that the estimator builds once per batch
+    from the samples' ``metainfo['margin']``; :meth:`forward`, :meth:`loss` and :meth:`predict`
+    use it alike (``None``: the window's default margins). ``h`` and ``w`` must be multiples of 4
+    (TSA pooling pyramid).
 
     Every official-vs-fixed behaviour is a named flag; docs/official_vs_fixed.md lists them with
     their official values (the defaults here; converted official checkpoints need them).
@@ -163,12 +173,26 @@ class FaSRHead(BaseHead):
     @staticmethod
     def _last_level(feats: FeatsType) -> Tensor:
         x = feats if isinstance(feats, Tensor) else feats[-1]
-        if x.dim() != 5 or x.size(1) != 3:
+        if x.dim() != 5 or x.size(1) != NUM_FRAMES:
             raise ValueError(
-                'FaSRHead expects features [B, T=3, C, h, w] in the frame order '
-                f'[current, previous, next], got {tuple(x.shape)}'
+                f'FaSRHead expects features [B, T={NUM_FRAMES}, C, h, w] in the frame order '
+                f'[{", ".join(FRAME_ORDER)}], got {tuple(x.shape)}'
             )
         return x
+
+    @staticmethod
+    def _margins(
+        margins: Optional[Tensor], features: Tensor, batch_data_samples: OptSampleList = None
+    ) -> Tensor:
+        """``margins`` ``[B, T-1]``, or the window's default margins when ``None``."""
+        if margins is not None:
+            return margins
+        if batch_data_samples and 'margin' in batch_data_samples[0].metainfo:
+            raise ValueError(
+                'FaSRHead: the data samples carry margins but no margins tensor was passed; '
+                'pass margins=batch_margins(data_samples, B) (VideoTopdownPoseEstimator does)'
+            )
+        return default_margins(features.size(0), features.device)
 
     def rough_heatmaps(self, features: Tensor) -> Tensor:
         """Backbone rough heatmaps ``R`` for every frame.
@@ -196,19 +220,24 @@ class FaSRHead(BaseHead):
         Args:
             features (Tensor): ``[B, 3, C, h, w]`` ([current, previous, next]).
             rough (Tensor): ``[B, 3, K, h, w]`` (only previous / next are used).
-            margins (Tensor, optional): ``[B, 2]`` ``[margin_prev, margin_next]``; ``None`` = 1:1.
+            margins (Tensor, optional): ``[B, 2]`` ``[margin_prev, margin_next]``; ``None``: the
+                window's default margins.
 
         Returns:
             tuple[Tensor, Tensor]: ``(H^F, H^S)``, each ``[B, K, h, w]``.
         """
-        feat_cur, feat_prev, feat_next = features.unbind(dim=1)  # each [B, C, h, w]
+        margins = self._margins(margins, features)
+        feat_cur = features[:, CURRENT_INDEX]  # [B, C, h, w]
+        feat_prev, feat_next = features[:, PREVIOUS_INDEX], features[:, NEXT_INDEX]
         if self.frm is not None:
             heatmaps_frm = self.frm(feat_cur, feat_prev, feat_next)  # [B, K, h, w]
         else:  # SRM only (DCPose): refine the current frame's rough heatmap
-            heatmaps_frm = rough[:, 0]  # [B, K, h, w]
+            heatmaps_frm = rough[:, CURRENT_INDEX]  # [B, K, h, w]
         if self.srm is None:  # FRM only
             return heatmaps_frm, heatmaps_frm
-        heatmaps_srm = self.srm(heatmaps_frm, rough[:, 1], rough[:, 2], margins)  # [B, K, h, w]
+        heatmaps_srm = self.srm(
+            heatmaps_frm, rough[:, PREVIOUS_INDEX], rough[:, NEXT_INDEX], margins
+        )  # [B, K, h, w]
         return heatmaps_frm, heatmaps_srm
 
     def forward(self, feats: FeatsType, margins: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
@@ -216,7 +245,7 @@ class FaSRHead(BaseHead):
 
         Args:
             feats (tuple[Tensor] | Tensor): Backbone levels, each ``[B, 3, C, h, w]``.
-            margins (Tensor, optional): ``[B, 2]``; ``None`` = ``[1, 1]`` for every sample.
+            margins (Tensor, optional): ``[B, 2]``; ``None``: the window's default margins.
 
         Returns:
             tuple[Tensor, Tensor]: ``(H^F, H^S)``, each ``[B, K, h, w]``. ``H^S`` is the tensor that
@@ -225,31 +254,13 @@ class FaSRHead(BaseHead):
         features = self._last_level(feats)
         return self.refine(features, self.rough_heatmaps(features), margins)
 
-    @staticmethod
-    def margins_from_samples(
-        batch_data_samples: OptSampleList, batch_size: int, device: torch.device
-    ) -> Tensor:
-        """Stack ``metainfo['margin']`` of the samples (``[1, 1]`` when absent) to ``[B, 2]``."""
-        rows = []
-        for i in range(batch_size):
-            margin = None
-            if batch_data_samples is not None and i < len(batch_data_samples):
-                margin = batch_data_samples[i].metainfo.get('margin', None)
-            rows.append(
-                np.asarray([1, 1] if margin is None else margin, dtype=np.float32).reshape(2)
-            )
-        return torch.as_tensor(np.stack(rows), device=device)
-
-    def _forward_with_samples(
-        self, feats: FeatsType, batch_data_samples: OptSampleList
-    ) -> Tuple[Tensor, Tensor]:
-        features = self._last_level(feats)
-        margins = self.margins_from_samples(batch_data_samples, features.size(0), features.device)
-        return self.refine(features, self.rough_heatmaps(features), margins)
-
     # --------------------------------------------------------------- predict
     def predict(
-        self, feats: Features, batch_data_samples: OptSampleList, test_cfg: ConfigType = {}
+        self,
+        feats: Features,
+        batch_data_samples: OptSampleList,
+        test_cfg: ConfigType = {},
+        margins: Optional[Tensor] = None,
     ) -> Predictions:
         """Decode ``H^S`` with the codec (flip test as in mmpose's ``HeatmapHead``).
 
@@ -258,6 +269,7 @@ class FaSRHead(BaseHead):
                 ``[feats, feats_flipped]`` when ``test_cfg['flip_test']``.
             batch_data_samples (list[PoseDataSample]): The batch data samples.
             test_cfg (dict): ``flip_test``, ``flip_mode``, ``shift_heatmap``, ``output_heatmaps``.
+            margins (Tensor, optional): ``[B, 2]`` (as in :meth:`forward`).
 
         Returns:
             list[InstanceData] | tuple[list[InstanceData], list[PixelData]]: Predictions, plus the
@@ -267,16 +279,18 @@ class FaSRHead(BaseHead):
             assert isinstance(feats, list) and len(feats) == 2
             flip_indices = batch_data_samples[0].metainfo['flip_indices']
             _feats, _feats_flip = feats
-            _heatmaps = self._forward_with_samples(_feats, batch_data_samples)[1]
+            margins = self._margins(margins, self._last_level(_feats), batch_data_samples)
+            _heatmaps = self.forward(_feats, margins)[1]
             _heatmaps_flip = flip_heatmaps(
-                self._forward_with_samples(_feats_flip, batch_data_samples)[1],
+                self.forward(_feats_flip, margins)[1],
                 flip_mode=test_cfg.get('flip_mode', 'heatmap'),
                 flip_indices=flip_indices,
                 shift_heatmap=test_cfg.get('shift_heatmap', False),
             )
             batch_heatmaps = (_heatmaps + _heatmaps_flip) * 0.5
         else:
-            batch_heatmaps = self._forward_with_samples(feats, batch_data_samples)[1]
+            margins = self._margins(margins, self._last_level(feats), batch_data_samples)
+            batch_heatmaps = self.forward(feats, margins)[1]
 
         preds = self.decode(batch_heatmaps)
         if test_cfg.get('output_heatmaps', False):
@@ -286,7 +300,11 @@ class FaSRHead(BaseHead):
 
     # ------------------------------------------------------------------ loss
     def loss(
-        self, feats: Tuple[Tensor], batch_data_samples: OptSampleList, train_cfg: ConfigType = {}
+        self,
+        feats: Tuple[Tensor],
+        batch_data_samples: OptSampleList,
+        train_cfg: ConfigType = {},
+        margins: Optional[Tensor] = None,
     ) -> dict:
         """``alpha * MSE(H^F) + (1 - alpha) * MSE(H^S)`` and PCK accuracy of ``H^S``.
 
@@ -295,12 +313,14 @@ class FaSRHead(BaseHead):
             batch_data_samples (list[PoseDataSample]): With ``gt_fields.heatmaps`` ``[K, h, w]`` and
                 ``gt_instance_labels.keypoint_weights`` ``[1, K]``.
             train_cfg (dict): ``compute_acc`` (default ``True``).
+            margins (Tensor, optional): ``[B, 2]`` (as in :meth:`forward`).
 
         Returns:
             dict: ``loss_kpt`` (weighted total, the only summed key), ``mse_frm`` and ``mse_srm``
             (unweighted terms, logged only) and ``acc_pose``.
         """
-        heatmaps_frm, heatmaps_srm = self._forward_with_samples(feats, batch_data_samples)
+        margins = self._margins(margins, self._last_level(feats), batch_data_samples)
+        heatmaps_frm, heatmaps_srm = self.forward(feats, margins)
         gt_heatmaps = torch.stack([d.gt_fields.heatmaps for d in batch_data_samples])
         keypoint_weights = torch.cat(
             [d.gt_instance_labels.keypoint_weights for d in batch_data_samples]

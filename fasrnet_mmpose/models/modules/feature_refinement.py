@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ...structures.temporal_window import FUSION_CENTRE_INDEX, NUM_FRAMES
 from .dcn_pack import OFFSET_PADDING_MODES, DCNPack
 
 #: Values of the ``align_direction`` flag (docs/official_vs_fixed.md).
@@ -222,7 +223,9 @@ class FeatureRefinementModule(nn.Module):
         self.align_direction = align_direction
         self.pcda_p = PCDAlignment3(num_feat, deform_groups, pcd_dilations, offset_padding)
         self.pcda_n = PCDAlignment3(num_feat, deform_groups, pcd_dilations, offset_padding)
-        self.tsa_fusion = TSAFusion(num_feat, num_frame=3, center_frame_idx=1)
+        self.tsa_fusion = TSAFusion(
+            num_feat, num_frame=NUM_FRAMES, center_frame_idx=FUSION_CENTRE_INDEX
+        )  # stacked in FUSION_ORDER [previous, current, next]
         self.heatmap_layer = nn.Conv2d(num_feat, num_joints, 1, 1, 0)
 
     def align(

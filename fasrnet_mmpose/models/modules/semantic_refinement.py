@@ -5,34 +5,31 @@ FaSRnet uses it with a single dilation ``[1]`` and ``current = H^F``; DCPose use
 with dilations ``[3, 6, 9, 12, 15]`` and ``current = R_cur`` (the rough current heatmaps).
 """
 
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch
 from mmcv.ops import ModulatedDeformConv2d
 from torch import Tensor, nn
 
+from ...structures.temporal_window import NUM_FRAMES
 from .rsb import ChainOfRSBBlocks
 
 
-def margin_weights(
-    margins: Optional[Tensor], batch_size: int, device: torch.device
-) -> Tuple[Tensor, Tensor]:
+def margin_weights(margins: Tensor, batch_size: int, device: torch.device) -> Tuple[Tensor, Tensor]:
     """Inverse-distance frame weights from margins (spec §1.2).
 
     ``m = margin / margin.sum(1)``; previous weight ``m[:, 1]``, next weight ``m[:, 0]``.
 
     Args:
-        margins (Tensor, optional): ``[B, 2]`` integer ``[margin_prev, margin_next]``; ``None``
-            means ``[1, 1]`` for every sample.
-        batch_size (int): ``B`` (used when ``margins`` is ``None``).
+        margins (Tensor): ``[B, 2]`` ``[margin_prev, margin_next]`` (the head passes the
+            temporal window's default margins when it has none).
+        batch_size (int): ``B`` (checked against ``margins``).
         device (torch.device): Device of the result.
 
     Returns:
         tuple[Tensor, Tensor]: ``(w_prev, w_next)``, each ``[B, 1, 1, 1]`` float32.
     """
-    if margins is None:
-        margins = torch.ones(batch_size, 2, device=device)
-    m = torch.as_tensor(margins, device=device).to(torch.float32).reshape(-1, 2)
+    m = torch.as_tensor(margins, device=device).to(torch.float32).reshape(-1, NUM_FRAMES - 1)
     if m.size(0) != batch_size:
         raise ValueError(f'margins have {m.size(0)} rows for a batch of {batch_size}')
     m = m / m.sum(dim=1, keepdim=True)
@@ -109,7 +106,7 @@ class SemanticRefinementModule(nn.Module):
         )
 
     def build_inputs(
-        self, current: Tensor, prev: Tensor, next: Tensor, margins: Optional[Tensor] = None
+        self, current: Tensor, prev: Tensor, next: Tensor, margins: Tensor
     ) -> Tuple[Tensor, Tensor]:
         """Per-joint interleaved PRF / PTM inputs (spec §4.2), no per-joint loop.
 
@@ -117,7 +114,7 @@ class SemanticRefinementModule(nn.Module):
             current (Tensor): Current heatmaps (``H^F`` in FaSRnet) ``[B, K, H, W]``.
             prev (Tensor): Previous-frame rough heatmaps ``[B, K, H, W]``.
             next (Tensor): Next-frame rough heatmaps ``[B, K, H, W]``.
-            margins (Tensor, optional): ``[B, 2]`` ``[margin_prev, margin_next]``; ``None`` = 1:1.
+            margins (Tensor): ``[B, 2]`` ``[margin_prev, margin_next]``.
 
         Returns:
             tuple[Tensor, Tensor]: ``diff_in`` ``[B, 4K, H, W]`` (channels ``4j..4j+3`` =
@@ -132,16 +129,14 @@ class SemanticRefinementModule(nn.Module):
         support_in = torch.stack((current, prev * w_prev, next * w_next), dim=2)
         return diff_in.flatten(1, 2), support_in.flatten(1, 2)
 
-    def forward(
-        self, current: Tensor, prev: Tensor, next: Tensor, margins: Optional[Tensor] = None
-    ) -> Tensor:
+    def forward(self, current: Tensor, prev: Tensor, next: Tensor, margins: Tensor) -> Tensor:
         """Refine the current heatmaps.
 
         Args:
             current (Tensor): ``[B, K, H, W]``.
             prev (Tensor): ``[B, K, H, W]``.
             next (Tensor): ``[B, K, H, W]``.
-            margins (Tensor, optional): ``[B, 2]``; ``None`` = 1:1.
+            margins (Tensor): ``[B, 2]``.
 
         Returns:
             Tensor: ``H^S`` ``[B, K, H, W]``.

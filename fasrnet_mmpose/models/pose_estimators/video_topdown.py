@@ -1,13 +1,23 @@
 # Copyright (c) OpenMMLab. All rights reserved.
+import inspect
 from contextlib import nullcontext
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import MODELS
-from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from mmpose.utils.typing import (
+    ConfigType,
+    ForwardResults,
+    OptConfigType,
+    OptMultiConfig,
+    OptSampleList,
+    SampleList,
+)
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from ...structures.temporal_window import batch_margins
 
 BACKBONE_BN_MODES = ('train_mode', 'eval')
 
@@ -16,12 +26,15 @@ BACKBONE_BN_MODES = ('train_mode', 'eval')
 class VideoTopdownPoseEstimator(TopdownPoseEstimator):
     """Top-down pose estimator over a temporal window of person crops.
 
-    Inputs are ``[B, T, 3, H, W]`` (frame 0 = the current frame ``t``, then the neighbours in the
-    dataset's ``frame_offsets`` order). The backbone runs **once** on the ``B*T`` crops; every
-    feature level is handed to the head as ``[B, T, C, h, w]``. Everything else (loss, predict with
-    flip test — ``inputs.flip(-1)`` flips every frame —, ``add_pred_to_datasample``) is
-    mmpose's :class:`TopdownPoseEstimator`, and state-dict keys stay ``backbone.*`` / ``head.*`` so
-    mmpose HRNet checkpoints load unchanged.
+    Inputs are ``[B, T, 3, H, W]`` in the temporal window's order ``[current, previous, next]``
+    (:mod:`fasrnet_mmpose.structures.temporal_window`). The backbone runs **once** on the ``B*T``
+    crops; every feature level is handed to the head as ``[B, T, C, h, w]``. A head whose
+    ``forward``/``loss``/``predict`` take ``margins`` (:class:`FaSRHead`) gets the ``[B, T-1]``
+    margins tensor, built once per batch from the samples' ``metainfo['margin']`` (the default
+    margins without samples), in all three modes alike: ``tensor`` mode equals ``predict``.
+    Everything else (predict with flip test — ``inputs.flip(-1)`` flips every frame —,
+    ``add_pred_to_datasample``) is mmpose's :class:`TopdownPoseEstimator`, and state-dict keys
+    stay ``backbone.*`` / ``head.*`` so mmpose HRNet checkpoints load unchanged.
 
     Args:
         backbone, neck, head, train_cfg, test_cfg, data_preprocessor, init_cfg, metainfo: as in
@@ -67,6 +80,9 @@ class VideoTopdownPoseEstimator(TopdownPoseEstimator):
         )
         self.freeze_backbone = freeze_backbone
         self.backbone_bn = backbone_bn
+        self._head_takes_margins = self.with_head and (
+            'margins' in inspect.signature(self.head.forward).parameters
+        )
         if freeze_backbone:
             for module in self._feature_modules():
                 for param in module.parameters():
@@ -111,3 +127,51 @@ class VideoTopdownPoseEstimator(TopdownPoseEstimator):
         if isinstance(x, Tensor):
             x = (x,)
         return tuple(f.reshape(B, T, *f.shape[1:]) for f in x)  # levels of [B,T,C,h,w]
+
+    # ------------------------------------------------------------------ margins path
+    def _margin_kwargs(self, inputs: Tensor, data_samples: OptSampleList) -> dict:
+        """``dict(margins=[B, T-1] tensor)`` for a head that takes margins, else ``{}``."""
+        if not self._head_takes_margins:
+            return {}
+        return dict(margins=batch_margins(data_samples, inputs.size(0), inputs.device))
+
+    def forward(
+        self,
+        inputs: Union[Tensor, list],
+        data_samples: OptSampleList = None,
+        mode: str = 'tensor',
+    ) -> ForwardResults:
+        """mmpose's forward; ``tensor`` mode also hands the samples' margins to the head."""
+        if mode == 'tensor':
+            if isinstance(inputs, list):
+                inputs = torch.stack(inputs)
+            return self._forward(inputs, data_samples)
+        return super().forward(inputs, data_samples, mode)
+
+    def _forward(self, inputs: Tensor, data_samples: OptSampleList = None):
+        """Head output (for :class:`FaSRHead`: ``(H^F, H^S)``), with the samples' margins."""
+        x = self.extract_feat(inputs)
+        if self.with_head:
+            x = self.head.forward(x, **self._margin_kwargs(inputs, data_samples))
+        return x
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Losses of a batch (mmpose's, with the margins tensor)."""
+        feats = self.extract_feat(inputs)
+        margins = self._margin_kwargs(inputs, data_samples)
+        return self.head.loss(feats, data_samples, train_cfg=self.train_cfg, **margins)
+
+    def predict(self, inputs: Tensor, data_samples: SampleList) -> SampleList:
+        """Predictions (mmpose's ``TopdownPoseEstimator.predict``, with the margins tensor)."""
+        assert self.with_head, 'The model must have head to perform prediction.'
+        if self.test_cfg.get('flip_test', False):
+            feats = [self.extract_feat(inputs), self.extract_feat(inputs.flip(-1))]
+        else:
+            feats = self.extract_feat(inputs)
+        margins = self._margin_kwargs(inputs, data_samples)
+        preds = self.head.predict(feats, data_samples, test_cfg=self.test_cfg, **margins)
+        if isinstance(preds, tuple):
+            batch_pred_instances, batch_pred_fields = preds
+        else:
+            batch_pred_instances, batch_pred_fields = preds, None
+        return self.add_pred_to_datasample(batch_pred_instances, batch_pred_fields, data_samples)

@@ -13,6 +13,7 @@ from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
 from fasrnet_mmpose.models.heads import FaSRHead
+from fasrnet_mmpose.structures import batch_margins, default_margins
 
 FIXTURE = ('fixtures', 'official_head', 'fasrnet_head_official.npz')
 TOL = dict(atol=1e-4, rtol=1e-4)
@@ -232,10 +233,12 @@ def test_forward_shapes_and_default_margins():
         # no margins == [1, 1]
         hf1, hs1 = head.forward(feats, margins=torch.ones(2, 2))
         assert torch.equal(hs, hs1) and torch.equal(hf, hf1)
-        # from data samples: absent -> [1, 1]; asymmetric margins change H^S only
-        hf2, hs2 = head._forward_with_samples(feats, _samples(2, margins=None))
+        # the temporal window's default margins == [1, 1]; margins from data samples (the
+        # estimator's batch tensor): asymmetric margins change H^S only
+        hf2, hs2 = head.forward(feats, default_margins(2))
         assert torch.equal(hs, hs2)
-        hf3, hs3 = head._forward_with_samples(feats, _samples(2, margins=[[1, 2], [2, 1]]))
+        margins = batch_margins(_samples(2, margins=[[1, 2], [2, 1]]), 2)
+        hf3, hs3 = head.forward(feats, margins)
         assert torch.equal(hf, hf3) and not torch.allclose(hs, hs3)
         # a bare tensor works as a single level; the frame axis is required
         assert torch.equal(head.forward(feats[0])[1], hs)
@@ -316,7 +319,7 @@ def test_loss_keys_and_gradients():
     head = _randomize(FaSRHead(dcn_offset_padding='same', loss=dict(type='FaSRLoss', alpha=0.4)))
     head.train()
     samples = _samples(2, margins=[[1, 1], [1, 2]])
-    losses = head.loss(_random_feats(2), samples, train_cfg={})
+    losses = head.loss(_random_feats(2), samples, train_cfg={}, margins=batch_margins(samples, 2))
     assert set(losses) == {'loss_kpt', 'mse_frm', 'mse_srm', 'acc_pose'}
     assert torch.allclose(losses['loss_kpt'], 0.4 * losses['mse_frm'] + 0.6 * losses['mse_srm'])
     total, log_vars = BaseModel.parse_losses(None, losses)
@@ -342,9 +345,12 @@ def test_predict_decodes_srm_heatmaps_with_flip_test():
     head = _randomize(FaSRHead(dcn_offset_padding='same', decoder=codec)).eval()
     feats = _random_feats(2)
     samples = _samples(2, margins=[[1, 1], [2, 1]], flip_indices=flip_indices)
+    margins = batch_margins(samples, 2)
     with torch.no_grad():
-        preds, fields = head.predict(feats, samples, test_cfg=dict(output_heatmaps=True))
-        hs = head._forward_with_samples(feats, samples)[1]
+        preds, fields = head.predict(
+            feats, samples, test_cfg=dict(output_heatmaps=True), margins=margins
+        )
+        hs = head.forward(feats, margins)[1]
     assert len(preds) == 2 and preds[0].keypoints.shape == (1, 17, 2)
     assert torch.equal(fields[0].heatmaps, hs[0])
     # decoded from H^S with the codec
@@ -357,8 +363,9 @@ def test_predict_decodes_srm_heatmaps_with_flip_test():
             [feats, feats_flip],
             samples,
             test_cfg=dict(flip_test=True, output_heatmaps=True, shift_heatmap=False),
+            margins=margins,
         )[1]
-        hs_flip = head._forward_with_samples(feats_flip, samples)[1]
+        hs_flip = head.forward(feats_flip, margins)[1]
     expected = (hs + hs_flip.flip(-1)[:, flip_indices]) * 0.5
     assert torch.allclose(flipped[1].heatmaps, expected[1], atol=1e-6)
 

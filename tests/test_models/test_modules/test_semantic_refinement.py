@@ -13,6 +13,7 @@ from fasrnet_mmpose.models.modules import (
     fasr_init_weights,
     margin_weights,
 )
+from fasrnet_mmpose.structures import default_margins
 
 DCPOSE_FIXTURE = ('fixtures', 'dcpose_head', 'dcpose_head_official.npz')
 DCPOSE_DILATIONS = [3, 6, 9, 12, 15]
@@ -53,7 +54,7 @@ def test_margin_weights():
     wp, wn = margin_weights(torch.tensor([[1, 1], [1, 2], [3, 1]]), 3, torch.device('cpu'))
     assert torch.allclose(wp.flatten(), torch.tensor([0.5, 2 / 3, 1 / 4]))
     assert torch.allclose(wn.flatten(), torch.tensor([0.5, 1 / 3, 3 / 4]))
-    wp, wn = margin_weights(None, 2, torch.device('cpu'))
+    wp, wn = margin_weights(default_margins(2), 2, torch.device('cpu'))
     assert wp.flatten().tolist() == wn.flatten().tolist() == [0.5, 0.5]
     with pytest.raises(ValueError):
         margin_weights(torch.ones(3, 2), 2, torch.device('cpu'))
@@ -85,9 +86,9 @@ def test_mask_sigmoid_flag():
             p.normal_(0, 0.2)
     inputs = torch.rand(3, 1, 17, 8, 8).unbind(0)
     with torch.no_grad():
-        raw = srm(*inputs)
+        raw = srm(*inputs, default_margins(1))
         srm.mask_sigmoid = True
-        assert not torch.allclose(srm(*inputs), raw)
+        assert not torch.allclose(srm(*inputs, default_margins(1)), raw)
 
 
 def test_official_init_gives_near_zero_output():
@@ -98,7 +99,7 @@ def test_official_init_gives_near_zero_output():
     bn = srm.diff_temporal_fuse.layers[0].conv_bn_relu1.bn
     assert torch.equal(bn.weight, torch.ones_like(bn.weight)) and not bn.bias.any()
     with torch.no_grad():
-        out = srm.eval()(*torch.rand(3, 2, 17, 8, 8).unbind(0))
+        out = srm.eval()(*torch.rand(3, 2, 17, 8, 8).unbind(0), default_margins(2))
     assert out.abs().max() < 1e-3
     with pytest.raises(ValueError):
         fasr_init_weights(srm, dcn_offset_init='kaiming')
