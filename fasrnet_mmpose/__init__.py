@@ -10,9 +10,11 @@ Importing this package registers every plugin component in mmpose's registries (
 # Order matters: the checkpoint loaders first, others may load weights.
 # isort: off
 from . import utils  # noqa: F401
+from . import structures  # noqa: F401
 from . import datasets  # noqa: F401
 from . import models  # noqa: F401
 from . import evaluation  # noqa: F401
+from . import engine  # noqa: F401
 from . import apis  # noqa: F401
 from .version import __version__  # noqa: F401
 # isort: on

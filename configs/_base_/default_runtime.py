@@ -25,7 +25,10 @@ default_hooks = dict(
 custom_hooks = [
     # Synchronize model buffers such as running_mean and running_var in BN
     # at the end of each epoch
-    dict(type='SyncBuffersHook')
+    dict(type='SyncBuffersHook'),
+    # report the share of neighbour frames missing on disk once per epoch / test
+    # (fasrnet_mmpose.engine.hooks.MissingFramesHook, see docs/temporal_window.md)
+    dict(type='MissingFramesHook'),
 ]
 
 # multi-processing backend

@@ -118,8 +118,8 @@ meta_keys = (
     'flip_direction',
     'flip_indices',
     'frame_paths',
-    'frame_offsets',
     'margin',
+    'neighbour_fallback',  # counted by MissingFramesHook (default_runtime.py)
     'vid_id',
     'frame_id',
     'frame_index',
