@@ -6,6 +6,7 @@ EXPECTED = {
     'DATASETS': ['PoseTrackVideoDataset'],
     'TRANSFORMS': ['LoadFrameWindow', 'ClippedNormalBBoxTransform'],
     'MODELS': ['VideoPoseDataPreprocessor', 'VideoTopdownPoseEstimator'],
+    'HOOKS': ['MissingFramesHook'],
 }
 
 
