@@ -181,18 +181,13 @@ class FaSRHead(BaseHead):
         return x
 
     @staticmethod
-    def _margins(
-        margins: Optional[Tensor], features: Tensor, batch_data_samples: OptSampleList = None
-    ) -> Tensor:
-        """``margins`` ``[B, T-1]``, or the window's default margins when ``None``."""
-        if margins is not None:
-            return margins
-        if batch_data_samples and 'margin' in batch_data_samples[0].metainfo:
+    def _check_margins_passed(margins: Optional[Tensor], batch_data_samples: OptSampleList) -> None:
+        """Refuse to drop the samples' margins silently: they come as the ``margins`` tensor."""
+        if margins is None and batch_data_samples and 'margin' in batch_data_samples[0].metainfo:
             raise ValueError(
                 'FaSRHead: the data samples carry margins but no margins tensor was passed; '
                 'pass margins=batch_margins(data_samples, B) (VideoTopdownPoseEstimator does)'
             )
-        return default_margins(features.size(0), features.device)
 
     def rough_heatmaps(self, features: Tensor) -> Tensor:
         """Backbone rough heatmaps ``R`` for every frame.
@@ -226,7 +221,8 @@ class FaSRHead(BaseHead):
         Returns:
             tuple[Tensor, Tensor]: ``(H^F, H^S)``, each ``[B, K, h, w]``.
         """
-        margins = self._margins(margins, features)
+        if margins is None:
+            margins = default_margins(features.size(0), features.device)  # [B, 2]
         feat_cur = features[:, CURRENT_INDEX]  # [B, C, h, w]
         feat_prev, feat_next = features[:, PREVIOUS_INDEX], features[:, NEXT_INDEX]
         if self.frm is not None:
@@ -275,11 +271,11 @@ class FaSRHead(BaseHead):
             list[InstanceData] | tuple[list[InstanceData], list[PixelData]]: Predictions, plus the
             ``H^S`` heatmaps when ``test_cfg['output_heatmaps']``.
         """
+        self._check_margins_passed(margins, batch_data_samples)
         if test_cfg.get('flip_test', False):
             assert isinstance(feats, list) and len(feats) == 2
             flip_indices = batch_data_samples[0].metainfo['flip_indices']
             _feats, _feats_flip = feats
-            margins = self._margins(margins, self._last_level(_feats), batch_data_samples)
             _heatmaps = self.forward(_feats, margins)[1]
             _heatmaps_flip = flip_heatmaps(
                 self.forward(_feats_flip, margins)[1],
@@ -289,7 +285,6 @@ class FaSRHead(BaseHead):
             )
             batch_heatmaps = (_heatmaps + _heatmaps_flip) * 0.5
         else:
-            margins = self._margins(margins, self._last_level(feats), batch_data_samples)
             batch_heatmaps = self.forward(feats, margins)[1]
 
         preds = self.decode(batch_heatmaps)
@@ -319,7 +314,7 @@ class FaSRHead(BaseHead):
             dict: ``loss_kpt`` (weighted total, the only summed key), ``mse_frm`` and ``mse_srm``
             (unweighted terms, logged only) and ``acc_pose``.
         """
-        margins = self._margins(margins, self._last_level(feats), batch_data_samples)
+        self._check_margins_passed(margins, batch_data_samples)
         heatmaps_frm, heatmaps_srm = self.forward(feats, margins)
         gt_heatmaps = torch.stack([d.gt_fields.heatmaps for d in batch_data_samples])
         keypoint_weights = torch.cat(
