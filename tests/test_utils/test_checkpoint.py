@@ -142,11 +142,11 @@ def test_file_url_to_path(tmp_path):
 
 def test_registered_schemes():
     get = CheckpointLoader._get_checkpoint_loader
-    assert get('/abs/a.pth') is ckpt_module.load_from_local_trusted
-    assert get('relative/a.pth') is ckpt_module.load_from_local_trusted
+    assert get('/abs/a.pth') is ckpt_module.load_from_local
+    assert get('relative/a.pth') is ckpt_module.load_from_local
     assert get('file:///abs/a.pth') is ckpt_module.load_from_file_url
-    assert get('http://h/a.pth') is ckpt_module.load_from_http_verified
-    assert get('https://h/a.pth') is ckpt_module.load_from_http_verified
+    assert get('http://h/a.pth') is ckpt_module.load_from_http
+    assert get('https://h/a.pth') is ckpt_module.load_from_http
     # the '' override must not shadow mmengine's other schemes
     for url in (
         'open-mmlab://resnet50_v1c',
