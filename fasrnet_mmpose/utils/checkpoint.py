@@ -67,7 +67,7 @@ def _history_buffer_getattr(obj: object, name: str) -> object:
     if obj is HistoryBuffer and name in ('min', 'max', 'mean', 'current'):
         return getattr(obj, name)
     owner = getattr(obj, '__name__', type(obj).__name__)
-    raise pickle.UnpicklingError(f'Unsupported global: GLOBAL getattr:{owner}.{name} is not allowed')
+    raise pickle.UnpicklingError(f'Unsupported global: GLOBAL getattr:{owner}.{name} (not allowed)')
 
 
 def _allowed_globals() -> List:

@@ -195,5 +195,3 @@ def fetch_official_checkpoint(file_id: str, cache_dir: Optional[str] = None) -> 
         f'{osp.join(cache_dir, name)} (sha256 {converted_sha256[:8]}..., recorded in {record_path})'
     )
     return osp.join(cache_dir, name)
-
-

@@ -62,8 +62,9 @@ def check_weights(
         ]
         matched = sum(k in state for k in keys) - len(wrong)
         unexpected = sum(k.startswith(prefix) and k not in model_state for k in state)
+        missing = len(keys) - matched
         report[name] = dict(
-            matched=matched, missing=len(keys) - matched, unexpected=unexpected, wrong_shape=len(wrong)
+            matched=matched, missing=missing, unexpected=unexpected, wrong_shape=len(wrong)
         )
     complete = all(r['missing'] == 0 for r in report.values())
     if not complete:
