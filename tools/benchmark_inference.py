@@ -160,6 +160,9 @@ def single_frame_config(cfg):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    from fasrnet_mmpose.utils.cli import check_device
+
+    check_device(args.device)  # one clear line instead of a CUDA traceback
 
     import logging
 
@@ -317,4 +320,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from fasrnet_mmpose.utils.cli import run_cli
+
+    sys.exit(run_cli(main))

@@ -272,4 +272,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from fasrnet_mmpose.utils.cli import run_cli
+
+    sys.exit(run_cli(main))

@@ -267,6 +267,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> List[Dict[str, object]]:
     args = parse_args(argv)
+    from fasrnet_mmpose.utils.cli import check_device
+
+    check_device(args.device)  # one clear line instead of a CUDA traceback
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = run_benchmark(
@@ -290,4 +293,6 @@ def main(argv: Optional[List[str]] = None) -> List[Dict[str, object]]:
 
 
 if __name__ == '__main__':
-    main()
+    from fasrnet_mmpose.utils.cli import run_cli
+
+    raise SystemExit(run_cli(main))

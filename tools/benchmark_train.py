@@ -455,6 +455,9 @@ def _dump(path: Optional[str], results: dict) -> None:
 
 def main() -> None:
     args = parse_args()
+    from fasrnet_mmpose.utils.cli import check_device
+
+    check_device(args.device)  # one clear line instead of a CUDA traceback
     from mmengine.optim import build_optim_wrapper
     from mmengine.runner import Runner
     from mmpose.registry import MODELS
@@ -575,4 +578,6 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from fasrnet_mmpose.utils.cli import run_cli
+
+    sys.exit(run_cli(main))

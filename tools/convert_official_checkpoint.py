@@ -7,265 +7,65 @@ Usage::
 
 ``SRC`` is an official training checkpoint (``{begin_epoch, state_dict, optimizer, ...}``) or a bare
 state dict; ``module.`` prefixes are stripped. The result ``{'state_dict': ..., 'meta': ...}`` loads
-with ``strict=True`` into the official-mode model: mmpose ``HRNet`` (W48) as ``backbone`` +
-:class:`FaSRHead` with the official flags (docs/official_vs_fixed.md) as ``head``. By default that
-model is built in-process (on the meta device, no memory); ``--config`` validates against the
-``model`` of a config instead. Checkpoints with missing or unexpected keys or wrong shapes are
-refused with a list of the offending keys.
-
-Key mapping (official -> plugin)::
-
-    rough_pose_estimation_net.final_layer.*  -> head.final_layer.*      (rough heatmaps, HRNet 1x1)
-    rough_pose_estimation_net.<rest>         -> backbone.<rest>         (1:1, mmpose HRNet names)
-    pcda_p.* / pcda_n.*                      -> head.frm.pcda_p.* / head.frm.pcda_n.*
-    TSA_Fusion.*                             -> head.frm.tsa_fusion.*
-    final_layer.*  (top level, FRM 1x1!)     -> head.frm.heatmap_layer.*
-    hm_improve.<srm key>                     -> head.srm.<official_srm_key_to_plugin(srm key)>
-
-The SRM key mapping is shared with DCPose (whose head keys are the SRM keys without a prefix).
+with ``strict=True`` into the official-mode model (built on the meta device; ``--config`` validates
+against a config's ``model`` instead). Missing/unexpected keys or wrong shapes are refused with a
+list of the offending keys; a checkpoint already in the plugin layout is reported as "already
+converted". The key mapping lives in :mod:`fasrnet_mmpose.utils.official_checkpoint` (the
+checkpoint loaders use it too: an official file given as a local path is converted on the fly).
 """
 
 import argparse
 import os.path as osp
-import re
 import sys
-from collections import OrderedDict
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, List, Optional
 
 import torch
 
-MODULE_PREFIX = 'module.'
-OFFICIAL_BACKBONE = 'rough_pose_estimation_net.'
-
-# (official prefix, plugin prefix); first match wins, so the backbone's final_layer comes first and
-# the top-level (FRM) final_layer is matched only as an exact top-level prefix.
-_PREFIX_MAP: Tuple[Tuple[str, str], ...] = (
-    (OFFICIAL_BACKBONE + 'final_layer.', 'head.final_layer.'),
-    (OFFICIAL_BACKBONE, 'backbone.'),
-    ('pcda_p.', 'head.frm.pcda_p.'),
-    ('pcda_n.', 'head.frm.pcda_n.'),
-    ('TSA_Fusion.', 'head.frm.tsa_fusion.'),
-    ('final_layer.', 'head.frm.heatmap_layer.'),
+from fasrnet_mmpose.utils import run_cli
+from fasrnet_mmpose.utils.checkpoint import ALLOWED_GLOBALS
+from fasrnet_mmpose.utils.official_checkpoint import (  # noqa: F401  (re-exported for tests)
+    ConversionError,
+    build_official_model,
+    check_against,
+    convert_checkpoint_dict,
+    convert_state_dict,
+    extract_state_dict,
+    is_plugin_checkpoint,
+    official_key_to_plugin,
+    official_srm_key_to_plugin,
+    plugin_key_to_official,
+    plugin_srm_key_to_official,
+    target_shapes,
 )
-_SRM_OFFICIAL_PREFIX = 'hm_improve.'
-_SRM_PLUGIN_PREFIX = 'head.srm.'
-
-_SRM_OFFICIAL_PATTERNS = (
-    (re.compile(r'^offsets_list\.(\d+)\.0\.(weight)$'), 'offset_convs.{}.{}'),
-    (re.compile(r'^masks_list\.(\d+)\.0\.(weight)$'), 'mask_convs.{}.{}'),
-    (re.compile(r'^modulated_deform_conv_list\.(\d+)\.deform_conv\.(weight|bias)$'), 'dcns.{}.{}'),
-)
-_SRM_PLUGIN_PATTERNS = (
-    (re.compile(r'^offset_convs\.(\d+)\.(weight)$'), 'offsets_list.{}.0.{}'),
-    (re.compile(r'^mask_convs\.(\d+)\.(weight)$'), 'masks_list.{}.0.{}'),
-    (re.compile(r'^dcns\.(\d+)\.(weight|bias)$'), 'modulated_deform_conv_list.{}.deform_conv.{}'),
-)
-_RSB_CHAINS = ('diff_temporal_fuse.', 'support_temporal_fuse.', 'offset_mask_combine_conv.')
 
 
-class ConversionError(ValueError):
-    """Raised when a checkpoint cannot be converted or does not match the target model."""
-
-
-def official_srm_key_to_plugin(key: str) -> str:
-    """Map an official SRM key (FaSRnet ``hm_improve.`` stripped, or a DCPose head key).
-
-    RSB-chain keys are identical; ``offsets_list.i.0.weight`` -> ``offset_convs.i.weight``,
-    ``masks_list.i.0.weight`` -> ``mask_convs.i.weight``,
-    ``modulated_deform_conv_list.i.deform_conv.{weight,bias}`` -> ``dcns.i.{weight,bias}``.
-    """
-    if key.startswith(_RSB_CHAINS):
-        return key
-    for pattern, fmt in _SRM_OFFICIAL_PATTERNS:
-        match = pattern.match(key)
-        if match:
-            return fmt.format(*match.groups())
-    raise ConversionError(f'unknown official SRM key {key!r}')
-
-
-def plugin_srm_key_to_official(key: str) -> str:
-    """Inverse of :func:`official_srm_key_to_plugin`."""
-    if key.startswith(_RSB_CHAINS):
-        return key
-    for pattern, fmt in _SRM_PLUGIN_PATTERNS:
-        match = pattern.match(key)
-        if match:
-            return fmt.format(*match.groups())
-    raise ConversionError(f'unknown plugin SRM key {key!r}')
-
-
-def official_key_to_plugin(key: str) -> str:
-    """Map one official FaSRnet state-dict key (``module.`` already stripped) to the plugin key."""
-    if key.startswith(_SRM_OFFICIAL_PREFIX):
-        return _SRM_PLUGIN_PREFIX + official_srm_key_to_plugin(key[len(_SRM_OFFICIAL_PREFIX) :])
-    for src, dst in _PREFIX_MAP:
-        if key.startswith(src):
-            return dst + key[len(src) :]
-    raise ConversionError(f'unexpected key {key!r}: not part of the official FaSRnet model')
-
-
-def plugin_key_to_official(key: str) -> str:
-    """Inverse of :func:`official_key_to_plugin`."""
-    if key.startswith(_SRM_PLUGIN_PREFIX):
-        return _SRM_OFFICIAL_PREFIX + plugin_srm_key_to_official(key[len(_SRM_PLUGIN_PREFIX) :])
-    for src, dst in _PREFIX_MAP:
-        if key.startswith(dst):
-            return src + key[len(dst) :]
-    raise ConversionError(f'unexpected plugin key {key!r}')
-
-
-def strip_module_prefix(key: str) -> str:
-    """Remove any number of leading ``module.`` (DataParallel) prefixes."""
-    while key.startswith(MODULE_PREFIX):
-        key = key[len(MODULE_PREFIX) :]
-    return key
-
-
-def extract_state_dict(checkpoint: Mapping) -> Mapping:
-    """Return the state dict of an official checkpoint container (or the dict itself)."""
-    if not isinstance(checkpoint, Mapping):
-        raise ConversionError(f'checkpoint is a {type(checkpoint).__name__}, not a dict')
-    if 'state_dict' in checkpoint and isinstance(checkpoint['state_dict'], Mapping):
-        return checkpoint['state_dict']
-    if checkpoint and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        return checkpoint
-    raise ConversionError(
-        'checkpoint has no "state_dict" entry and is not a state dict itself '
-        f'(top-level keys: {sorted(checkpoint)[:10]})'
-    )
-
-
-def convert_state_dict(official: Mapping[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
-    """Rename every key of an official state dict (order preserved).
-
-    Raises:
-        ConversionError: on keys that do not belong to the official model or on duplicates.
-    """
-    converted: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
-    unknown: List[str] = []
-    for key, value in official.items():
-        key = strip_module_prefix(key)
-        try:
-            new_key = official_key_to_plugin(key)
-        except ConversionError:
-            unknown.append(key)
-            continue
-        if new_key in converted:
-            raise ConversionError(f'duplicate key {key!r} (after stripping "module.")')
-        converted[new_key] = value
-    if unknown:
-        raise ConversionError(
-            _format_keys('unexpected keys (not in the official FaSRnet model)', unknown)
-        )
-    return converted
-
-
-def _format_keys(title: str, keys: Iterable[str], limit: int = 20) -> str:
-    keys = list(keys)
-    lines = [f'{title}: {len(keys)}']
-    lines += [f'  {k}' for k in keys[:limit]]
-    if len(keys) > limit:
-        lines.append(f'  ... and {len(keys) - limit} more')
-    return '\n'.join(lines)
-
-
-def check_against(
-    converted: Mapping[str, torch.Tensor], target_shapes: Mapping[str, Tuple[int, ...]]
-) -> None:
-    """Refuse a converted state dict that would not load strictly into the target.
-
-    Args:
-        converted (Mapping[str, Tensor]): Plugin-named state dict.
-        target_shapes (Mapping[str, tuple]): Key -> shape of the target model's state dict.
-
-    Raises:
-        ConversionError: listing missing keys, unexpected keys and shape mismatches.
-    """
-    missing = [k for k in target_shapes if k not in converted]
-    unexpected = [k for k in converted if k not in target_shapes]
-    mismatched = [
-        f'{k}: checkpoint {tuple(converted[k].shape)} vs model {tuple(target_shapes[k])}'
-        for k in target_shapes
-        if k in converted and tuple(converted[k].shape) != tuple(target_shapes[k])
-    ]
-    problems = []
-    if missing:
-        problems.append(
-            _format_keys(
-                'missing keys (in the model, not in the checkpoint; shown with their plugin names)',
-                missing,
-            )
-        )
-    if unexpected:
-        problems.append(
-            _format_keys('unexpected keys (in the checkpoint, not in the model)', unexpected)
-        )
-    if mismatched:
-        problems.append(_format_keys('shape mismatches', mismatched))
-    if problems:
-        raise ConversionError(
-            'the checkpoint does not match the official-mode FaSRnet model:\n' + '\n'.join(problems)
-        )
-
-
-def build_official_model(config: Optional[str] = None) -> torch.nn.Module:
-    """Build the target model: ``config``'s model, or HRNet-W48 + official-mode ``FaSRHead``."""
-    from mmpose.registry import MODELS
-    from mmpose.utils import register_all_modules
-
-    import fasrnet_mmpose  # noqa: F401  (registers the plugin)
-
-    register_all_modules(init_default_scope=True)
-    if config is not None:
-        from mmengine.config import Config
-
-        return MODELS.build(Config.fromfile(config).model)
-    from mmpose.models.backbones import HRNet
-
-    from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
-    from fasrnet_mmpose.models.heads import FaSRHead
-
-    model = torch.nn.Module()
-    model.backbone = HRNet(extra=hrnet_w48()['extra'])
-    model.head = FaSRHead()  # defaults = official flags
-    return model
-
-
-def target_shapes(config: Optional[str] = None) -> 'OrderedDict[str, Tuple[int, ...]]':
-    """Key -> shape of the target model's state dict (built on the meta device when possible)."""
-    try:
-        with torch.device('meta'):
-            model = build_official_model(config)
-    except Exception:  # noqa: BLE001  (some custom module may not support the meta device)
-        model = build_official_model(config)
-    return OrderedDict((k, tuple(v.shape)) for k, v in model.state_dict().items())
-
-
-def load_official_checkpoint(path: str) -> Mapping:
-    """``torch.load`` an official checkpoint on CPU (``weights_only``; plain types only)."""
+def load_official_checkpoint(path: str):
+    """``torch.load`` a checkpoint on CPU (``weights_only`` plus mmengine's allow-list)."""
     if not osp.isfile(path):
         raise ConversionError(f'no such checkpoint file: {path}')
     try:
-        return torch.load(path, map_location='cpu', weights_only=True)
+        with torch.serialization.safe_globals(ALLOWED_GLOBALS):
+            return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:  # noqa: BLE001
-        raise ConversionError(f'cannot load {path} with torch.load(weights_only=True): {e}') from e
+        reason = ' '.join(str(e).split())[:300]
+        raise ConversionError(f'cannot load {path} with torch.load(weights_only=True): {reason}')
 
 
 def convert_checkpoint(src: str, dst: str, config: Optional[str] = None) -> Dict[str, int]:
     """Convert ``src`` to ``dst``; returns a small summary (number of entries / parameters)."""
-    converted = convert_state_dict(extract_state_dict(load_official_checkpoint(src)))
-    check_against(converted, target_shapes(config))
-    meta = dict(
-        converted_from=osp.abspath(src),
-        converter='fasrnet_mmpose/tools/convert_official_checkpoint.py',
-        note='load into the official-mode model (docs/official_vs_fixed.md) to reproduce the '
-        'official outputs',
-    )
-    torch.save({'state_dict': converted, 'meta': meta}, dst)
+    checkpoint = load_official_checkpoint(src)
+    if is_plugin_checkpoint(checkpoint):
+        raise ConversionError(
+            f'{src} is already converted (plugin layout: backbone.* / head.* keys); use it as it is'
+        )
+    converted = convert_checkpoint_dict(checkpoint, osp.abspath(src))
+    check_against(converted['state_dict'], target_shapes(config))
+    torch.save(converted, dst)
+    keys = converted['state_dict']
     return dict(
-        num_entries=len(converted),
-        num_backbone_entries=sum(k.startswith('backbone.') for k in converted),
-        num_head_entries=sum(k.startswith('head.') for k in converted),
+        num_entries=len(keys),
+        num_backbone_entries=sum(k.startswith('backbone.') for k in keys),
+        num_head_entries=sum(k.startswith('head.') for k in keys),
     )
 
 
@@ -299,4 +99,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_cli(main))

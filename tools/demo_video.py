@@ -50,6 +50,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='checkpoint: local path, file:// or http(s):// URL. Without it the model is '
         'RANDOMLY initialised (meaningless poses)',
     )
+    parser.add_argument(
+        '--allow-partial-weights',
+        action='store_true',
+        help='run even if --weights leaves backbone/head parameters unloaded (marked random_init)',
+    )
     parser.add_argument('--out-dir', default='work_dirs/demo', help='output directory')
     det = parser.add_argument_group('person boxes (default: OpenCV HOG people detector)')
     det.add_argument('--det-config', default=None, help='mmdet detector config (or model name)')
@@ -118,7 +123,9 @@ def _loud(message: str) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
 
-    from fasrnet_mmpose.utils import mmlogger_level  # imports the plugin (registers everything)
+    from fasrnet_mmpose.utils import check_device, mmlogger_level  # imports the plugin
+
+    check_device(args.device)
 
     with mmlogger_level(logging.WARNING):
         return _run(args)
@@ -175,6 +182,7 @@ def _run(args: argparse.Namespace) -> int:
         det_cat_ids=tuple(args.det_cat_ids),
         online=args.online,
         whole_image_fallback=args.whole_image_fallback,
+        allow_partial_weights=args.allow_partial_weights,
     )
 
     os.makedirs(args.out_dir, exist_ok=True)
@@ -270,4 +278,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from fasrnet_mmpose.utils.cli import run_cli
+
+    sys.exit(run_cli(main))

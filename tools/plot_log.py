@@ -319,4 +319,6 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from fasrnet_mmpose.utils.cli import run_cli
+
+    raise SystemExit(run_cli(main))

@@ -11,7 +11,12 @@ from mmengine.runner import Runner
 # registers the plugin components and its checkpoint loaders (local files under torch >= 2.6,
 # file:// URLs, hash-checked http(s) downloads) even for configs without `custom_imports`
 import fasrnet_mmpose  # noqa: F401
-from fasrnet_mmpose.utils import setup_cpu_distributed, teardown_distributed
+from fasrnet_mmpose.utils import (
+    CheckpointCompletenessHook,
+    run_cli,
+    setup_cpu_distributed,
+    teardown_distributed,
+)
 
 
 def parse_args():
@@ -68,6 +73,11 @@ def parse_args():
         'server, where no GT is available); needs --outfile-prefix',
     )
     parser.add_argument('--badcase', action='store_true', help='whether analyze badcase in test')
+    parser.add_argument(
+        '--allow-partial-weights',
+        action='store_true',
+        help='test even if the checkpoint leaves backbone/head parameters unloaded',
+    )
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -176,6 +186,7 @@ def main():
 
     # build the runner from config
     runner = Runner.from_cfg(cfg)
+    runner.register_hook(CheckpointCompletenessHook(args.checkpoint, args.allow_partial_weights))
 
     if args.out:
 
@@ -192,4 +203,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    raise SystemExit(run_cli(main))

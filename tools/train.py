@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 # registers the plugin components and its checkpoint loaders (local files under torch >= 2.6,
 # file:// URLs, hash-checked http(s) downloads) even for configs without `custom_imports`
 import fasrnet_mmpose  # noqa: F401
-from fasrnet_mmpose.utils import setup_cpu_distributed, teardown_distributed
+from fasrnet_mmpose.utils import run_cli, setup_cpu_distributed, teardown_distributed
 
 
 def parse_args():
@@ -172,4 +172,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    raise SystemExit(run_cli(main))

@@ -13,8 +13,6 @@ import sys
 import traceback
 from typing import Callable, Optional
 
-import torch
-
 from .checkpoint import TRUST_ENV
 
 DEBUG_ENV = 'FASRNET_DEBUG'
@@ -44,6 +42,8 @@ def check_device(device: Optional[str]) -> Optional[str]:
         DeviceError: names the device and what to do.
     """
     if device and device.startswith('cuda'):
+        import torch
+
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         index = int(device.split(':')[1]) if ':' in device else 0
         if index >= count:
@@ -74,7 +74,7 @@ def run_cli(main: Callable[[], Optional[int]], argv: Optional[list] = None) -> i
             ``--trust-checkpoint`` are removed).
 
     Returns:
-        int: ``main``'s return value (0 for None), 1 on an error, 130 on Ctrl-C.
+        int: ``main``'s return value (0 unless an int), 1 on an error, 130 on Ctrl-C.
     """
     argv = sys.argv if argv is None else argv
     debug = os.environ.get(DEBUG_ENV, '').lower() in ('1', 'true', 'yes')
@@ -85,7 +85,8 @@ def run_cli(main: Callable[[], Optional[int]], argv: Optional[list] = None) -> i
         argv.remove('--trust-checkpoint')
         os.environ[TRUST_ENV] = '1'
     try:
-        return main() or 0
+        rc = main()
+        return rc if isinstance(rc, int) else 0
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130

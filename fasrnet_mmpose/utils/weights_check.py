@@ -9,7 +9,7 @@ partial weights are allowed. Training keeps mmengine's non-strict ``load_from``/
 """
 
 import re
-from typing import Dict, Mapping, Optional, Sequence
+from typing import Dict, Mapping, NamedTuple, Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook
@@ -26,13 +26,21 @@ class WeightsMismatchError(CheckpointError):
     """The checkpoint leaves backbone/head entries of the model unloaded."""
 
 
+class WeightsReport(NamedTuple):
+    """``counts``: component -> {matched, missing, unexpected, wrong_shape}; ``complete``: no
+    component misses an entry."""
+
+    counts: Dict[str, Dict[str, int]]
+    complete: bool
+
+
 def check_weights(
     model: torch.nn.Module,
     checkpoint: Mapping,
     source: str,
     allow_partial: bool = False,
     components: Sequence[str] = ('backbone', 'head'),
-) -> Dict[str, Dict[str, int]]:
+) -> WeightsReport:
     """Compare a checkpoint's state dict with ``model`` per component.
 
     Args:
@@ -44,8 +52,7 @@ def check_weights(
         components (Sequence[str]): Child modules that must be fully loaded.
 
     Returns:
-        dict: ``{component: {matched, missing, unexpected, wrong_shape}}`` plus
-        ``'complete': {'value': 0/1}``.
+        WeightsReport: the counts per component and whether all are complete.
 
     Raises:
         WeightsMismatchError: A component misses entries and ``allow_partial`` is False.
@@ -83,8 +90,7 @@ def check_weights(
             logger='current',
             level=30,
         )
-    report['complete'] = dict(value=int(complete))
-    return report
+    return WeightsReport(report, complete)
 
 
 @HOOKS.register_module()

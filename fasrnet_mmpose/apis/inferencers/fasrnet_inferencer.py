@@ -16,7 +16,7 @@ from mmpose.evaluation.functional import nms
 from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
 
-from ...utils import CheckpointDownloadError
+from ...utils import CheckpointDownloadError, check_weights
 from .utils import (
     HOG_DETECTOR_NAMES,
     FrameSource,
@@ -102,6 +102,9 @@ class FaSRnetInferencer(Pose2DInferencer):
         whole_image_fallback (bool): On a frame without any person box, run
             the model on one whole-image box (``Pose2DInferencer``'s
             behaviour) instead of returning no instance. Defaults to False.
+        allow_partial_weights (bool): Run with a checkpoint that leaves
+            backbone/head parameters unloaded (``weights_loaded`` is then
+            False, like random init) instead of refusing it. Defaults to False.
     """
 
     preprocess_kwargs: set = {
@@ -127,8 +130,10 @@ class FaSRnetInferencer(Pose2DInferencer):
         online: bool = False,
         frame_offsets: Optional[Sequence[int]] = None,
         whole_image_fallback: bool = False,
+        allow_partial_weights: bool = False,
     ) -> None:
         self.weights_loaded = False
+        self.allow_partial_weights, self._weights_name = allow_partial_weights, weights
         super().__init__(
             model=model,
             weights=weights,
@@ -183,9 +188,20 @@ class FaSRnetInferencer(Pose2DInferencer):
     def _load_weights_to_model(
         self, model: torch.nn.Module, checkpoint: Optional[dict], cfg: Optional[ConfigDict]
     ) -> None:
-        """Load the checkpoint (see mmpose); warn loudly without one."""
+        """Load the checkpoint (see mmpose), refusing partial weights; warn loudly without one."""
+        complete = (
+            checkpoint is not None
+            and (
+                check_weights(
+                    model,
+                    checkpoint,
+                    self._weights_name or 'model-index weights',
+                    self.allow_partial_weights,
+                )
+            ).complete
+        )
         super()._load_weights_to_model(model, checkpoint, cfg)
-        self.weights_loaded = checkpoint is not None
+        self.weights_loaded = complete
         if checkpoint is None:
             print_log(RANDOM_INIT_BANNER, logger='current', level=logging.WARNING)
             warnings.warn(
