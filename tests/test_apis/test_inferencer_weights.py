@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Weights through the inferencer: loopback HTTP (download, cache hit, hash mismatch, 404),
-file:// and local paths. No test touches the internet (127.0.0.1 only)."""
+file:// and local paths; partial weights refused (or allowed and marked). No test touches the
+internet (127.0.0.1 only)."""
 
 import hashlib
 import os
@@ -15,6 +16,7 @@ from fasrnet_mmpose.apis import FaSRnetInferencer
 from fasrnet_mmpose.utils import (
     CheckpointDownloadError,
     CheckpointHashError,
+    WeightsMismatchError,
     get_checkpoint_cache_dir,
 )
 
@@ -107,3 +109,49 @@ def test_default_detector_download_failure_suggests_offline_options(server, monk
         FaSRnetInferencer(
             tiny_assets()['config'], weights=tiny_assets()['checkpoint'], device='cpu'
         )
+
+
+def _partial_checkpoints(tmp_path):
+    """A classifier's state dict (nothing matches) and the tiny model's backbone only."""
+    path = tiny_assets()['checkpoint']
+    state = torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+    classifier = tmp_path / 'resnet_like.pth'
+    resnet = {'conv1.weight': torch.zeros(8, 3, 7, 7), 'fc.weight': torch.zeros(10, 8)}
+    torch.save(resnet, classifier)
+    backbone_only = tmp_path / 'backbone_only.pth'
+    torch.save(
+        dict(state_dict={k: v for k, v in state.items() if k.startswith('backbone.')}),
+        backbone_only,
+    )
+    num_head = sum(k.startswith('head.') for k in state)
+    num_backbone = sum(k.startswith('backbone.') for k in state)
+    return str(classifier), str(backbone_only), num_backbone, num_head
+
+
+def test_partial_weights_are_refused_with_counts(tmp_path, cache_dir):
+    classifier, backbone_only, num_backbone, num_head = _partial_checkpoints(tmp_path)
+    with pytest.raises(WeightsMismatchError) as info:
+        _build(backbone_only)
+    message = str(info.value)
+    assert '\n' not in message and backbone_only in message
+    assert f'backbone {num_backbone}/{num_backbone} matched, 0 missing' in message
+    assert f'head 0/{num_head} matched, {num_head} missing' in message
+    assert '--allow-partial-weights' in message
+    with pytest.raises(WeightsMismatchError, match=f'backbone 0/{num_backbone} matched'):
+        _build(classifier)
+
+
+def test_allow_partial_weights_runs_marked_like_random_init(tmp_path, cache_dir):
+    _, backbone_only, _, _ = _partial_checkpoints(tmp_path)
+    inferencer = FaSRnetInferencer(
+        tiny_assets()['config'],
+        weights=backbone_only,
+        device='cpu',
+        det_model='whole_image',
+        allow_partial_weights=True,
+    )
+    assert not inferencer.weights_loaded  # the demo's JSON says random_init: true
+    expected = torch.load(backbone_only, map_location='cpu', weights_only=False)['state_dict']
+    state = inferencer.model.state_dict()
+    for key, value in expected.items():
+        torch.testing.assert_close(state[key], value)

@@ -17,6 +17,8 @@ from fasrnet_mmpose.apis.inferencers.utils import ModelNotFoundError, get_model_
 from fasrnet_mmpose.apis.inferencers.utils import model_index as model_index_module
 
 MAIN = 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288'
+OFFICIAL = 'fasrnet_hrnet-w48_official-ckpt_posetrack17-384x288'
+OFFICIAL_DRIVE_URL = 'https://drive.google.com/uc?id=1eD0oENp4_NKpodaTZs2P9c4TXjZ8nbdg'
 
 
 def test_every_config_has_a_metafile_entry_and_no_invented_weights():
@@ -35,7 +37,11 @@ def test_every_config_has_a_metafile_entry_and_no_invented_weights():
         assert entry['Config'] == f'configs/fasrnet/{name}.py'
         assert entry['In Collection'] == 'FaSRnet'
         # No FaSRnet weights are hosted anywhere we know of: list only URLs that really exist.
-        assert 'Weights' not in entry, f'{name}: Weights must be a real, downloadable URL'
+        # The one exception is the authors' own Google Drive file, for the official-ckpt config.
+        if name == OFFICIAL:
+            assert entry['Weights'] == OFFICIAL_DRIVE_URL
+        else:
+            assert 'Weights' not in entry, f'{name}: Weights must be a real, downloadable URL'
 
 
 def test_find_model_entry_by_name_and_alias():
@@ -45,6 +51,8 @@ def test_find_model_entry_by_name_and_alias():
         assert osp.isfile(config) and weights is None and entry['Name'] == MAIN
     assert find_model_entry('fasrnet_hrnet-w48_posetrack18')[0].endswith('posetrack18-384x288.py')
     assert 'fasrnet' in list_models()[MAIN]
+    config, weights, _ = find_model_entry('fasrnet_hrnet-w48_official-ckpt_posetrack17')
+    assert config.endswith(f'{OFFICIAL}.py') and weights == OFFICIAL_DRIVE_URL
     with pytest.raises(ModelNotFoundError, match='fasrnet_hrnet-w48_posetrack17'):
         find_model_entry('no-such-model')
 
