@@ -172,3 +172,14 @@ def test_srm_key_mapping_is_shared_with_dcpose():
     assert conv.official_srm_key_to_plugin(key) == key
     with pytest.raises(conv.ConversionError):
         conv.official_srm_key_to_plugin('offsets_list.0.1.weight')
+
+
+def test_plugin_checkpoint_is_already_converted(listing, tmp_path, capsys):
+    src, dst = str(tmp_path / 'official.pth'), str(tmp_path / 'plugin.pth')
+    _save_official(src, _fake_official_state_dict(listing))
+    assert conv.main([src, dst]) == 0
+    capsys.readouterr()
+    again = str(tmp_path / 'again.pth')
+    assert conv.main([dst, again]) == 1
+    assert 'already converted' in capsys.readouterr().err
+    assert not osp.exists(again)
