@@ -161,22 +161,19 @@ def safe_load(filename: str, map_location: MapLocation = 'cpu', shown: Optional[
         else:
             with torch.serialization.safe_globals(ALLOWED_GLOBALS):
                 checkpoint = mmengine_load_from_local(path, map_location)
-    except pickle.UnpicklingError as e:
-        match = re.search(r'GLOBAL (\S+)|unrecognized function (\S+)', str(e))
-        if match is None:
-            raise CheckpointError(
-                f'{shown} is not a PyTorch checkpoint ({str(e).splitlines()[-1].strip()})'
-            ) from e
-        what = (match.group(1) or match.group(2)).rstrip('.,')
-        raise UntrustedCheckpointError(
-            f'{shown}: refused to unpickle {what} (checkpoints load with weights_only=True plus '
-            f'the types mmengine checkpoints hold); {TRUST_HINT}'
-        ) from e
     except Exception as e:  # noqa: BLE001  (garbage input fails in many ways inside torch)
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        text = str(e)
+        match = re.search(r'GLOBAL (\S+)|unrecognized function (\S+)', text)
+        if isinstance(e, pickle.UnpicklingError) and match:
+            raise UntrustedCheckpointError(
+                f'{shown}: refused to unpickle {(match.group(1) or match.group(2)).rstrip(".,")} '
+                f'(checkpoints load with weights_only=True plus the types mmengine checkpoints '
+                f'hold); {TRUST_HINT}'
+            ) from e
+        reason = ' '.join(text.strip().splitlines()[-1:]).strip() or type(e).__name__
         raise CheckpointError(
-            f'{shown} is not a PyTorch checkpoint or is truncated ({reason}); pass a file written '
-            'by torch.save, e.g. work_dirs/<config>/epoch_N.pth'
+            f'{shown} is not a PyTorch checkpoint or is truncated ({reason[:200]}); pass a file '
+            'written by torch.save, e.g. work_dirs/<config>/epoch_N.pth'
         ) from e
     from .official_checkpoint import convert_if_official
 
