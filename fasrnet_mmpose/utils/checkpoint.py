@@ -71,8 +71,8 @@ def _history_buffer_getattr(obj: object, name: str) -> object:
 
 
 def _allowed_globals() -> List:
-    multiarray = getattr(np, '_core', None) or np.core  # numpy 2 / numpy 1
-    multiarray = multiarray.multiarray
+    numpy_2 = int(np.__version__.split('.')[0]) >= 2
+    multiarray = np._core.multiarray if numpy_2 else np.core.multiarray
     dtype_classes = sorted({type(np.dtype(c)) for c in np.typecodes['All']}, key=str)
     allowed = [np.dtype, np.ndarray, HistoryBuffer, *dtype_classes]
     allowed.append((_history_buffer_getattr, 'builtins.getattr'))
