@@ -5,6 +5,10 @@
 # a sample depends on the other samples of its batch, so the batch size is part of the recipe.
 #   python tools/test.py configs/fasrnet/fasrnet_hrnet-w48_official-ckpt_posetrack17-384x288.py \
 #       fasrnet_official_converted.pth
+# The model index lists the authors' Google Drive file as this config's weights: the alias without
+# weights (FaSRnetInferencer, demo) or CHECKPOINT = the URL below downloads it (gdown), converts and
+# caches it on first use (docs/model_zoo.md):
+#   https://drive.google.com/uc?id=1eD0oENp4_NKpodaTZs2P9c4TXjZ8nbdg
 _base_ = ['./fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py']
 
 model = dict(
