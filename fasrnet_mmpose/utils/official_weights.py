@@ -104,7 +104,10 @@ def unpack_archive(path: str, dst: str) -> Optional[List[str]]:
             members = tf.getmembers()
             links = [m.name for m in members if not (m.isfile() or m.isdir())]
             _safe_members([m.name for m in members], links, path, dst)
-            tf.extractall(dst, filter='data')
+            if hasattr(tarfile, 'data_filter'):  # Python >= 3.8.17/3.11.4: belt and braces
+                tf.extractall(dst, filter='data')
+            else:  # every member was checked above
+                tf.extractall(dst)
             names = [m.name for m in members if m.isfile()]
     else:
         return None
