@@ -189,17 +189,10 @@ class FaSRnetInferencer(Pose2DInferencer):
         self, model: torch.nn.Module, checkpoint: Optional[dict], cfg: Optional[ConfigDict]
     ) -> None:
         """Load the checkpoint (see mmpose), refusing partial weights; warn loudly without one."""
-        complete = (
-            checkpoint is not None
-            and (
-                check_weights(
-                    model,
-                    checkpoint,
-                    self._weights_name or 'model-index weights',
-                    self.allow_partial_weights,
-                )
-            ).complete
-        )
+        complete = checkpoint is not None
+        if complete:
+            name = self._weights_name or 'model-index weights'
+            complete = check_weights(model, checkpoint, name, self.allow_partial_weights).complete
         super()._load_weights_to_model(model, checkpoint, cfg)
         self.weights_loaded = complete
         if checkpoint is None:
