@@ -55,10 +55,15 @@ def gdown_download(file_id: str, dst: str) -> None:
             f'downloading the official FaSRnet weights (Google Drive id {file_id}) needs gdown: '
             'pip install gdown, or download the file in a browser and pass its local path'
         ) from e
-    if gdown.download(id=file_id, output=dst, quiet=False) is None:
+    try:  # gdown < 5 returns None on failure, gdown >= 5 raises
+        ok = gdown.download(id=file_id, output=dst, quiet=False) is not None
+        reason = 'quota, permissions or no network'
+    except Exception as e:  # noqa: BLE001
+        ok, reason = False, ' '.join(str(e).split())[:300]
+    if not ok:
         raise CheckpointDownloadError(
-            f'gdown could not download Google Drive file {file_id} (quota, permissions or no '
-            'network); download it in a browser and pass its local path'
+            f'gdown could not download Google Drive file {file_id} ({reason}); download it in a '
+            'browser and pass its local path'
         )
 
 
