@@ -16,6 +16,7 @@ import os
 import os.path as osp
 import sys
 import tarfile
+import types
 import zipfile
 from collections import OrderedDict
 
@@ -227,6 +228,17 @@ def test_gdown_missing_is_one_clear_line(monkeypatch, tmp_path):
     with pytest.raises(CheckpointDownloadError, match='pip install gdown') as info:
         official_weights.gdown_download(DRIVE_ID, str(tmp_path / 'x'))
     assert '\n' not in str(info.value)
+    # gdown present but Google refuses (gdown >= 5 raises, older versions return None)
+    for outcome in (RuntimeError('Too many users have viewed or downloaded this file'), None):
+
+        def download(id, output, quiet, outcome=outcome):  # noqa: A002  (gdown's keyword)
+            if outcome is not None:
+                raise outcome
+
+        monkeypatch.setitem(sys.modules, 'gdown', types.SimpleNamespace(download=download))
+        with pytest.raises(CheckpointDownloadError, match='in a browser') as info:
+            official_weights.gdown_download(DRIVE_ID, str(tmp_path / 'x'))
+        assert DRIVE_ID in str(info.value) and '\n' not in str(info.value)
 
 
 def test_local_official_checkpoint_is_converted_on_the_fly(official_state, tmp_path, logs):
