@@ -16,6 +16,7 @@ from . import models  # noqa: F401
 from . import evaluation  # noqa: F401
 from . import engine  # noqa: F401
 from . import apis  # noqa: F401
+from . import visualization  # noqa: F401
 from .version import __version__  # noqa: F401
 # isort: on
 

@@ -38,9 +38,9 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),
 )
 
-# visualizer
+# visualizer (mmpose's PoseLocalVisualizer, made to work with numpy >= 2.4)
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='PoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='FaSRPoseLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 
 # logger
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True, num_digits=6)
