@@ -68,7 +68,19 @@ def test_wheel_ships_mim_configs_tools_and_model_index(tmp_path):
         'demo_video.py',
         'convert_official_checkpoint.py',
         'eval_posetrack.py',
+        'install.sh',
+        'install_settings.py',
+        'make_wheelhouse.sh',
+        'check_gpu.py',
     ):
         assert f'fasrnet_mmpose/.mim/tools/{tool}' in names, tool
     assert 'fasrnet_mmpose/.mim/configs/fasrnet/metafile.yml' in names
     assert 'fasrnet_mmpose/datasets/body/posetrack_video_dataset.py' in names
+    # numpy 2 works (xtcocotools built against it): no numpy<2 requirement in the metadata
+    (metadata,) = [n for n in names if n.endswith('.dist-info/METADATA')]
+    requires = [
+        line
+        for line in zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+        if line.startswith('Requires-Dist: numpy')
+    ]
+    assert requires == ['Requires-Dist: numpy'], requires

@@ -172,6 +172,8 @@ else
     BUILD_ENV=(MMCV_WITH_OPS=1 MAX_JOBS="$MAX_JOBS" FORCE_CUDA="$FORCE_CUDA"
                CFLAGS="-Wsign-compare -DNDEBUG -g0 -fwrapv -O3 -Wall")  # CFLAGS replaces Python's defaults
     [ "$FORCE_CUDA" = 1 ] && BUILD_ENV+=(TORCH_CUDA_ARCH_LIST="$TORCH_CUDA_ARCH_LIST")
+    # a toolkit without cusparse.h & co. (nvcc + runtime only): the headers of torch's pip CUDA packages
+    [ -n "${CUDA_CPATH:-}" ] && BUILD_ENV+=(CPATH="$CUDA_CPATH${CPATH:+:$CPATH}")
     ( cd "$WORK/mmcv-$MMCV_VERSION" && \
       env "${BUILD_ENV[@]}" "$PY" -m pip wheel --disable-pip-version-check --no-deps --no-build-isolation -w "$WORK/dist" . )
     cp "$WORK"/dist/mmcv-*.whl "$MMCV_CACHE"/

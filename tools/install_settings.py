@@ -85,6 +85,35 @@ def cache_dir(root: str, torch_version: str, cuda_version: Optional[str], archs:
     return osp.join(root, f'mmcv-{MMCV_VERSION}_torch-{base}_{cuda_tag(cuda_version)}_ops-{ops}')
 
 
+def pip_cuda_include_dirs(cuda_home: Optional[str], site_dirs: Sequence[str]) -> List[str]:
+    """Header folders of pip's NVIDIA packages, when the CUDA toolkit lacks the library headers.
+
+    torch's ``ATen/cuda`` headers include ``cusparse.h``, ``cublas_v2.h``, ``cusolverDn.h``; a
+    minimal toolkit (``nvcc`` + runtime only) does not have them, while torch's CUDA wheels bring
+    them in ``site-packages/nvidia/<pkg>/include``. Those folders then go into ``CPATH`` for the
+    mmcv build (nvcc's host and device passes both honour it).
+
+    Args:
+        cuda_home (str, optional): The toolkit (``torch.utils.cpp_extension.CUDA_HOME``).
+        site_dirs (Sequence[str]): Folders to look for ``nvidia/*/include`` in (``sys.path``).
+
+    Returns:
+        list[str]: Include folders (empty when the toolkit has ``cusparse.h`` itself).
+    """
+    if cuda_home and osp.exists(osp.join(cuda_home, 'include', 'cusparse.h')):
+        return []
+    found: List[str] = []
+    for site in site_dirs:
+        root = osp.join(site, 'nvidia')
+        if not osp.isdir(root):
+            continue
+        for pkg in sorted(os.listdir(root)):
+            inc = osp.join(root, pkg, 'include')
+            if osp.isdir(inc) and inc not in found:
+                found.append(inc)
+    return found
+
+
 def _name(line: str) -> Optional[str]:
     match = re.match(r'^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(==|>=|<=|<|>|~=|!=)', line)
     return match.group(1) if match else None
@@ -228,6 +257,12 @@ def settings(args: argparse.Namespace) -> Dict[str, str]:
     out['FORCE_CUDA'] = '1' if force else '0'
     archs = env.get('TORCH_CUDA_ARCH_LIST') or arch_list(torch_info['capabilities'])
     out['TORCH_CUDA_ARCH_LIST'] = archs if force else ''
+    cuda_home = torch_info['cuda_home']
+    out['CUDA_CPATH'] = (
+        ':'.join(pip_cuda_include_dirs(str(cuda_home) if cuda_home else None, sys.path))
+        if force
+        else ''
+    )
     if torch_info['capabilities'] and not torch_info['cuda_home'] and not force:
         out['WARNING'] = (
             'a GPU is visible but no CUDA toolkit (nvcc / CUDA_HOME) was found: mmcv gets CPU '

@@ -178,3 +178,21 @@ def test_settings_system_torch_keeps_the_installed_versions(tmp_path, monkeypatc
     pins = (tmp_path / 'c.txt').read_text().splitlines()
     assert f'torch=={torch.__version__}' in pins
     assert f'numpy=={numpy.__version__}' in pins
+
+
+def test_pip_cuda_headers_only_when_the_toolkit_lacks_them(tmp_path):
+    site = tmp_path / 'site'
+    for pkg in ('cu13', 'cudnn'):
+        (site / 'nvidia' / pkg / 'include').mkdir(parents=True)
+    (site / 'nvidia' / 'nccl').mkdir(parents=True)  # no include folder
+    minimal = tmp_path / 'cuda-minimal'
+    (minimal / 'include').mkdir(parents=True)
+    full = tmp_path / 'cuda-full'
+    (full / 'include').mkdir(parents=True)
+    (full / 'include' / 'cusparse.h').write_text('')
+    expected = [str(site / 'nvidia' / pkg / 'include') for pkg in ('cu13', 'cudnn')]
+    assert settings_mod.pip_cuda_include_dirs(str(minimal), [str(site), str(tmp_path / 'x')]) == (
+        expected
+    )
+    assert settings_mod.pip_cuda_include_dirs(None, [str(site)]) == expected
+    assert settings_mod.pip_cuda_include_dirs(str(full), [str(site)]) == []
