@@ -408,36 +408,54 @@ def _last_line(text: str) -> str:
     return lines[-1][:160] if lines else ''
 
 
+def train_command(device: torch.device, batch: int, steps: int, json_out: str) -> List[str]:
+    """``tools/benchmark_train.py`` on the official PT17 config, synthetic frames, few steps."""
+    return [
+        'tools/benchmark_train.py',
+        OFFICIAL_CONFIG,
+        '--device',
+        str(device),
+        '--batch-size',
+        str(batch),
+        '--steps',
+        str(steps),
+        '--warmup',
+        '1',
+        '--loader-batches',
+        '1',
+        '--num-workers',
+        str(min(8, os.cpu_count() or 1)),
+        '--frame-size',
+        '640',
+        '360',
+        '--json-out',
+        json_out,
+    ]
+
+
+def benchmark_commands(device: torch.device) -> Dict[str, List[str]]:
+    """The model benchmark at batch 1, 16, 64 and the inference benchmark on the shipped clip."""
+    return {
+        'model': [
+            'tools/benchmark_model.py',
+            '--device',
+            str(device),
+            '--batch-size',
+            '1',
+            '16',
+            '64',
+        ],
+        'inference': ['tools/benchmark_inference.py', '--device', str(device)],
+    }
+
+
 def check_train(device: torch.device, batch: int, steps: int, timeout: int) -> List[Row]:
     import tempfile
 
     name = f'train official PT17 config, batch {batch}'
     with tempfile.TemporaryDirectory() as tmp:
         out_json = osp.join(tmp, 'train.json')
-        code, out, secs = run_tool(
-            [
-                'tools/benchmark_train.py',
-                OFFICIAL_CONFIG,
-                '--device',
-                str(device),
-                '--batch-size',
-                str(batch),
-                '--steps',
-                str(steps),
-                '--warmup',
-                '1',
-                '--loader-batches',
-                '1',
-                '--num-workers',
-                str(min(8, os.cpu_count() or 1)),
-                '--frame-size',
-                '640',
-                '360',
-                '--json-out',
-                out_json,
-            ],
-            timeout,
-        )
+        code, out, secs = run_tool(train_command(device, batch, steps, out_json), timeout)
         print(out)
         if code != 0 or not osp.exists(out_json):
             return [row(name, 'FAIL', '', f'benchmark_train.py exit {code}: {_last_line(out)}')]
@@ -458,15 +476,8 @@ def check_train(device: torch.device, batch: int, steps: int, timeout: int) -> L
 
 def check_benchmarks(device: torch.device, timeout: int) -> List[Row]:
     rows = []
-    model_args = [
-        'tools/benchmark_model.py',
-        '--device',
-        str(device),
-        '--batch-size',
-        '1',
-        '16',
-        '64',
-    ]
+    commands = benchmark_commands(device)
+    model_args = commands['model']
     code, out, secs = run_tool(model_args, timeout)
     if code == 2 and 'unrecognized arguments' in out:  # --batch-size takes one value (older tool)
         outs = []
@@ -486,7 +497,7 @@ def check_benchmarks(device: torch.device, timeout: int) -> List[Row]:
             _last_line(out) if code == 0 else f'exit {code}: {_last_line(out)}',
         )
     )
-    code, out, secs = run_tool(['tools/benchmark_inference.py', '--device', str(device)], timeout)
+    code, out, secs = run_tool(commands['inference'], timeout)
     print(out)
     rows.append(
         row(

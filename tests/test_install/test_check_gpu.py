@@ -90,3 +90,40 @@ def test_without_cuda_help_works_and_the_check_says_it_needs_cuda(capsys):
     assert proc.returncode == 0 and '--skip' in proc.stdout
     assert check_gpu.main([]) == 1
     assert 'check_gpu.py needs a CUDA GPU' in capsys.readouterr().err
+
+
+def test_tool_commands_are_accepted_by_the_tools(monkeypatch, tmp_path):
+    """The benchmark tools accept the arguments check_gpu.py passes (catches interface drift)."""
+    device = torch.device('cuda')
+    train = check_gpu.train_command(device, 64, 3, str(tmp_path / 'train.json'))
+    assert os.path.exists(train[1])  # the official PoseTrack17 config
+    bench_train = load_tool('benchmark_train')
+    monkeypatch.setattr(sys, 'argv', train)
+    args = bench_train.parse_args()
+    assert (args.device, args.batch_size, args.steps) == ('cuda', 64, 3)
+    commands = check_gpu.benchmark_commands(device)
+    inference = load_tool('benchmark_inference').parse_args(commands['inference'][1:])
+    assert inference.device == 'cuda' and os.path.exists(inference.input)
+    bench_model = load_tool('benchmark_model')
+    try:
+        model = bench_model.parse_args(commands['model'][1:])
+    except SystemExit:  # --batch-size takes one value: check_gpu.py then runs it per batch
+        model = bench_model.parse_args(commands['model'][1:3] + ['--batch-size', '64'])
+    assert model.device == 'cuda'
+
+
+def test_run_checks_on_cpu_prints_one_table(monkeypatch):
+    """The orchestration (rows, SKIPs, the table) end to end, with CPU standing in for CUDA."""
+    fixture = shared_path(*FIXTURE)
+    args = check_gpu.parse_args(['--fixture', fixture, '--skip', 'amp,train,benchmarks'])
+    rows = check_gpu.run_checks(args, torch.device('cpu'))
+    by_check = {r['check']: r for r in rows}
+    assert by_check['python / numpy']['status'] == 'INFO'
+    assert by_check['mmcv']['value'] == __import__('mmcv').__version__
+    assert [by_check[k]['status'] for k in ('amp', 'train', 'benchmarks')] == ['SKIP'] * 3
+    dcn_rows = [r for r in rows if r['check'].startswith('DCN ')]
+    assert dcn_rows and all(r['status'] == 'PASS' for r in dcn_rows), dcn_rows
+    if not check_gpu.head_accepts_dcn_impl():
+        assert 'no dcn_impl option yet' in dcn_rows[0]['detail']
+    table = check_gpu.format_table(rows)
+    assert table.count('\n') == len(rows) + 1
