@@ -4,6 +4,9 @@ from .utils import (
     FrameSource,
     FrameWindow,
     HOGPersonDetector,
+    PersonBoxes,
+    PredictionsWriter,
+    VideoSink,
     find_model_entry,
     get_model_index_root,
     iter_frame_windows,
@@ -23,4 +26,7 @@ __all__ = [
     'list_models',
     'load_bbox_file',
     'open_frame_source',
+    'PersonBoxes',
+    'PredictionsWriter',
+    'VideoSink',
 ]

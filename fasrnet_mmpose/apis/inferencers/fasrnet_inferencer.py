@@ -2,9 +2,13 @@
 """Temporal (multi-frame) top-down inferencer for FaSRnet."""
 
 import logging
+import os.path as osp
 import warnings
-from typing import Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from functools import partial
+from types import GeneratorType
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config, ConfigDict
@@ -12,7 +16,6 @@ from mmengine.infer.infer import ModelType
 from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 from mmpose.apis.inferencers import Pose2DInferencer
-from mmpose.evaluation.functional import nms
 from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
 
@@ -21,20 +24,19 @@ from .utils import (
     HOG_DETECTOR_NAMES,
     FrameSource,
     FrameWindow,
+    GivenBoxes,
     HOGPersonDetector,
+    PersonBoxes,
+    VideoSink,
     check_frame_offsets,
-    clip_bboxes,
     find_model_entry,
     frame_name,
     iter_frame_windows,
-    load_bbox_file,
-    normalize_bboxes,
     open_frame_source,
 )
 
 InputType = Union[str, np.ndarray]
 InputsType = Union[InputType, Sequence[InputType], FrameSource]
-BBoxesType = Union[None, Mapping[int, Sequence], Sequence[Sequence]]
 
 RANDOM_INIT_BANNER = (
     '\n' + '!' * 79 + '\n'
@@ -161,7 +163,8 @@ class FaSRnetInferencer(Pose2DInferencer):
         self.frame_offsets = check_frame_offsets(frame_offsets)
         self.online = bool(online)
         self.whole_image_fallback = whole_image_fallback
-        self.num_dropped_boxes = 0
+        self.boxes: Optional[PersonBoxes] = None  # the person-box provider of the last call
+        self.tracker = None
 
     # ----------------------------------------------------------- model/init
     @staticmethod
@@ -242,60 +245,25 @@ class FaSRnetInferencer(Pose2DInferencer):
         )
 
     # --------------------------------------------------------------- inputs
-    def _set_video_info(self, source: FrameSource) -> None:
+    def _inputs_to_list(self, inputs: InputsType) -> FrameSource:
+        """Open the input (any :func:`open_frame_source` input) as a sequential source."""
+        source = open_frame_source(inputs)
         self._video_input = source.is_video
         if source.is_video:
             self.video_info = dict(
-                fps=source.fps,
-                name=source.name,
-                writer=None,
-                width=getattr(source, 'width', 0),
-                height=getattr(source, 'height', 0),
-                predictions=[],
-            )
-
-    def _inputs_to_list(self, inputs: InputsType) -> FrameSource:
-        """Open the input as a sequential :class:`FrameSource`.
-
-        Args:
-            inputs: A video file, an image folder (natural order), an image
-                file, an array, a list of arrays/paths (one sequence) or a
-                :class:`FrameSource`.
-
-        Returns:
-            FrameSource: Frames decoded lazily, once each.
-        """
-        source = open_frame_source(inputs)
-        self._set_video_info(source)
+                fps=source.fps, name=source.name, writer=None, predictions=[],
+                width=getattr(source, 'width', 0), height=getattr(source, 'height', 0),
+            )  # fmt: skip
         return source
 
-    def _get_webcam_inputs(self, inputs: str) -> FrameSource:
-        """A camera (``'webcam'`` / ``'webcam:<id>'``) as a frame source."""
-        source = open_frame_source(inputs)
-        self._set_video_info(source)
-        return source
+    _get_webcam_inputs = _inputs_to_list  # a camera is one more frame source
 
     # ----------------------------------------------------------- preprocess
-    @staticmethod
-    def _boxes_lookup(bboxes: BBoxesType, bbox_file: Optional[str]):
-        """Per-frame given boxes as a function ``index -> boxes | None``."""
-        if bbox_file is not None:
-            if bboxes is not None and len(bboxes) > 0:
-                raise ValueError('Give either bboxes or bbox_file, not both.')
-            bboxes = load_bbox_file(bbox_file)
-        if bboxes is None or (not isinstance(bboxes, Mapping) and len(bboxes) == 0):
-            return None
-        if isinstance(bboxes, Mapping):
-            table = {int(k): v for k, v in bboxes.items()}
-            return lambda index: table.get(index, [])
-        seq = list(bboxes)
-        return lambda index: seq[index] if index < len(seq) else []
-
     def preprocess(
         self,
         inputs: Union[FrameSource, Iterable],
         batch_size: int = 1,
-        bboxes: BBoxesType = None,
+        bboxes: GivenBoxes = None,
         bbox_file: Optional[str] = None,
         bbox_thr: float = 0.3,
         nms_thr: float = 0.3,
@@ -308,14 +276,12 @@ class FaSRnetInferencer(Pose2DInferencer):
         Args:
             inputs (FrameSource | Iterable): From :meth:`_inputs_to_list`
                 (or any iterable of BGR frames).
-            batch_size (int): Unused: a batch is always the people of one
-                frame.
+            batch_size (int): Unused: a batch is the people of one frame.
             bboxes (dict | list, optional): Given person boxes per frame
                 (``{frame_index: boxes}`` or a list indexed by frame), each
                 ``[[x1, y1, x2, y2(, score)], ...]``; replaces the detector.
-                A frame without entry has no person.
-            bbox_file (str, optional): JSON file with boxes per frame, see
-                :func:`~fasrnet_mmpose.apis.inferencers.utils.load_bbox_file`.
+            bbox_file (str, optional): The same from a JSON file
+                (:func:`~fasrnet_mmpose.apis.inferencers.utils.load_bbox_file`).
             bbox_thr (float): Detector score threshold. Defaults to 0.3.
             nms_thr (float): Detector NMS IoU threshold. Defaults to 0.3.
             online (bool, optional): Overrides the inferencer's ``online``.
@@ -325,123 +291,82 @@ class FaSRnetInferencer(Pose2DInferencer):
         Yields:
             tuple[dict, list[np.ndarray]]: The collated batch and ``[frame t]``.
         """
-        if isinstance(inputs, FrameSource):
-            frames = inputs
-        elif isinstance(inputs, (str, np.ndarray, list, tuple)):
-            frames = open_frame_source(inputs)
-        else:  # any iterable of BGR frames
-            frames = ((f, frame_name(i)) for i, f in enumerate(inputs))
-        offsets = check_frame_offsets(
-            self.frame_offsets if frame_offsets is None else frame_offsets
-        )
+        if not isinstance(inputs, (FrameSource, str, np.ndarray, list, tuple)):
+            inputs = ((f, frame_name(i)) for i, f in enumerate(inputs))  # any iterable of frames
+        frames = inputs if isinstance(inputs, GeneratorType) else open_frame_source(inputs)
+        offsets = check_frame_offsets(frame_offsets or self.frame_offsets)
         online = self.online if online is None else bool(online)
-        given = self._boxes_lookup(bboxes, bbox_file)
-        self.num_dropped_boxes = 0
-        for window in iter_frame_windows(frames, offsets, online):
-            data_infos = self.preprocess_single(
-                window,
-                index=window.index,
-                bbox_thr=bbox_thr,
-                nms_thr=nms_thr,
-                bboxes=None if given is None else given(window.index),
-            )
+        detect = None if self.detector is None else partial(self._detect, bbox_thr, nms_thr)
+        num_frames = len(frames) if isinstance(frames, FrameSource) else 0
+        self.boxes = PersonBoxes(detect, bboxes, bbox_file, self.whole_image_fallback, num_frames)
+        if self.tracker is not None:
+            self.tracker.reset()
+        count = 0
+        for count, window in enumerate(iter_frame_windows(frames, offsets, online), 1):
+            boxes = self.boxes(window.frame, window.index)
+            data_infos = self.preprocess_single(window, window.index, boxes)
             batch = self.collate_fn(data_infos) if data_infos else self._empty_batch(window)
             yield batch, [window.frame]
+        self.boxes.check_matched(count)
 
-    def _detect(self, frame: np.ndarray, bbox_thr: float, nms_thr: float) -> np.ndarray:
-        """Person boxes ``(N, 5)`` of one frame from ``self.detector``."""
-        det_results = self.detector(frame, return_datasamples=True)['predictions']
-        pred_instance = det_results[0].pred_instances.cpu().numpy()
-        boxes = np.concatenate(
-            (
-                np.asarray(pred_instance.bboxes, np.float32).reshape(-1, 4),
-                np.asarray(pred_instance.scores, np.float32).reshape(-1, 1),
-            ),
-            axis=1,
-        )
-        labels = np.asarray(pred_instance.labels).reshape(-1)
-        label_mask = np.zeros(len(boxes), dtype=bool)
-        for cat_id in self.det_cat_ids:
-            label_mask |= labels == cat_id
-        boxes = boxes[label_mask & (boxes[:, 4] > bbox_thr)]
-        if len(boxes):
-            boxes = boxes[nms(boxes, nms_thr)]
-        return boxes
+    @property
+    def num_dropped_boxes(self) -> int:
+        """Person boxes dropped in the last call for lying outside the image."""
+        return self.boxes.num_dropped if self.boxes is not None else 0
 
-    def preprocess_single(
-        self,
-        input: FrameWindow,
-        index: int,
-        bbox_thr: float = 0.3,
-        nms_thr: float = 0.3,
-        bboxes: Optional[Union[Sequence, np.ndarray]] = None,
-    ) -> List[dict]:
-        """Pipeline outputs for every person of frame ``t`` (one window).
+    def _detect(self, bbox_thr: float, nms_thr: float, frame: np.ndarray, index: int) -> np.ndarray:
+        """``(N, 5)`` person boxes of one frame by mmpose's own detection step.
+
+        ``Pose2DInferencer.preprocess_single`` (detector call, class filter,
+        score threshold, NMS) runs with the pipeline replaced by ``dict``, so
+        it returns the box of each person; its whole-image box for a frame
+        without detection is turned back into "nobody" (``PersonBoxes``
+        applies ``whole_image_fallback``).
+        """
+        pipeline, self.pipeline = self.pipeline, dict
+        try:
+            infos = Pose2DInferencer.preprocess_single(self, frame, index, bbox_thr, nms_thr)
+        finally:
+            self.pipeline = pipeline
+        boxes = np.array([[*i['bbox'][0], *i['bbox_score']] for i in infos], np.float32)
+        h, w = frame.shape[:2]
+        if len(boxes) == 1 and (boxes[0] == [0, 0, w, h, 1]).all():
+            return boxes[:0]
+        return boxes.reshape(-1, 5)
+
+    def preprocess_single(self, input: FrameWindow, index: int, boxes: np.ndarray) -> List[dict]:
+        """Pipeline outputs of every person of frame ``t``: the same box in every window frame.
 
         Args:
             input (FrameWindow): Frame ``t`` and its neighbours.
             index (int): ``t``.
-            bbox_thr (float): Detector score threshold. Defaults to 0.3.
-            nms_thr (float): Detector NMS IoU threshold. Defaults to 0.3.
-            bboxes (Sequence | np.ndarray, optional): Given boxes of this
-                frame (used as they are: no threshold, no NMS). ``None``: use
-                the detector, or the whole image without a detector.
+            boxes (np.ndarray): ``(N, 5)`` person boxes of frame ``t``.
 
         Returns:
             list[dict]: One pipeline output per person (may be empty).
         """
-        window = input
-        frame = window.frame
-        h, w = frame.shape[:2]
-        whole = np.array([[0, 0, w, h, 1]], dtype=np.float32)
-        if bboxes is not None:
-            boxes = normalize_bboxes(bboxes)
-        elif self.detector is not None:
-            boxes = self._detect(frame, bbox_thr, nms_thr)
-        else:
-            boxes = whole
-        boxes, dropped = clip_bboxes(boxes, w, h)
-        if dropped:
-            if self.num_dropped_boxes == 0:
-                print_log(
-                    f'Frame {index}: {dropped} person box(es) outside the {w}x{h} image (or '
-                    'empty / not finite) dropped; boxes partly outside are clipped. Further '
-                    'drops are counted in `inferencer.num_dropped_boxes`.',
-                    logger='current',
-                    level=logging.WARNING,
-                )
-            self.num_dropped_boxes += dropped
-        if len(boxes) == 0 and self.whole_image_fallback:
-            boxes = whole
-
         data_info = dict(
-            img=list(window.frames),
-            img_path=window.name,
+            img=list(input.frames),
+            img_path=input.name,
             frame_index=index,
-            frame_offsets=window.offsets,
-            margin=window.margin,
+            frame_offsets=input.offsets,
+            margin=input.margin,
+            **self.model.dataset_meta,
         )
-        data_info.update(self.model.dataset_meta)
-        data_infos = []
-        for box in boxes:
-            inst = data_info.copy()
-            inst['bbox'] = box[None, :4]
-            inst['bbox_score'] = box[4:5]
-            data_infos.append(self.pipeline(inst))
-        return data_infos
+        return [self.pipeline(dict(data_info, bbox=b[None, :4], bbox_score=b[4:5])) for b in boxes]
 
     def _empty_batch(self, window: FrameWindow) -> dict:
         """A batch without any person (no forward is run for it)."""
         h, w = window.frame.shape[:2]
-        num_keypoints = int(self.model.dataset_meta.get('num_keypoints', 17))
+        k = int(self.model.dataset_meta.get('num_keypoints', 17))
         sample = PoseDataSample(
             metainfo=dict(
                 img_path=window.name, ori_shape=(h, w), img_shape=(h, w), frame_index=window.index
             )
         )
         sample.pred_instances = InstanceData(
-            keypoints=np.zeros((0, num_keypoints, 2), np.float32),
-            keypoint_scores=np.zeros((0, num_keypoints), np.float32),
+            keypoints=np.zeros((0, k, 2), np.float32),
+            keypoint_scores=np.zeros((0, k), np.float32),
             bboxes=np.zeros((0, 4), np.float32),
             bbox_scores=np.zeros((0,), np.float32),
         )
@@ -467,3 +392,23 @@ class FaSRnetInferencer(Pose2DInferencer):
         return super().forward(
             inputs, merge_results=merge_results, bbox_thr=bbox_thr, pose_based_nms=pose_based_nms
         )
+
+    # ---------------------------------------------------------------- output
+    def postprocess(self, preds: List[PoseDataSample], visualization, *args, **kwargs) -> dict:
+        """mmpose's postprocess, with each instance's ``bbox`` flat: ``[x1, y1, x2, y2]``."""
+        result = super().postprocess(preds, visualization, *args, **kwargs)
+        for instances in result['predictions']:
+            for inst in instances if isinstance(instances, list) else []:
+                inst['bbox'] = np.asarray(inst['bbox']).reshape(-1).tolist()
+        return result
+
+    def save_visualization(self, visualization: np.ndarray, vis_out_dir: str, img_name=None):
+        """mmpose's, but a video is written by :class:`VideoSink` (H.264, every frame kept)."""
+        if not self._video_input:
+            return super().save_visualization(visualization, vis_out_dir, img_name)
+        info = self.video_info
+        if info['writer'] is None:
+            is_file = bool(osp.splitext(vis_out_dir)[1])
+            info['output_file'] = vis_out_dir if is_file else osp.join(vis_out_dir, info['name'])
+            info['writer'] = VideoSink(info['output_file'], info['fps'])
+        info['writer'].write(mmcv.rgb2bgr(visualization))

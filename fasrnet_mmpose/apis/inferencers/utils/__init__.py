@@ -1,5 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-from .bboxes import BBoxFileError, clip_bboxes, load_bbox_file, normalize_bboxes
+from .bboxes import (
+    BBoxFileError,
+    GivenBoxes,
+    PersonBoxes,
+    clip_bboxes,
+    load_bbox_file,
+    normalize_bboxes,
+)
 from .frame_source import (
     CameraSource,
     FrameListSource,
@@ -19,9 +26,12 @@ from .model_index import (
     iter_model_entries,
     list_models,
 )
+from .outputs import PredictionsWriter, VideoSink, letterbox
 
 __all__ = [
     'BBoxFileError',
+    'GivenBoxes',
+    'PersonBoxes',
     'clip_bboxes',
     'load_bbox_file',
     'normalize_bboxes',
@@ -43,4 +53,7 @@ __all__ = [
     'get_model_index_root',
     'iter_model_entries',
     'list_models',
+    'PredictionsWriter',
+    'VideoSink',
+    'letterbox',
 ]

@@ -1,28 +1,32 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Sequential frame sources: every frame is decoded exactly once.
+"""Sequential frame sources: every frame is decoded exactly once, in order.
 
-:class:`~fasrnet_mmpose.apis.FaSRnetInferencer` needs, for frame ``t``, the
-frames ``t-1`` and ``t+1`` too. mmpose's ``collect_multi_frames`` reads them
-from an ``mmcv.VideoReader`` by index (a seek and a decode per neighbour,
-i.e. every frame decoded about 3 times). The sources here are read strictly
-in order, once; the neighbours come from the small ring buffer of
-:func:`~fasrnet_mmpose.apis.inferencers.utils.iter_frame_windows`.
+mmpose's ``BaseMMPoseInferencer._inputs_to_list`` reads a video through
+``mmcv.VideoReader`` (neighbours of frame t would be seeks and re-decodes),
+sorts folders lexicographically (``frame_10`` before ``frame_2``) and stops
+silently at the first undecodable frame. The sources here are read strictly
+in order, once; the temporal neighbours come from the ring buffer of
+``iter_frame_windows``. A camera is read with mmpose's own
+``_get_webcam_inputs`` (ESC stops it).
 
-A source yields ``(frame, name)`` pairs: ``frame`` is a BGR ``uint8`` array
-and ``name`` the ``img_path`` given to the pipeline (the file path for image
-files, ``'00000007.jpg'`` style names for video frames, like mmpose's
-``Pose2DInferencer``). ``num_decoded`` counts the frames actually decoded.
+A source yields ``(frame, name)`` pairs: a BGR ``uint8`` frame and the
+``img_path`` given to the pipeline (the file path for image files,
+``'000007.jpg'``-style names for video frames, as mmpose's
+``Pose2DInferencer``). ``frame_numbers[i]`` is the source frame number of the
+``i``-th yielded frame (video files: from the frame's timestamp, so frames
+after an undecodable one keep their numbers).
 """
 
 import mimetypes
 import os
 import os.path as osp
 import re
-from abc import ABCMeta, abstractmethod
+from types import SimpleNamespace
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
+from mmpose.apis.inferencers.base_mmpose_inferencer import BaseMMPoseInferencer
 
 __all__ = [
     'FrameSource',
@@ -36,67 +40,47 @@ __all__ = [
 ]
 
 Frame = Tuple[np.ndarray, str]
-
 # extensions decodable by OpenCV that ``mimetypes`` may not know
-_IMAGE_EXTS = (
-    '.jpg',
-    '.jpeg',
-    '.png',
-    '.bmp',
-    '.tif',
-    '.tiff',
-    '.webp',
-    '.ppm',
-    '.pgm',
-    '.pbm',
-    '.jp2',
-)
+_IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm', '.jp2')
+#: consecutive failed decodes after which a video is taken to end
+MAX_FAILED_READS = 25
 
 
 def frame_name(index: int) -> str:
-    """Name of video frame ``index`` (as mmpose's ``Pose2DInferencer``).
-
-    Args:
-        index (int): 0-based frame index.
-
-    Returns:
-        str: e.g. ``'000007.jpg'`` (the index zero-padded to 10 characters
-        including the extension).
-    """
+    """Name of video frame ``index``, as mmpose's ``Pose2DInferencer`` (``'000007.jpg'``)."""
     return f'{index}.jpg'.rjust(10, '0')
 
 
 def is_image_file(path: str) -> bool:
     """Whether ``path`` looks like an image file (by its extension)."""
-    if osp.splitext(path)[1].lower() in _IMAGE_EXTS:
-        return True
     mime = mimetypes.guess_type(path)[0]
-    return mime is not None and mime.startswith('image')
-
-
-def _natural_key(name: str) -> list:
-    """Sort key: ``frame2.jpg`` before ``frame10.jpg``."""
-    return [int(s) if s.isdigit() else s.lower() for s in re.split(r'(\d+)', name)]
+    return osp.splitext(path)[1].lower() in _IMAGE_EXTS or bool(mime and mime.startswith('image'))
 
 
 def _read_image(path: str) -> np.ndarray:
     """Decode one image file (BGR); a clear error names an unreadable file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'Image {path} does not exist.')
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
         raise ValueError(f'Cannot decode image {path} (not an image or corrupted).')
     return img
 
 
-class FrameSource(metaclass=ABCMeta):
-    """Base class of the sequential frame sources.
+class FrameSource:
+    """Base class of the sequential frame sources (iterable once).
 
     Attributes:
         is_video (bool): A video file or a camera (results are gathered per
-            video like mmpose's inferencers do); False for images.
+            video as mmpose's inferencers do); False for images.
         name (str): File name used for outputs (e.g. ``'clip.mp4'``).
         fps (float): Frames per second (a default for image sequences).
         max_frames (int, optional): Stop after this many frames.
-        num_decoded (int): Frames decoded so far.
+        num_decoded (int): Frames decoded so far (arrays given as such are
+            not counted).
+        frame_count (int): Frames announced by the input (video header,
+            number of files); 0 when unknown.
+        frame_numbers (list[int]): Source frame number of each yielded frame.
     """
 
     is_video: bool = False
@@ -104,51 +88,67 @@ class FrameSource(metaclass=ABCMeta):
     def __init__(self, name: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
         if max_frames is not None and max_frames < 1:
             raise ValueError(f'max_frames must be >= 1, got {max_frames}')
-        self.name = name
-        self.fps = float(fps)
-        self.max_frames = max_frames
+        self.name, self.fps, self.max_frames = name, float(fps), max_frames
         self.num_decoded = 0
+        self.frame_count = 0
+        self.frame_numbers: List[int] = []
         self._consumed = False
 
-    @abstractmethod
-    def _frames(self) -> Iterator[Frame]:
-        """Yield the frames of this source in order (implemented by each source type)."""
+    def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
+        """Yield ``(source frame number, frame, name)`` in order."""
+        raise NotImplementedError
 
     def __iter__(self) -> Iterator[Frame]:
         if self._consumed:
             raise RuntimeError(
-                f'{self.__class__.__name__} ({self.name}) can be iterated only once '
+                f'{type(self).__name__} ({self.name}) can be iterated only once '
                 '(frames are decoded on the fly); open a new source.'
             )
         self._consumed = True
         frames = self._frames()
-        count = 0
-        try:
-            # check the limit *before* asking for a frame: nothing is decoded in vain
-            while self.max_frames is None or count < self.max_frames:
-                try:
-                    item = next(frames)
-                except StopIteration:
+        try:  # check the limit *before* asking for a frame: nothing is decoded in vain
+            while self.max_frames is None or len(self.frame_numbers) < self.max_frames:
+                number, frame, name = next(frames, (None, None, None))
+                if frame is None:
                     break
-                count += 1
-                yield item
+                self.frame_numbers.append(number)
+                yield frame, name
         finally:
             frames.close()  # releases a capture device / file handle
 
     def __len__(self) -> int:
         """Number of frames (an estimate for video files; 0 when unknown)."""
-        n = self._length()
+        n = self.frame_count
         return n if self.max_frames is None else min(n, self.max_frames)
 
-    def _length(self) -> int:
-        return 0
+    def decode_report(self) -> dict:
+        """Frames announced vs decoded, and the source numbers of those missing.
+
+        Returns:
+            dict: ``frames_in_header`` (0: unknown), ``frames_read``,
+            ``frames_failed`` (announced frames up to the last one asked for
+            that were not decoded) and ``failed_frame_numbers``.
+        """
+        expected = len(self)
+        if self.max_frames is not None and self.frame_numbers:
+            expected = min(expected, self.frame_numbers[-1] + 1)
+        missing = sorted(set(range(expected)) - set(self.frame_numbers))
+        return dict(
+            frames_in_header=self.frame_count,
+            frames_read=len(self.frame_numbers),
+            frames_failed=len(missing),
+            failed_frame_numbers=missing,
+        )
 
 
 class VideoFileSource(FrameSource):
     """Frames of a video file, decoded in order with ``cv2.VideoCapture``.
 
-    The file is opened and its first frame decoded in the constructor, so an
-    unreadable file fails at once with a clear error.
+    The file is opened in the constructor, so an unreadable file fails at
+    once. A frame that fails to decode does not end the video: reading goes
+    on (up to :data:`MAX_FAILED_READS` failures in a row), and each frame
+    gets its number from its timestamp, so the numbers stay aligned with the
+    source even after a gap; the gaps are reported by :meth:`decode_report`.
 
     Args:
         path (str): Video file.
@@ -165,54 +165,54 @@ class VideoFileSource(FrameSource):
         if not osp.isfile(path):
             raise FileNotFoundError(f'Video file {path} does not exist.')
         cap = cv2.VideoCapture(path)
-        if not cap.isOpened():
-            cap.release()
-            raise ValueError(
-                f'Cannot open video {path}: OpenCV (FFmpeg backend) cannot read it '
-                '(not a video, unsupported codec or corrupted file).'
-            )
         fps = cap.get(cv2.CAP_PROP_FPS)
-        super().__init__(
-            osp.basename(path), fps=fps if fps and fps > 0 else 25.0, max_frames=max_frames
-        )
-        self.path = path
+        super().__init__(osp.basename(path), fps if fps and fps > 0 else 25.0, max_frames)
+        self.path, self._cap = path, cap
         self.width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self.frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
-        self._cap = cap
-        ok, first = cap.read()
-        if not ok or first is None:
+        ok, first = cap.read() if cap.isOpened() else (False, None)
+        if not ok:
             cap.release()
             raise ValueError(
-                f'Cannot decode any frame of video {path} (empty, truncated or unsupported codec).'
+                f'Cannot open or decode video {path}: OpenCV (FFmpeg backend) cannot read it '
+                '(not a video, empty, truncated, unsupported codec or corrupted file).'
             )
         self.num_decoded = 1
         self._first: Optional[np.ndarray] = first
 
-    def _length(self) -> int:
-        return self.frame_count
+    def _number(self, previous: int) -> int:
+        """Source number of the frame just read (from its timestamp)."""
+        msec = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        number = int(round(msec * self.fps / 1000)) if msec >= 0 else previous + 1
+        return max(number, previous + 1)
 
-    def _frames(self) -> Iterator[Frame]:
+    def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         try:
-            index = 0
-            frame = self._first
+            number, frame, failed = self._number(-1), self._first, 0
             self._first = None
-            while frame is not None:
-                yield frame, frame_name(index)
-                index += 1
+            yield number, frame, frame_name(number)
+            while failed < MAX_FAILED_READS:
                 ok, frame = self._cap.read()
-                if not ok:
-                    break
+                if not ok:  # the end, or an undecodable frame in the middle
+                    position = self._cap.get(cv2.CAP_PROP_POS_FRAMES)
+                    if position >= self.frame_count or number + 1 >= self.frame_count:
+                        break
+                    failed += 1
+                    continue
+                failed = 0
                 self.num_decoded += 1
+                number = self._number(number)
+                yield number, frame, frame_name(number)
         finally:
             self._cap.release()
 
 
 class CameraSource(FrameSource):
-    """Frames of a camera (``'webcam'`` or ``'webcam:<id>'``), read in order.
+    """A camera (``'webcam'`` / ``'webcam:<id>'``), read by mmpose's ``_get_webcam_inputs``.
 
     Args:
-        camera_id (int): OpenCV camera index. Defaults to 0.
+        spec (str): ``'webcam'`` or ``'webcam:<id>'``. Defaults to ``'webcam'``.
         max_frames (int, optional): Stop after this many frames.
 
     Raises:
@@ -221,71 +221,20 @@ class CameraSource(FrameSource):
 
     is_video = True
 
-    def __init__(self, camera_id: int = 0, max_frames: Optional[int] = None) -> None:
-        cap = cv2.VideoCapture(camera_id)
-        if not cap.isOpened():
-            cap.release()
-            raise ValueError(f'Cannot open camera {camera_id}.')
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        super().__init__('webcam.mp4', fps=fps if fps and fps > 0 else 25.0, max_frames=max_frames)
-        self.width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        self.height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        self._cap = cap
+    def __init__(self, spec: str = 'webcam', max_frames: Optional[int] = None) -> None:
+        holder = SimpleNamespace()  # receives mmpose's ``video_info``
+        reader = BaseMMPoseInferencer._get_webcam_inputs(holder, spec)
+        if not hasattr(holder, 'video_info'):
+            raise ValueError(f'Cannot open camera {spec.partition(":")[2] or 0}.')
+        info = holder.video_info
+        super().__init__(info['name'], info['fps'] or 25.0, max_frames)
+        self.width, self.height = int(info['width']), int(info['height'])
+        self._reader = reader
 
-    def _frames(self) -> Iterator[Frame]:
-        try:
-            index = 0
-            while True:
-                ok, frame = self._cap.read()
-                if not ok:
-                    break
-                self.num_decoded += 1
-                yield frame, frame_name(index)
-                index += 1
-        finally:
-            self._cap.release()
-
-
-class ImageFolderSource(FrameSource):
-    """The image files of a folder, in natural order, as consecutive frames.
-
-    Args:
-        folder (str): Directory with the frames (``000000.jpg``, ...).
-            Non-image files are ignored; sub-folders are not searched.
-        fps (float): Frame rate used when the frames are rendered as a
-            video. Defaults to 25.
-        max_frames (int, optional): Stop after this many frames.
-
-    Raises:
-        FileNotFoundError: If ``folder`` is not a directory.
-        ValueError: If it contains no image file.
-    """
-
-    def __init__(self, folder: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
-        if not osp.isdir(folder):
-            raise FileNotFoundError(f'Image folder {folder} does not exist.')
-        files = sorted(
-            (f for f in os.listdir(folder) if osp.isfile(osp.join(folder, f)) and is_image_file(f)),
-            key=_natural_key,
-        )
-        if not files:
-            raise ValueError(
-                f'Image folder {folder} contains no image files '
-                f'(looked for {", ".join(_IMAGE_EXTS)}).'
-            )
-        super().__init__(
-            osp.basename(osp.normpath(folder)) + '.mp4', fps=fps, max_frames=max_frames
-        )
-        self.paths = [osp.join(folder, f) for f in files]
-
-    def _length(self) -> int:
-        return len(self.paths)
-
-    def _frames(self) -> Iterator[Frame]:
-        for path in self.paths:
-            img = _read_image(path)
+    def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
+        for index, frame in enumerate(self._reader):
             self.num_decoded += 1
-            yield img, path
+            yield index, frame, frame_name(index)
 
 
 class FrameListSource(FrameSource):
@@ -298,6 +247,7 @@ class FrameListSource(FrameSource):
         items (Sequence[str | np.ndarray]): The frames, in temporal order.
         fps (float): Frame rate for rendering. Defaults to 25.
         max_frames (int, optional): Stop after this many frames.
+        name (str): Output file name. Defaults to ``'frames.mp4'``.
 
     Raises:
         ValueError: If ``items`` is empty or holds something else.
@@ -308,34 +258,57 @@ class FrameListSource(FrameSource):
         items: Sequence[Union[str, np.ndarray]],
         fps: float = 25.0,
         max_frames: Optional[int] = None,
+        name: str = 'frames.mp4',
     ) -> None:
         items = list(items)
         if not items:
             raise ValueError('No input frames: the list of images is empty.')
         for i, item in enumerate(items):
-            if isinstance(item, np.ndarray):
-                if item.ndim != 3 or item.shape[2] != 3:
-                    raise ValueError(
-                        f'Frame {i} must be an HxWx3 BGR image, got shape {item.shape}.'
-                    )
-            elif not isinstance(item, str):
+            if isinstance(item, np.ndarray) and (item.ndim != 3 or item.shape[2] != 3):
+                raise ValueError(f'Frame {i} must be an HxWx3 BGR image, got shape {item.shape}.')
+            if not isinstance(item, (str, np.ndarray)):
                 raise ValueError(f'Frame {i} must be an image path or an array, got {type(item)}.')
-        super().__init__('frames.mp4', fps=fps, max_frames=max_frames)
-        self.items: List[Union[str, np.ndarray]] = items
+        super().__init__(name, fps, max_frames)
+        self.items = items
+        self.frame_count = len(items)
 
-    def _length(self) -> int:
-        return len(self.items)
-
-    def _frames(self) -> Iterator[Frame]:
+    def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         for index, item in enumerate(self.items):
             if isinstance(item, str):
-                if not osp.isfile(item):
-                    raise FileNotFoundError(f'Image {item} does not exist.')
                 img = _read_image(item)
                 self.num_decoded += 1
-                yield img, item
+                yield index, img, item
             else:
-                yield item, frame_name(index)
+                yield index, item, frame_name(index)
+
+
+class ImageFolderSource(FrameListSource):
+    """The image files of a folder, in natural order (``frame_2`` before ``frame_10``).
+
+    Args:
+        folder (str): Directory with the frames; non-image files are ignored,
+            sub-folders are not searched.
+        fps (float): Frame rate used when rendering a video. Defaults to 25.
+        max_frames (int, optional): Stop after this many frames.
+
+    Raises:
+        FileNotFoundError: If ``folder`` is not a directory.
+        ValueError: If it contains no image file.
+    """
+
+    def __init__(self, folder: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
+        if not osp.isdir(folder):
+            raise FileNotFoundError(f'Image folder {folder} does not exist.')
+        natural = lambda s: [int(p) if p.isdigit() else p.lower() for p in re.split(r'(\d+)', s)]  # noqa: E731
+        files = sorted((f for f in os.listdir(folder) if is_image_file(f)), key=natural)
+        paths = [osp.join(folder, f) for f in files if osp.isfile(osp.join(folder, f))]
+        if not paths:
+            raise ValueError(
+                f'Image folder {folder} contains no image files '
+                f'(looked for {", ".join(_IMAGE_EXTS)}).'
+            )
+        super().__init__(paths, fps, max_frames, osp.basename(osp.normpath(folder)) + '.mp4')
+        self.paths = paths
 
 
 def open_frame_source(
@@ -346,14 +319,10 @@ def open_frame_source(
     """Open any supported input as a :class:`FrameSource`.
 
     Args:
-        inputs: One of
-
-            - a :class:`FrameSource` (returned as is);
-            - ``'webcam'`` / ``'webcam:<id>'``: a camera;
-            - a directory: its images in natural order;
-            - an image file: a one-frame sequence;
-            - any other file: a video (decoded with OpenCV);
-            - an array (one frame) or a list of arrays/paths (a sequence).
+        inputs: A :class:`FrameSource` (returned as is), ``'webcam[:id]'``, a
+            directory (its images in natural order), an image file (one
+            frame), any other file (a video), an array (one frame) or a list
+            of arrays/paths (a sequence).
         max_frames (int, optional): Stop after this many frames.
         fps (float): Frame rate of image sequences (videos and cameras use
             their own). Defaults to 25.
@@ -364,30 +333,29 @@ def open_frame_source(
     Raises:
         FileNotFoundError: If a path does not exist.
         ValueError: For unreadable videos, empty folders or empty lists.
+        TypeError: For other input types.
     """
     if isinstance(inputs, FrameSource):
-        if max_frames is not None:
-            inputs.max_frames = max_frames
+        inputs.max_frames = max_frames or inputs.max_frames
         return inputs
     if isinstance(inputs, np.ndarray):
-        return FrameListSource([inputs], fps=fps, max_frames=max_frames)
+        inputs = [inputs]
     if isinstance(inputs, str):
         if re.fullmatch(r'webcam(:\d+)?', inputs.lower()):
-            camera_id = int(inputs.split(':')[1]) if ':' in inputs else 0
-            return CameraSource(camera_id, max_frames=max_frames)
+            return CameraSource(inputs.lower(), max_frames=max_frames)
         if osp.isdir(inputs):
             return ImageFolderSource(inputs, fps=fps, max_frames=max_frames)
         if not osp.exists(inputs):
             raise FileNotFoundError(
-                f'Input {inputs} does not exist (expected a video file, an '
-                'image, a folder of images or "webcam[:id]").'
+                f'Input {inputs} does not exist (expected a video file, an image, a folder of '
+                'images or "webcam[:id]").'
             )
-        if is_image_file(inputs):
-            return FrameListSource([inputs], fps=fps, max_frames=max_frames)
-        return VideoFileSource(inputs, max_frames=max_frames)
+        if not is_image_file(inputs):
+            return VideoFileSource(inputs, max_frames=max_frames)
+        inputs = [inputs]
     if isinstance(inputs, (list, tuple)):
         return FrameListSource(inputs, fps=fps, max_frames=max_frames)
     raise TypeError(
-        f'Unsupported input type {type(inputs)}: expected a path, an array, a list '
-        'of them or a FrameSource.'
+        f'Unsupported input type {type(inputs)}: expected a path, an array, a list of them or a '
+        'FrameSource.'
     )
