@@ -16,7 +16,6 @@ See docs/inference.md.
 
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
 import time
@@ -78,7 +77,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--online', action='store_true', help='use past frames only (no t+1): causal, no latency'
     )
-    parser.add_argument('--device', default=None, help='e.g. cpu, cuda:0 (default: auto)')
+    parser.add_argument(
+        '--device', default='auto', help='cpu, cuda:0, ...; auto = CUDA when available'
+    )
     parser.add_argument(
         '--threads',
         type=int,
@@ -133,10 +134,15 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     import cv2
-    import mmengine
     from mmengine.utils import ProgressBar
 
-    from fasrnet_mmpose.apis import FaSRnetInferencer, load_bbox_file, open_frame_source
+    from fasrnet_mmpose.apis import (
+        FaSRnetInferencer,
+        PredictionsWriter,
+        VideoSink,
+        load_bbox_file,
+        open_frame_source,
+    )
 
     if args.threads:
         import torch
@@ -147,10 +153,9 @@ def _run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f'demo_video.py: error: {e}', file=sys.stderr)
         return 1
-    boxes = None
     if args.bbox_file is not None:
         try:
-            boxes = load_bbox_file(args.bbox_file)
+            load_bbox_file(args.bbox_file)  # a bad file fails here, before the model is built
         except (FileNotFoundError, ValueError) as e:
             print(f'demo_video.py: error: {e}', file=sys.stderr)
             return 1
@@ -176,7 +181,7 @@ def _run(args: argparse.Namespace) -> int:
     inferencer = FaSRnetInferencer(
         args.config,
         weights=args.weights,
-        device=args.device,
+        device=None if args.device == 'auto' else args.device,
         det_model=det_model,
         det_weights=args.det_weights,
         det_cat_ids=tuple(args.det_cat_ids),
@@ -185,65 +190,8 @@ def _run(args: argparse.Namespace) -> int:
         allow_partial_weights=args.allow_partial_weights,
     )
 
-    os.makedirs(args.out_dir, exist_ok=True)
     stem = _stem(source.name, args.input)
-    video_path = osp.join(args.out_dir, f'{stem}_pose.mp4')
-    json_path = osp.join(args.out_dir, f'{stem}_pose.json')
-
-    results = inferencer(
-        source,
-        return_vis=True,
-        show=args.show,
-        draw_bbox=not args.no_bbox,
-        kpt_thr=args.kpt_thr,
-        radius=args.radius,
-        thickness=args.thickness,
-        bboxes=boxes,
-        bbox_thr=args.bbox_thr,
-        nms_thr=args.nms_thr,
-    )
-
-    total = len(source)
-    progress = None if args.no_progress else ProgressBar(total, file=sys.stdout)
-    writer = None
-    frames, num_persons = [], 0
-    start = time.perf_counter()
-    try:
-        for index, result in enumerate(results):
-            vis = cv2.cvtColor(result['visualization'][0], cv2.COLOR_RGB2BGR)
-            if not inferencer.weights_loaded:
-                cv2.putText(
-                    vis,
-                    'RANDOM WEIGHTS - poses are meaningless',
-                    (8, 22),
-                    cv2.FONT_HERSHEY_SIMPLEX,
-                    0.6,
-                    (0, 0, 255),
-                    2,
-                    cv2.LINE_AA,
-                )
-            if writer is None:
-                h, w = vis.shape[:2]
-                writer = cv2.VideoWriter(
-                    video_path, cv2.VideoWriter_fourcc(*'mp4v'), source.fps, (w, h)
-                )
-                if not writer.isOpened():
-                    raise RuntimeError(f'OpenCV cannot write {video_path} (mp4v codec missing?)')
-            writer.write(vis)
-            instances = result['predictions'][0]
-            num_persons += len(instances)
-            frames.append(dict(frame_id=index, instances=instances))
-            if progress is not None:
-                progress.update()
-    except KeyboardInterrupt:  # e.g. stopping a camera: keep what was processed
-        print(f'\ninterrupted after {len(frames)} frames', file=sys.stderr)
-    finally:
-        if writer is not None:
-            writer.release()
-    elapsed = time.perf_counter() - start
-    if progress is not None:
-        sys.stdout.write('\n')
-
+    video = VideoSink(osp.join(args.out_dir, f'{stem}_pose.mp4'), source.fps)
     meta = dict(
         input=args.input,
         config=args.config,
@@ -253,28 +201,86 @@ def _run(args: argparse.Namespace) -> int:
         frame_offsets=list(inferencer.frame_offsets),
         detector=det_desc,
         fps=source.fps,
-        num_frames=len(frames),
-        num_persons=num_persons,
         dataset_name=inferencer.model.dataset_meta.get('dataset_name'),
         keypoint_names=[
             inferencer.model.dataset_meta['keypoint_id2name'][i]
             for i in range(inferencer.model.dataset_meta['num_keypoints'])
         ],
-        boxes_dropped_outside_image=inferencer.num_dropped_boxes,
     )
-    mmengine.dump(dict(meta=meta, frames=frames), json_path)
-
-    fps = len(frames) / elapsed if elapsed > 0 else float('nan')
-    print(f'{len(frames)} frames, {num_persons} person instances, {fps:.2f} frames/s')
-    print(f'video:       {video_path}')
-    print(f'predictions: {json_path}')
+    preds = PredictionsWriter(osp.join(args.out_dir, f'{stem}_pose.json'), meta)
+    results = inferencer(
+        source,
+        return_vis=True,
+        show=args.show,
+        draw_bbox=not args.no_bbox,
+        kpt_thr=args.kpt_thr,
+        radius=args.radius,
+        thickness=args.thickness,
+        bbox_file=args.bbox_file,
+        bbox_thr=args.bbox_thr,
+        nms_thr=args.nms_thr,
+    )
+    progress = None if args.no_progress else ProgressBar(len(source), file=sys.stdout)
+    num_persons, error, start = 0, None, time.perf_counter()
+    try:
+        for index, result in enumerate(results):
+            vis = cv2.cvtColor(result['visualization'][0], cv2.COLOR_RGB2BGR)
+            if not inferencer.weights_loaded:
+                cv2.putText(vis, 'RANDOM WEIGHTS - poses are meaningless', (8, 22),
+                            cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 255), 2, cv2.LINE_AA)  # fmt: skip
+            video.write(vis)
+            instances = result['predictions'][0]
+            num_persons += len(instances)
+            h, w = result['visualization'][0].shape[:2]
+            record = dict(frame_id=source.frame_numbers[index], width=w, height=h)
+            preds.add(
+                dict(record, instances=instances),
+                num_frames=preds.num_frames + 1,
+                num_persons=num_persons,
+                frame_size=list(video.size),
+                video_codec=video.codec,
+            )
+            if progress is not None:
+                progress.update()
+    except KeyboardInterrupt:  # e.g. stopping a camera: keep what was processed
+        error = f'interrupted after {preds.num_frames} frames'
+    except Exception as e:  # keep every finished frame, name the failing one
+        error = (
+            f'stopped at frame {preds.num_frames} ({preds.num_frames} finished frames are saved): '
+            f'{type(e).__name__}: {e}'
+        )
+    finally:
+        video.release()
+        report = source.decode_report()
+        preds.close(
+            complete=error is None,
+            error=error,
+            boxes_dropped_outside_image=inferencer.num_dropped_boxes,
+            **report,
+        )
+    elapsed = time.perf_counter() - start
+    if progress is not None:
+        sys.stdout.write('\n')
+    if error is not None:
+        print(f'demo_video.py: error: {error}', file=sys.stderr)
+    fps = preds.num_frames / elapsed if elapsed > 0 else float('nan')
+    print(f'{preds.num_frames} frames, {num_persons} person instances, {fps:.2f} frames/s')
+    if report['frames_failed']:
+        print(
+            f'WARNING: {report["frames_failed"]} of the {report["frames_in_header"]} frames in the '
+            f'header could not be decoded (frame numbers {report["failed_frame_numbers"][:20]}'
+            f'{" ..." if report["frames_failed"] > 20 else ""}); the others keep their numbers.',
+            file=sys.stderr,
+        )
+    print(f'video:       {video.path} ({video.codec})')
+    print(f'predictions: {preds.path}')
     if not inferencer.weights_loaded:
         _loud(
             '!!  NO --weights GIVEN: the FaSRnet model was RANDOMLY INITIALISED.\n'
             '!!  The demo ran end to end, but the drawn poses are MEANINGLESS.\n'
             '!!  Pass --weights with a trained/converted checkpoint (docs/model_zoo.md).'
         )
-    return 0
+    return 0 if error is None else 1
 
 
 if __name__ == '__main__':

@@ -83,8 +83,8 @@ def clip_bboxes(
 
 
 def _frame_index(value: Any, where: str) -> int:
-    """A frame index must be a non-negative integer (``"3"`` as a dict key)."""
-    if isinstance(value, str) and value.strip().isdigit():
+    """A frame index must be a non-negative integer (a string of digits as a dict key)."""
+    if isinstance(value, str) and value.strip().isdigit() and 'key' in where:
         return int(value)
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0:
         return int(value)

@@ -93,6 +93,7 @@ class FrameSource:
         self.frame_count = 0
         self.frame_numbers: List[int] = []
         self._consumed = False
+        self.exhausted = False  # read to its end (not stopped by max_frames or an error)
 
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         """Yield ``(source frame number, frame, name)`` in order."""
@@ -110,6 +111,7 @@ class FrameSource:
             while self.max_frames is None or len(self.frame_numbers) < self.max_frames:
                 number, frame, name = next(frames, (None, None, None))
                 if frame is None:
+                    self.exhausted = True
                     break
                 self.frame_numbers.append(number)
                 yield frame, name
@@ -126,12 +128,13 @@ class FrameSource:
 
         Returns:
             dict: ``frames_in_header`` (0: unknown), ``frames_read``,
-            ``frames_failed`` (announced frames up to the last one asked for
-            that were not decoded) and ``failed_frame_numbers``.
+            ``frames_failed`` (frames not decoded: all announced ones when
+            the source was read to its end, else those before the last frame
+            read) and ``failed_frame_numbers``.
         """
-        expected = len(self)
-        if self.max_frames is not None and self.frame_numbers:
-            expected = min(expected, self.frame_numbers[-1] + 1)
+        expected = self.frame_count if self.exhausted else 0
+        if not self.exhausted and self.frame_numbers:
+            expected = self.frame_numbers[-1] + 1
         missing = sorted(set(range(expected)) - set(self.frame_numbers))
         return dict(
             frames_in_header=self.frame_count,

@@ -103,6 +103,11 @@ class VideoSink:
             self._writer = None
 
 
+def _to_builtin(obj):
+    """JSON fallback for numpy scalars and arrays."""
+    return obj.tolist()
+
+
 class PredictionsWriter:
     """``{"frames": [...], "meta": {...}}`` that is complete JSON after every frame.
 
@@ -126,14 +131,16 @@ class PredictionsWriter:
 
     def _write_tail(self) -> None:
         self._file.seek(self._end)
-        self._file.write('], "meta": ' + json.dumps(self.meta) + '}\n')
+        self._file.write('], "meta": ' + json.dumps(self.meta, default=_to_builtin) + '}\n')
         self._file.truncate()
         self._file.flush()
 
     def add(self, record: dict, **meta) -> None:
         """Append one frame record (JSON-serialisable) and update ``meta``."""
         self._file.seek(self._end)
-        self._file.write((',\n' if self.num_frames else '\n') + json.dumps(record))
+        self._file.write(
+            (',\n' if self.num_frames else '\n') + json.dumps(record, default=_to_builtin)
+        )
         self._end = self._file.tell()
         self.num_frames += 1
         self.meta.update(meta)
