@@ -14,13 +14,16 @@ Both models run in the same process on the same frames, which are decoded
   HRNet-W48 backbone, input size, normalisation and top-down pipeline).
 
 Weights do not change the speed: without ``--weights`` both are randomly
-initialised. Both use the same person boxes source (``--det``: OpenCV HOG
-by default, or the whole frame) and flip test off. Stages (per frame, ms):
-``decode`` (shared), ``detect``, ``crop`` (the test pipeline: window
-assembly, affine crops, packing) and ``pose`` (``model.test_step``: data
-preprocessor, backbone, head, decoding); ``total`` is the wall time of the
-inferencer loop per frame plus ``decode``. On CPU use ``--input-size
-128 96`` and ``--max-frames`` to keep it short.
+initialised. Both use the same person boxes (``--det``: OpenCV HOG by
+default, or the whole frame) and flip test off, and run **interleaved**,
+frame t of one then frame t of the other, so both see the same machine load.
+Stages (ms per frame): ``decode`` (shared), ``boxes`` (the detector),
+``preprocess`` (test pipeline: window assembly, affine crops, packing; and
+collate), ``model`` (``model.test_step``: data preprocessor, backbone, head,
+decoding), ``postproc`` (results to dicts), ``render`` (``--render``),
+``tracking`` (the pose tracker) and ``other`` (the rest of the loop);
+``total`` is the wall time of the inferencer loop per frame plus ``decode``.
+On CPU use ``--input-size 256 192`` and ``--max-frames`` to keep it short.
 """
 
 import argparse
@@ -66,6 +69,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--det', choices=['hog', 'whole-image'], default='hog', help='person boxes for both models'
     )
     parser.add_argument('--online', action='store_true', help='FaSRnet online mode')
+    parser.add_argument(
+        '--render', action='store_true', help='also draw the poses (timed as render) in both'
+    )
     parser.add_argument('--device', default=None, help='cpu, cuda:0, ... (default: auto)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     args = parser.parse_args(argv)
@@ -74,6 +80,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.input_size is not None and any(s % 32 for s in args.input_size):
         parser.error('--input-size: HRNet-W48 needs multiples of 32 (e.g. 128 96, 256 192)')
     return args
+
+
+#: stage -> inferencer method timed as that stage (besides the detector and model.test_step)
+STAGES = (
+    ('preprocess', 'pipeline'),
+    ('preprocess', 'collate_fn'),
+    ('postproc', 'postprocess'),
+    ('render', 'visualize'),
+)
+COLUMNS = ('decode', 'boxes', 'preprocess', 'model', 'postproc', 'render', 'tracking')
 
 
 class StageTimer:
@@ -235,86 +251,100 @@ def _run(args: argparse.Namespace) -> int:
     single = Pose2DInferencer(base_cfg, device=device, det_model='whole_image')
     if hog is not None:
         single.detector, single.det_cat_ids = hog, (0,)
-
-    rows = []
-    for label, inferencer, make_inputs in (
-        (
-            f'FaSRnet {"online" if args.online else "offline"} (T={len(temporal.frame_offsets)})',
-            temporal,
-            lambda frames: FrameListSource([f for f, _ in frames]),
+    sides = [
+        dict(
+            label=f'FaSRnet {"online" if args.online else "offline"} '
+            f'(T={len(temporal.frame_offsets)})',
+            inferencer=temporal,
+            inputs=lambda frames: FrameListSource([f for f, _ in frames]),
         ),
-        (f'{backbone_name(cfg)} single-frame', single, lambda frames: [f for f, _ in frames]),
-    ):
-        timer = StageTimer(sync)
+        dict(
+            label=f'{backbone_name(cfg)} single-frame',
+            inferencer=single,
+            inputs=lambda frames: [f for f, _ in frames],
+        ),
+    ]
+    call_kwargs = dict(return_vis=args.render, draw_bbox=True)
+    for side in sides:
+        inferencer = side['inferencer']
+        side['timer'] = timer = StageTimer(sync)
         if inferencer.detector is not None:
-            inferencer.detector = timer.wrap('detect', inferencer.detector)
-        inferencer.pipeline = timer.wrap('crop', inferencer.pipeline)
-        inferencer.model.test_step = timer.wrap('pose', inferencer.model.test_step)
-        for _ in inferencer(make_inputs(warm)):  # warm-up
+            inferencer.detector = timer.wrap('boxes', inferencer.detector)
+        for stage, attr in STAGES:
+            setattr(inferencer, attr, timer.wrap(stage, getattr(inferencer, attr)))
+        inferencer.model.test_step = timer.wrap('model', inferencer.model.test_step)
+        tracker = getattr(inferencer, 'tracker', None)
+        if tracker is not None:
+            tracker.update = timer.wrap('tracking', tracker.update)
+        for _ in inferencer(side['inputs'](warm), **call_kwargs):  # warm-up
             pass
         timer.enabled = True
-        persons = 0
-        sync()
-        start = time.perf_counter()
-        for result in inferencer(make_inputs(timed)):
-            persons += len(result['predictions'][0])
-        sync()
-        loop_s = time.perf_counter() - start
-        n = len(timed)
-        total_ms = decode_ms + 1000 * loop_s / n
-        rows.append(
-            dict(
-                label=label,
-                frames=n,
-                persons=persons,
-                forwards=timer.calls['pose'],
-                decode=decode_ms,
-                detect=1000 * timer.seconds['detect'] / n,
-                crop=1000 * timer.seconds['crop'] / n,
-                pose=1000 * timer.seconds['pose'] / n,
-                total=total_ms,
-                fps=1000 / total_ms,
-                pps=persons * 1000 / (total_ms * n),
-            )
-        )
-        # the inferencer handles the pipeline/test_step wrappers only for this run
-        del timer
+        side['results'] = iter(inferencer(side['inputs'](timed), **call_kwargs))
+        side['loop'], side['persons'] = 0.0, 0
+    # interleaved: frame t of one model, then frame t of the other (same machine load)
+    for _ in timed:
+        for side in sides:
+            sync()
+            start = time.perf_counter()
+            result = next(side['results'])
+            sync()
+            side['loop'] += time.perf_counter() - start
+            side['persons'] += len(result['predictions'][0])
+    for side in sides:
+        for _ in side['results']:  # let the inferencer finish its run (output files)
+            pass
+
+    n = len(timed)
+    rows = []
+    for side in sides:
+        timer = side['timer']
+        row = dict(label=side['label'], frames=n, persons=side['persons'])
+        row['forwards'] = timer.calls['model']
+        row['decode'] = decode_ms
+        for stage in COLUMNS[1:]:
+            row[stage] = 1000 * timer.seconds[stage] / n
+        row['total'] = decode_ms + 1000 * side['loop'] / n
+        row['other'] = row['total'] - sum(row[c] for c in COLUMNS)
+        row['fps'] = 1000 / row['total']
+        row['pps'] = side['persons'] * 1000 / (row['total'] * n)
+        rows.append(row)
 
     print(
         f'\ninput: {args.input} ({len(decoded)} frames decoded once, {w}x{h}, '
         f'{args.warmup} warm-up), crop {crop[1]}x{crop[0]} (HxW), device {device}, '
         f'torch threads {torch.get_num_threads()}, boxes: {args.det}, weights: '
-        f'{args.weights or "random init"}\n'
+        f'{args.weights or "random init"}, rendering: {"on" if args.render else "off"}, '
+        'runs interleaved frame by frame\n'
     )
-    header = (
-        f'{"model":<30} {"frames":>6} {"persons":>7} {"fwd":>4} {"decode":>8} {"detect":>8} '
-        f'{"crop":>8} {"pose":>9} {"total":>9} {"frames/s":>9} {"persons/s":>9}'
+    cols = COLUMNS + ('other', 'total')
+    header = f'{"model":<30} {"frames":>6} {"persons":>7} {"fwd":>4} ' + ' '.join(
+        f'{c:>10}' for c in cols
     )
+    header += f' {"frames/s":>9} {"persons/s":>9}'
     print(header)
-    print(
-        f'{"":<30} {"":>6} {"":>7} {"":>4} '
-        + ' '.join(f'{"ms/frame":>8}' for _ in range(3))
-        + f' {"ms/frame":>9} {"ms/frame":>9}'
-    )
+    print(f'{"":<30} {"":>6} {"":>7} {"":>4} ' + ' '.join(f'{"ms/frame":>10}' for _ in cols))
     print('-' * len(header))
     for r in rows:
         print(
             f'{r["label"]:<30} {r["frames"]:>6} {r["persons"]:>7} {r["forwards"]:>4} '
-            f'{r["decode"]:>8.1f} {r["detect"]:>8.1f} {r["crop"]:>8.1f} {r["pose"]:>9.1f} '
-            f'{r["total"]:>9.1f} {r["fps"]:>9.2f} {r["pps"]:>9.2f}'
+            + ' '.join(f'{r[c]:>10.1f}' for c in cols)
+            + f' {r["fps"]:>9.2f} {r["pps"]:>9.2f}'
         )
     a, b = rows
-    ratio = lambda x, y: f'{x / y:.2f}x' if y > 0 else 'n/a'  # noqa: E731
+    ratio = lambda x, y: f'{x / y:.2f}x' if y > 0 else '-'  # noqa: E731
     print('-' * len(header))
     print(
         f'{"ratio FaSRnet / single-frame":<30} {"":>6} {"":>7} {"":>4} '
-        f'{ratio(a["decode"], b["decode"]):>8} {ratio(a["detect"], b["detect"]):>8} '
-        f'{ratio(a["crop"], b["crop"]):>8} {ratio(a["pose"], b["pose"]):>9} '
-        f'{ratio(a["total"], b["total"]):>9} {ratio(a["fps"], b["fps"]):>9} '
-        f'{ratio(a["pps"], b["pps"]):>9}'
+        + ' '.join(f'{ratio(a[c], b[c]):>10}' for c in cols)
+        + f' {ratio(a["fps"], b["fps"]):>9} {ratio(a["pps"], b["pps"]):>9}'
     )
     print(
-        '\nfwd = model forwards (one per frame with people: all persons of a frame are one batch).'
+        '\nboxes = person detection (detect; shared detector), preprocess = test pipeline '
+        '(crop: window assembly, affine crops, packing) + collate, model = model.test_step '
+        '(pose: data preprocessor, backbone, head, decoding), postproc = results to dicts, '
+        'render = visualisation (--render), tracking = pose tracker, other = the rest of the '
+        'inferencer loop; fwd = model forwards (one per frame with people: all persons of a '
+        'frame are one batch).'
     )
     return 0
 

@@ -33,6 +33,9 @@ def test_benchmark_table(tmp_path, capsys):
     assert '3 frames decoded once' in out
     for column in ('decode', 'detect', 'crop', 'pose', 'total', 'frames/s', 'persons/s'):
         assert column in out
+    header = next(line for line in out.splitlines() if line.startswith('model '))
+    stages = ('boxes', 'preprocess', 'model', 'postproc', 'render', 'tracking', 'other')
+    assert all(stage in header.split() for stage in stages)
     rows = {
         line.split('  ')[0].strip(): line
         for line in out.splitlines()
