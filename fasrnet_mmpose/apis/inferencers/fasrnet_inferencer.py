@@ -50,32 +50,16 @@ RANDOM_INIT_BANNER = (
 @INFERENCERS.register_module(name='fasrnet')
 @INFERENCERS.register_module()
 class FaSRnetInferencer(Pose2DInferencer):
-    """Video (temporal window) inferencer for FaSRnet-style models.
+    """Video (temporal window) inferencer for FaSRnet-style models (docs/inference.md).
 
-    For every frame ``t`` of a video file, an image folder, a list of frames
-    or a camera, it
-
-    1. finds the people on frame ``t``: an mmdet detector (as mmpose's
-       ``Pose2DInferencer``; default: mmpose's RTMDet person model, which is
-       downloaded), OpenCV's HOG people detector (``det_model='hog'``, no
-       download), the boxes given with ``bboxes``/``bbox_file`` or the whole
-       image (``det_model='whole_image'``);
-    2. crops the *same* box from the frames of its window
-       ``[t, t+o_1, ...]`` (``frame_offsets``, default the config's
-       ``[0, -1, 1]``): offline, offsets are clipped to the sequence; online,
-       no future frame is used (``+1`` becomes ``t`` itself with margin 1,
-       the sequence-end rule of training). Frames are decoded **once**, in
-       order; neighbours come from a ring buffer (offline, results lag by
-       ``max(o)`` frames);
-    3. runs **one** forward for all people of the frame (batch = persons);
-    4. visualises and returns the results exactly like
-       ``Pose2DInferencer`` (video output and a predictions JSON with
-       ``out_dir``/``vis_out_dir``/``pred_out_dir``).
-
-    A frame on which nobody is found gets an empty prediction and no forward
-    (``whole_image_fallback=True`` gives mmpose's behaviour instead: one
-    whole-image box). Boxes are clipped to the image; boxes entirely outside
-    it are dropped (logged).
+    For every frame ``t`` of a video, an image folder, a list of frames or a
+    camera (each frame decoded once, in order): the person boxes of frame
+    ``t`` (:class:`PersonBoxes`: detector, given boxes or whole image), the
+    *same* box cropped from every frame of the window ``[t, t+o_1, ...]``
+    (``frame_offsets``; offline clipped to the sequence, online never a
+    future frame), **one** forward for all people of the frame, and
+    ``Pose2DInferencer``'s visualisation and outputs. A frame without person
+    gets an empty prediction and no forward.
 
     Args:
         model (str | dict | Config): Config path, config, or a model name /
@@ -109,14 +93,9 @@ class FaSRnetInferencer(Pose2DInferencer):
             False, like random init) instead of refusing it. Defaults to False.
     """
 
-    preprocess_kwargs: set = {
-        'bbox_thr',
-        'nms_thr',
-        'bboxes',
-        'bbox_file',
-        'online',
-        'frame_offsets',
-    }
+    preprocess_kwargs: set = Pose2DInferencer.preprocess_kwargs | {
+        'bbox_file', 'online', 'frame_offsets'
+    }  # fmt: skip
     forward_kwargs: set = {'merge_results', 'pose_based_nms'}
 
     def __init__(
@@ -213,36 +192,28 @@ class FaSRnetInferencer(Pose2DInferencer):
         det_cat_ids: Optional[Union[int, Tuple]] = None,
         device: Optional[str] = None,
     ) -> None:
-        """mmpose's detector choice, plus ``'hog'`` and detector objects."""
+        """mmpose's detector choice, plus ``'hog'`` and ``DetInferencer``-like objects."""
         if isinstance(det_model, str) and det_model.lower() in HOG_DETECTOR_NAMES:
-            self.detector = HOGPersonDetector()
-            det_cat_ids = 0 if det_cat_ids is None else det_cat_ids
-        elif det_model is not None and not isinstance(det_model, (str, dict, Config)):
+            det_model = HOGPersonDetector()
+        if det_model is not None and det_cat_ids is None:
+            det_cat_ids = 0  # COCO person (and HOG's only label) for a given detector
+        if det_model is not None and not isinstance(det_model, (str, dict, Config)):
             if not callable(det_model):
-                raise TypeError(
-                    f'det_model must be a string, a config or a callable detector, '
-                    f'got {type(det_model)}'
-                )
-            self.detector = det_model
-            det_cat_ids = 0 if det_cat_ids is None else det_cat_ids
-        else:
-            if det_model is not None and det_cat_ids is None:
-                det_cat_ids = 0  # COCO person for a user-given mmdet model
-            try:
-                super()._init_detector(det_model, det_weights, det_cat_ids, device)
-            except CheckpointDownloadError as e:
-                if det_model is not None:
-                    raise
-                raise CheckpointDownloadError(
-                    f"{e}\nThis is mmpose's default person detector (det_model=None). Without "
-                    "network access use det_model='hog' (OpenCV's people detector, no download), "
-                    "det_model='whole_image', given boxes (bboxes=/bbox_file=), or a local mmdet "
-                    'config with det_weights.'
-                ) from e
+                raise TypeError(f'det_model must be a string, a config or a callable detector, '
+                                f'got {type(det_model)}')  # fmt: skip
+            self.detector, self.det_cat_ids = det_model, tuple(np.atleast_1d(det_cat_ids).tolist())
             return
-        self.det_cat_ids = (
-            tuple(det_cat_ids) if isinstance(det_cat_ids, (list, tuple)) else (det_cat_ids,)
-        )
+        try:
+            super()._init_detector(det_model, det_weights, det_cat_ids, device)
+        except CheckpointDownloadError as e:
+            if det_model is not None:
+                raise
+            raise CheckpointDownloadError(
+                f"{e}\nThis is mmpose's default person detector (det_model=None). Without "
+                "network access use det_model='hog' (OpenCV's people detector, no download), "
+                "det_model='whole_image', given boxes (bboxes=/bbox_file=), or a local mmdet "
+                'config with det_weights.'
+            ) from e
 
     # --------------------------------------------------------------- inputs
     def _inputs_to_list(self, inputs: InputsType) -> FrameSource:

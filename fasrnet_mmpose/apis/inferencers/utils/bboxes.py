@@ -88,9 +88,7 @@ def _frame_index(value: Any, where: str) -> int:
         return int(value)
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0:
         return int(value)
-    raise BBoxFileError(
-        f'{where}: frame index {value!r} is not a non-negative integer (0-based frame number)'
-    )
+    raise BBoxFileError(f'{where}: {value!r} is not a frame index (a non-negative integer)')
 
 
 def load_bbox_file(path: str) -> FrameBoxes:
@@ -131,45 +129,38 @@ def load_bbox_file(path: str) -> FrameBoxes:
         data = data['frames']
     if isinstance(data, dict):
         records = [(f'{path}: key "{k}"', k, v) for k, v in data.items()]
-        if any(not str(k).strip().isdigit() for k, _ in data.items()):
-            bad = next(k for k in data if not str(k).strip().isdigit())
-            raise BBoxFileError(f'{path}: key "{bad}" is not a frame index (0-based integer)')
     elif isinstance(data, list):
-        records = []
-        for i, rec in enumerate(data):
-            where = f'{path}: record {i}'
-            if not isinstance(rec, dict):
-                raise BBoxFileError(f'{where} is not an object: {rec!r}')
-            if 'frame_id' not in rec and 'frame_index' not in rec:
-                raise BBoxFileError(f'{where} has no "frame_id" (0-based frame index): {rec}')
-            frame = rec.get('frame_id', rec.get('frame_index'))
-            if 'instances' in rec:  # mmpose / demo predictions
-                boxes = [
-                    np.append(
-                        np.asarray(inst['bbox'], np.float32).reshape(-1)[:4],
-                        np.asarray(inst.get('bbox_score', 1), np.float32).reshape(-1)[:1],
-                    )
-                    for inst in rec['instances']
-                ]
-            elif 'bbox' in rec:  # COCO-style xywh detection
-                if int(rec.get('category_id', 1)) != 1:
-                    continue
-                xywh = np.asarray([[*rec['bbox'][:4], rec.get('score', 1.0)]], np.float32)
-                boxes = bbox_xywh2xyxy(xywh)
-            else:
-                raise BBoxFileError(f'{where} has neither "instances" nor "bbox"')
-            records.append((where, frame, boxes))
+        records = [_record_boxes(rec, f'{path}: record {i}') for i, rec in enumerate(data)]
     else:
         raise BBoxFileError(f'{path}: expected a JSON object or list, got {type(data).__name__}')
     result: Dict[int, list] = {}
-    for where, frame, boxes in records:
+    for where, frame, boxes in filter(None, records):
+        frame = _frame_index(frame, where)
         try:
-            result.setdefault(_frame_index(frame, where), []).append(normalize_bboxes(boxes))
-        except BBoxFileError:
-            raise
+            result.setdefault(frame, []).append(normalize_bboxes(boxes))
         except ValueError as e:
             raise BBoxFileError(f'{path}: frame {frame}: {e}') from e
     return {k: np.concatenate(v, axis=0) for k, v in result.items()}
+
+
+def _record_boxes(rec: Any, where: str) -> Optional[Tuple[str, Any, list]]:
+    """``(where, frame, boxes)`` of one record of a list layout (``None``: not a person)."""
+    if not isinstance(rec, dict):
+        raise BBoxFileError(f'{where} is not an object: {rec!r}')
+    if 'frame_id' not in rec and 'frame_index' not in rec:
+        raise BBoxFileError(f'{where} has no "frame_id" (0-based frame index): {rec}')
+    frame = rec.get('frame_id', rec.get('frame_index'))
+    if 'instances' in rec:  # mmpose / demo predictions
+        score = lambda inst: np.asarray(inst.get('bbox_score', 1)).reshape(-1)[:1]  # noqa: E731
+        return where, frame, [
+            np.append(np.asarray(inst['bbox']).reshape(-1)[:4], score(inst))
+            for inst in rec['instances']
+        ]  # fmt: skip
+    if 'bbox' not in rec:
+        raise BBoxFileError(f'{where} has neither "instances" nor "bbox"')
+    if int(rec.get('category_id', 1)) != 1:  # COCO-style xywh detection of another class
+        return None
+    return where, frame, bbox_xywh2xyxy(np.asarray([[*rec['bbox'][:4], rec.get('score', 1)]]))
 
 
 class PersonBoxes:

@@ -2,11 +2,12 @@
 """OpenCV's HOG + linear SVM people detector as a drop-in for mmdet's
 ``DetInferencer`` (no download, no mmdet model)."""
 
-from typing import List, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
 from mmengine.structures import BaseDataElement, InstanceData
+from mmpose.structures.bbox import bbox_clip_border
 
 __all__ = ['HOGPersonDetector', 'HOG_DETECTOR_NAMES']
 
@@ -82,15 +83,7 @@ class HOGPersonDetector:
         factor = self.upscale
         if factor is None:
             factor = max(1.0, self.min_long_side / max(h, w))
-        work = (
-            img
-            if factor == 1.0
-            else cv2.resize(
-                img,
-                (int(round(w * factor)), int(round(h * factor))),
-                interpolation=cv2.INTER_LINEAR,
-            )
-        )
+        work = img if factor == 1.0 else cv2.resize(img, (round(w * factor), round(h * factor)))
         win_w, win_h = self._hog.winSize
         if work.shape[0] < win_h or work.shape[1] < win_w:
             # smaller than one detection window: nobody fits (and OpenCV may crash on it)
@@ -118,42 +111,21 @@ class HOGPersonDetector:
             ],
             axis=1,
         )
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
+        boxes[:, :4] = bbox_clip_border(boxes[:, :4], (w, h))
         return boxes.astype(np.float32)
 
-    def __call__(
-        self, inputs: Union[np.ndarray, str, List], return_datasamples: bool = True, **kwargs
-    ) -> dict:
-        """``DetInferencer``-like call.
-
-        Args:
-            inputs (np.ndarray | str | list): A BGR image, an image path or a
-                list of them.
-            return_datasamples (bool): Ignored (data samples are always
-                returned, as mmpose's inferencers request).
-            **kwargs: Ignored (``DetInferencer`` options).
+    def __call__(self, inputs: Union[np.ndarray, str], **kwargs) -> dict:
+        """``DetInferencer``-like call on one BGR image or image path (``kwargs`` ignored).
 
         Returns:
-            dict: ``predictions``: one data sample per image with
-            ``pred_instances`` (``bboxes``, ``scores``, ``labels``).
+            dict: ``predictions``: one data sample with ``pred_instances``
+            (``bboxes`` (N, 4) xyxy, ``scores`` (N,), ``labels`` (N,) = 0).
         """
-        items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-        predictions = []
-        for item in items:
-            img = cv2.imread(item, cv2.IMREAD_COLOR) if isinstance(item, str) else item
-            if img is None:
-                raise ValueError(f'HOGPersonDetector: cannot read image {item}')
-            boxes = self.detect(img)
-            instances = InstanceData(
-                bboxes=boxes[:, :4], scores=boxes[:, 4], labels=np.zeros(len(boxes), np.int64)
-            )
-            predictions.append(BaseDataElement(pred_instances=instances))
-        return dict(predictions=predictions)
-
-    def __repr__(self) -> str:
-        return (
-            f'{self.__class__.__name__}(upscale={self.upscale}, '
-            f'min_long_side={self.min_long_side}, scale={self.scale}, '
-            f'hit_threshold={self.hit_threshold})'
+        img = cv2.imread(inputs, cv2.IMREAD_COLOR) if isinstance(inputs, str) else inputs
+        if img is None:
+            raise ValueError(f'HOGPersonDetector: cannot read image {inputs}')
+        boxes = self.detect(img)
+        instances = InstanceData(
+            bboxes=boxes[:, :4], scores=boxes[:, 4], labels=np.zeros(len(boxes), np.int64)
         )
+        return dict(predictions=[BaseDataElement(pred_instances=instances)])
