@@ -3,9 +3,11 @@
 
     python tools/demo_video.py [INPUT] --weights CKPT [--out-dir DIR]
 
-Writes ``<out-dir>/<input stem>_pose.mp4`` (skeletons drawn with mmpose's
-``PoseLocalVisualizer``) and ``<out-dir>/<input stem>_pose.json`` (per-frame
-keypoints, scores and boxes). INPUT defaults to the clip shipped in
+Writes ``<out-dir>/<input stem>_pose.mp4`` (H.264; skeletons drawn with mmpose's
+``PoseLocalVisualizer``, one colour and ``id N`` per track) and
+``<out-dir>/<input stem>_pose.json`` (per-frame keypoints, scores, boxes and
+track ids; valid JSON after every frame, so a failed run keeps what it did).
+INPUT defaults to the clip shipped in
 ``demo/resources/vtest_clip.mp4``. People are found with (first match):
 ``--det-config``/``--det-weights`` (an mmdet detector), ``--bbox-file``,
 ``--whole-image``, otherwise OpenCV's built-in HOG people detector (works
@@ -76,6 +78,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument(
         '--online', action='store_true', help='use past frames only (no t+1): causal, no latency'
+    )
+    parser.add_argument(
+        '--no-track',
+        action='store_true',
+        help='no pose tracking (by default every person gets a track_id stable across frames, '
+        'drawn as its colour and "id N")',
     )
     parser.add_argument(
         '--device', default='auto', help='cpu, cuda:0, ...; auto = CUDA when available'
@@ -188,6 +196,7 @@ def _run(args: argparse.Namespace) -> int:
         online=args.online,
         whole_image_fallback=args.whole_image_fallback,
         allow_partial_weights=args.allow_partial_weights,
+        track=not args.no_track,
     )
 
     stem = _stem(source.name, args.input)
@@ -200,6 +209,7 @@ def _run(args: argparse.Namespace) -> int:
         online=inferencer.online,
         frame_offsets=list(inferencer.frame_offsets),
         detector=det_desc,
+        tracking=not args.no_track,
         fps=source.fps,
         dataset_name=inferencer.model.dataset_meta.get('dataset_name'),
         keypoint_names=[
@@ -221,7 +231,7 @@ def _run(args: argparse.Namespace) -> int:
         nms_thr=args.nms_thr,
     )
     progress = None if args.no_progress else ProgressBar(len(source), file=sys.stdout)
-    num_persons, error, start = 0, None, time.perf_counter()
+    num_persons, track_ids, error, start = 0, set(), None, time.perf_counter()
     try:
         for index, result in enumerate(results):
             vis = cv2.cvtColor(result['visualization'][0], cv2.COLOR_RGB2BGR)
@@ -231,12 +241,14 @@ def _run(args: argparse.Namespace) -> int:
             video.write(vis)
             instances = result['predictions'][0]
             num_persons += len(instances)
+            track_ids.update(inst['track_id'] for inst in instances if 'track_id' in inst)
             h, w = result['visualization'][0].shape[:2]
             record = dict(frame_id=source.frame_numbers[index], width=w, height=h)
             preds.add(
                 dict(record, instances=instances),
                 num_frames=preds.num_frames + 1,
                 num_persons=num_persons,
+                num_tracks=len(track_ids),
                 frame_size=list(video.size),
                 video_codec=video.codec,
             )
@@ -264,7 +276,8 @@ def _run(args: argparse.Namespace) -> int:
     if error is not None:
         print(f'demo_video.py: error: {error}', file=sys.stderr)
     fps = preds.num_frames / elapsed if elapsed > 0 else float('nan')
-    print(f'{preds.num_frames} frames, {num_persons} person instances, {fps:.2f} frames/s')
+    tracks = f', {len(track_ids)} tracks' if not args.no_track else ''
+    print(f'{preds.num_frames} frames, {num_persons} person instances{tracks}, {fps:.2f} frames/s')
     if report['frames_failed']:
         print(
             f'WARNING: {report["frames_failed"]} of the {report["frames_in_header"]} frames in the '

@@ -8,6 +8,7 @@ from functools import partial
 from types import GeneratorType
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
+import cv2
 import mmcv
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from mmpose.apis.inferencers import Pose2DInferencer
 from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
 
+from ...tracking import PoseTracker
 from ...utils import CheckpointDownloadError, check_weights
 from .utils import (
     HOG_DETECTOR_NAMES,
@@ -45,6 +47,23 @@ RANDOM_INIT_BANNER = (
     '!!  Pass trained weights (a local path, file:// or http(s):// URL), e.g. a\n'
     '!!  converted official checkpoint: see docs/model_zoo.md.\n' + '!' * 79
 )
+
+
+def track_colour(track_id: int) -> Tuple[int, int, int]:
+    """A distinct, stable RGB colour per track id (golden-ratio hue steps)."""
+    hsv = np.uint8([[[int(track_id * 0.618034 * 180) % 180, 220, 255]]])
+    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+
+
+def draw_tracks(img: np.ndarray, instances: InstanceData, draw_bbox: bool = True) -> None:
+    """Draw ``id N`` (and the box) of every tracked instance in its colour on an RGB image."""
+    boxes = np.asarray(instances.bboxes).reshape(-1, 4).round().astype(int)
+    for (x1, y1, x2, y2), track_id in zip(boxes, instances.track_ids):
+        colour = track_colour(int(track_id))
+        if draw_bbox:
+            cv2.rectangle(img, (x1, y1), (x2, y2), colour, 2)
+        cv2.putText(img, f'id {track_id}', (x1 + 2, max(y1 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5, colour, 2, cv2.LINE_AA)  # fmt: skip
 
 
 @INFERENCERS.register_module(name='fasrnet')
@@ -91,12 +110,18 @@ class FaSRnetInferencer(Pose2DInferencer):
         allow_partial_weights (bool): Run with a checkpoint that leaves
             backbone/head parameters unloaded (``weights_loaded`` is then
             False, like random init) instead of refusing it. Defaults to False.
+        track (bool): Give every instance a ``track_id`` stable across the
+            frames of a call (:class:`~fasrnet_mmpose.tracking.PoseTracker`,
+            fed frame by frame in both modes; a call can pass ``track=False``).
+            Defaults to True.
+        track_options (dict, optional): ``PoseTracker`` arguments besides the
+            dataset ``sigmas`` (``max_age``, ``oks_weight``, ...).
     """
 
     preprocess_kwargs: set = Pose2DInferencer.preprocess_kwargs | {
         'bbox_file', 'online', 'frame_offsets'
     }  # fmt: skip
-    forward_kwargs: set = {'merge_results', 'pose_based_nms'}
+    forward_kwargs: set = {'merge_results', 'pose_based_nms', 'track'}
 
     def __init__(
         self,
@@ -112,6 +137,8 @@ class FaSRnetInferencer(Pose2DInferencer):
         frame_offsets: Optional[Sequence[int]] = None,
         whole_image_fallback: bool = False,
         allow_partial_weights: bool = False,
+        track: bool = True,
+        track_options: Optional[dict] = None,
     ) -> None:
         self.weights_loaded = False
         self.allow_partial_weights, self._weights_name = allow_partial_weights, weights
@@ -143,7 +170,10 @@ class FaSRnetInferencer(Pose2DInferencer):
         self.online = bool(online)
         self.whole_image_fallback = whole_image_fallback
         self.boxes: Optional[PersonBoxes] = None  # the person-box provider of the last call
-        self.tracker = None
+        sigmas = self.model.dataset_meta.get('sigmas')
+        if track and sigmas is None:
+            raise ValueError('track=True needs the OKS `sigmas` in the dataset meta of the model')
+        self.tracker = PoseTracker(sigmas, **(track_options or {})) if track else None
 
     # ----------------------------------------------------------- model/init
     @staticmethod
@@ -351,27 +381,56 @@ class FaSRnetInferencer(Pose2DInferencer):
         merge_results: bool = True,
         bbox_thr: float = -1,
         pose_based_nms: bool = False,
+        track: bool = True,
     ) -> List[PoseDataSample]:
-        """One ``model.test_step`` for all people of the frame.
+        """One ``model.test_step`` for all people of the frame, then the tracker.
 
         A frame without people returns one data sample with empty
-        ``pred_instances`` and runs no forward. See
-        ``Pose2DInferencer.forward`` for the arguments.
+        ``pred_instances`` and runs no forward. ``track=False`` skips the
+        tracker; see ``Pose2DInferencer.forward`` for the other arguments.
         """
         if isinstance(inputs, dict) and 'empty_sample' in inputs:
-            return [inputs['empty_sample']]
-        return super().forward(
-            inputs, merge_results=merge_results, bbox_thr=bbox_thr, pose_based_nms=pose_based_nms
-        )
+            preds = [inputs['empty_sample']]
+        else:
+            preds = super().forward(inputs, merge_results, bbox_thr, pose_based_nms)
+        if track and self.tracker is not None:
+            for pred in preds:  # one merged sample per frame
+                inst = pred.pred_instances
+                boxes = np.asarray(inst.bboxes).reshape(-1, 4)
+                inst.track_ids = self.tracker.update(inst.keypoints, inst.keypoint_scores, boxes)
+        return preds
 
     # ---------------------------------------------------------------- output
     def postprocess(self, preds: List[PoseDataSample], visualization, *args, **kwargs) -> dict:
-        """mmpose's postprocess, with each instance's ``bbox`` flat: ``[x1, y1, x2, y2]``."""
+        """mmpose's postprocess; each instance dict gets a flat ``bbox`` and its ``track_id``."""
         result = super().postprocess(preds, visualization, *args, **kwargs)
-        for instances in result['predictions']:
-            for inst in instances if isinstance(instances, list) else []:
+        for instances, pred in zip(result['predictions'], preds):
+            if not isinstance(instances, list):  # return_datasamples=True
+                continue
+            ids = pred.pred_instances.get('track_ids', [None] * len(instances))
+            for inst, track_id in zip(instances, ids):
                 inst['bbox'] = np.asarray(inst['bbox']).reshape(-1).tolist()
+                if track_id is not None:
+                    inst['track_id'] = int(track_id)
         return result
+
+    def visualize(self, inputs: list, preds: List[PoseDataSample], return_vis: bool = False,
+                  show: bool = False, draw_bbox: bool = False, vis_out_dir: str = '',
+                  **kwargs) -> List[np.ndarray]:  # fmt: skip
+        """mmpose's visualisation; tracked people get one colour and an id label per track."""
+        tracked = any('track_ids' in p.pred_instances for p in preds)
+        if not tracked or not (return_vis or show or vis_out_dir):
+            return super().visualize(inputs, preds, return_vis, show, draw_bbox,
+                                     vis_out_dir=vis_out_dir, **kwargs)  # fmt: skip
+        images = super().visualize(inputs, preds, return_vis=True, draw_bbox=False, **kwargs)
+        for img, pred in zip(images, preds):
+            draw_tracks(img, pred.pred_instances, draw_bbox)
+            name = osp.basename(pred.metainfo['img_path'])
+            if show:
+                self.visualizer.show(img, win_name=name, wait_time=1e-5)
+            if vis_out_dir:
+                self.save_visualization(img, vis_out_dir, img_name=name)
+        return images if return_vis else []
 
     def save_visualization(self, visualization: np.ndarray, vis_out_dir: str, img_name=None):
         """mmpose's, but a video is written by :class:`VideoSink` (H.264, every frame kept)."""
