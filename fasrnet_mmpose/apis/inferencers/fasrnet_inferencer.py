@@ -184,16 +184,7 @@ class FaSRnetInferencer(Pose2DInferencer):
         return tuple(offsets) if offsets else (0, -1, 1)
 
     def _load_model_from_metafile(self, model: str) -> Tuple[Config, Optional[str]]:
-        """Resolve a plugin model name/alias from the plugin's model index.
-
-        Args:
-            model (str): ``Name`` or ``Alias`` in ``configs/fasrnet/
-                metafile.yml`` (case-insensitive).
-
-        Returns:
-            tuple[Config, str | None]: The config and the listed weights
-            (``None``: the entry lists no weights).
-        """
+        """The config and listed weights (or None) of a name/alias of the plugin's model index."""
         config_path, weights, _ = find_model_entry(model)
         return Config.fromfile(config_path), weights
 
@@ -278,16 +269,11 @@ class FaSRnetInferencer(Pose2DInferencer):
             inputs (FrameSource | Iterable): From :meth:`_inputs_to_list`
                 (or any iterable of BGR frames).
             batch_size (int): Unused: a batch is the people of one frame.
-            bboxes (dict | list, optional): Given person boxes per frame
-                (``{frame_index: boxes}`` or a list indexed by frame), each
-                ``[[x1, y1, x2, y2(, score)], ...]``; replaces the detector.
-            bbox_file (str, optional): The same from a JSON file
-                (:func:`~fasrnet_mmpose.apis.inferencers.utils.load_bbox_file`).
+            bboxes, bbox_file: Given person boxes (see :class:`PersonBoxes`).
             bbox_thr (float): Detector score threshold. Defaults to 0.3.
             nms_thr (float): Detector NMS IoU threshold. Defaults to 0.3.
             online (bool, optional): Overrides the inferencer's ``online``.
-            frame_offsets (Sequence[int], optional): Overrides the
-                inferencer's ``frame_offsets``.
+            frame_offsets (Sequence[int], optional): Overrides its offsets.
 
         Yields:
             tuple[dict, list[np.ndarray]]: The collated batch and ``[frame t]``.

@@ -32,9 +32,8 @@ def normalize_bboxes(bboxes: Union[Sequence, np.ndarray, None]) -> np.ndarray:
     """Turn the boxes of one frame into an ``(N, 5)`` float32 array.
 
     Args:
-        bboxes (Sequence | np.ndarray | None): ``N`` boxes ``[x1, y1, x2, y2]``
-            or ``[x1, y1, x2, y2, score]`` (score defaults to 1; rows may mix
-            both); ``None`` or empty = no box.
+        bboxes (Sequence | np.ndarray | None): ``N`` rows ``[x1, y1, x2, y2(,
+            score)]`` (score defaults to 1); ``None`` or empty = no box.
 
     Returns:
         np.ndarray: ``(N, 5)`` rows ``[x1, y1, x2, y2, score]``.
@@ -166,13 +165,11 @@ def _record_boxes(rec: Any, where: str) -> Optional[Tuple[str, Any, list]]:
 class PersonBoxes:
     """Person boxes ``(N, 5)`` ``[x1, y1, x2, y2, score]`` of each frame, from ONE provider.
 
-    The provider is, by priority: the boxes given per frame (``bboxes`` or
-    ``bbox_file``; used as they are: no threshold, no NMS; a frame without
-    entry has no person), else ``detect`` (e.g. mmpose's detection with its
-    score threshold, class filter and NMS), else the whole image. Boxes are
-    clipped to the image; boxes left empty are dropped and counted
-    (``num_dropped``, first drop logged). ``whole_image_fallback`` gives a
-    frame without any box one whole-image box (mmpose's behaviour).
+    By priority: the boxes given per frame (``bboxes``/``bbox_file``, used as
+    they are; a frame without entry has no person), ``detect`` (e.g. mmpose's
+    detection step), the whole image. Boxes are clipped to the image; boxes
+    left empty are dropped and counted (``num_dropped``, first one logged).
+    ``whole_image_fallback``: a frame without box gets the whole image.
 
     Args:
         detect (Callable, optional): ``(frame, index) -> (N, 5)`` boxes.

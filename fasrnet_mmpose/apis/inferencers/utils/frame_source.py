@@ -1,20 +1,11 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Sequential frame sources: every frame is decoded exactly once, in order.
+"""Sequential frame sources: every frame decoded exactly once, in order (docs/inference.md).
 
-mmpose's ``BaseMMPoseInferencer._inputs_to_list`` reads a video through
-``mmcv.VideoReader`` (neighbours of frame t would be seeks and re-decodes),
-sorts folders lexicographically (``frame_10`` before ``frame_2``) and stops
-silently at the first undecodable frame. The sources here are read strictly
-in order, once; the temporal neighbours come from the ring buffer of
-``iter_frame_windows``. A camera is read with mmpose's own
-``_get_webcam_inputs`` (ESC stops it).
-
-A source yields ``(frame, name)`` pairs: a BGR ``uint8`` frame and the
-``img_path`` given to the pipeline (the file path for image files,
-``'000007.jpg'``-style names for video frames, as mmpose's
-``Pose2DInferencer``). ``frame_numbers[i]`` is the source frame number of the
-``i``-th yielded frame (video files: from the frame's timestamp, so frames
-after an undecodable one keep their numbers).
+Unlike mmpose's ``_inputs_to_list`` (``mmcv.VideoReader``: neighbours would be seeks and
+re-decodes; lexicographic folder order; stops silently at an undecodable frame), a source
+yields ``(frame, name)`` pairs strictly in order: a BGR ``uint8`` frame and the ``img_path``
+for the pipeline (the file path, or ``'000007.jpg'`` for video frames, as mmpose names
+them). ``frame_numbers[i]`` is the source frame number of the ``i``-th yielded frame.
 """
 
 import mimetypes
@@ -71,15 +62,12 @@ class FrameSource:
     """Base class of the sequential frame sources (iterable once).
 
     Attributes:
-        is_video (bool): A video file or a camera (results are gathered per
-            video as mmpose's inferencers do); False for images.
+        is_video (bool): A video file or a camera (mmpose's video outputs).
         name (str): File name used for outputs (e.g. ``'clip.mp4'``).
         fps (float): Frames per second (a default for image sequences).
         max_frames (int, optional): Stop after this many frames.
-        num_decoded (int): Frames decoded so far (arrays given as such are
-            not counted).
-        frame_count (int): Frames announced by the input (video header,
-            number of files); 0 when unknown.
+        num_decoded (int): Frames decoded so far (not counting given arrays).
+        frame_count (int): Frames announced (video header, files); 0: unknown.
         frame_numbers (list[int]): Source frame number of each yielded frame.
     """
 
@@ -145,13 +133,11 @@ class FrameSource:
 
 
 class VideoFileSource(FrameSource):
-    """Frames of a video file, decoded in order with ``cv2.VideoCapture``.
+    """Frames of a video file, decoded in order with ``cv2.VideoCapture`` (opened at once).
 
-    The file is opened in the constructor, so an unreadable file fails at
-    once. A frame that fails to decode does not end the video: reading goes
-    on (up to :data:`MAX_FAILED_READS` failures in a row), and each frame
-    gets its number from its timestamp, so the numbers stay aligned with the
-    source even after a gap; the gaps are reported by :meth:`decode_report`.
+    An undecodable frame does not end the video (up to :data:`MAX_FAILED_READS`
+    failures in a row); frames are numbered from their timestamps, so the
+    numbers stay aligned with the source after a gap (:meth:`decode_report`).
 
     Args:
         path (str): Video file.
@@ -241,10 +227,7 @@ class CameraSource(FrameSource):
 
 
 class FrameListSource(FrameSource):
-    """A list of frames given as arrays (BGR) and/or image paths.
-
-    Paths are decoded when they are reached (once); arrays are used as they
-    are (``num_decoded`` counts only the paths).
+    """A list of frames given as BGR arrays and/or image paths (decoded when reached).
 
     Args:
         items (Sequence[str | np.ndarray]): The frames, in temporal order.
@@ -322,10 +305,9 @@ def open_frame_source(
     """Open any supported input as a :class:`FrameSource`.
 
     Args:
-        inputs: A :class:`FrameSource` (returned as is), ``'webcam[:id]'``, a
-            directory (its images in natural order), an image file (one
-            frame), any other file (a video), an array (one frame) or a list
-            of arrays/paths (a sequence).
+        inputs: A :class:`FrameSource` (as is), ``'webcam[:id]'``, a folder (its
+            images in natural order), an image, any other file (a video), an
+            array or a list of arrays/paths.
         max_frames (int, optional): Stop after this many frames.
         fps (float): Frame rate of image sequences (videos and cameras use
             their own). Defaults to 25.

@@ -16,19 +16,13 @@ HOG_DETECTOR_NAMES = ('hog', 'opencv-hog', 'opencv_hog')
 
 
 class HOGPersonDetector:
-    """People detector of OpenCV (``cv2.HOGDescriptor_getDefaultPeopleDetector``).
+    """OpenCV's HOG people detector (``cv2.HOGDescriptor_getDefaultPeopleDetector``).
 
-    The Dalal–Triggs HOG pedestrian detector ships inside OpenCV, so it
-    works offline. It finds upright people about 100 px tall or taller and
-    is much weaker than a CNN detector (misses sitting/occluded people,
-    some false positives); use an mmdet detector for real work.
-
-    Called like mmdet's ``DetInferencer``
-    (``detector(img, return_datasamples=True)['predictions'][0]
-    .pred_instances`` with ``bboxes`` (N, 4) xyxy, ``scores`` (N,) and
-    ``labels`` (N,) = 0), so it plugs into mmpose's ``Pose2DInferencer``
+    Ships inside OpenCV (offline); finds upright people about 100 px tall or
+    taller, much weaker than a CNN detector (docs/inference.md). Called like
+    mmdet's ``DetInferencer``, so it plugs into mmpose's ``Pose2DInferencer``
     (``inferencer.detector = HOGPersonDetector(); inferencer.det_cat_ids =
-    (0, )``) as well as into :class:`FaSRnetInferencer` (``det_model='hog'``).
+    (0, )``) and :class:`FaSRnetInferencer` (``det_model='hog'``).
 
     Args:
         upscale (float, optional): Resize factor applied before detection.

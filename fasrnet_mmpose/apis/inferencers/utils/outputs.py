@@ -28,15 +28,12 @@ def letterbox(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 
 
 class VideoSink:
-    """An MP4 written frame by frame, every frame kept.
+    """An MP4 written frame by frame, exactly one video frame per :meth:`write`.
 
-    Encoder: H.264 (``libx264``, ``yuv420p``: plays in browsers and
-    notebooks) through the FFmpeg binary bundled by ``imageio-ffmpeg``;
-    without that package, OpenCV's ``mp4v`` (MPEG-4 Part 2, which browsers do
-    not play), with a warning. The video size is the first frame's (rounded
-    up to even numbers for H.264); a frame of another size is letterboxed to
-    it (:func:`letterbox`), so the video has exactly one frame per
-    :meth:`write`.
+    H.264 (``libx264``, ``yuv420p``: browsers and notebooks play it) through the
+    FFmpeg binary bundled by ``imageio-ffmpeg``; without that package OpenCV's
+    ``mp4v`` (a warning). The size is the first frame's (rounded up to even for
+    H.264); frames of another size are letterboxed to it (:func:`letterbox`).
 
     Args:
         path (str): Output ``.mp4`` file (its folder is created).
@@ -109,12 +106,11 @@ def _to_builtin(obj):
 
 
 class PredictionsWriter:
-    """``{"frames": [...], "meta": {...}}`` that is complete JSON after every frame.
+    """``{"frames": [...], "meta": {...}}``, complete JSON after every frame.
 
-    Each :meth:`add` appends one frame record and rewrites only the closing
-    ``], "meta": {...}}`` tail, then flushes: a run that stops (an error,
-    Ctrl-C) leaves a valid file with every finished frame, and ``meta``
-    saying how far it got (``complete: false``, ``error``).
+    :meth:`add` appends a frame and rewrites only the ``], "meta": {...}}`` tail,
+    then flushes: a run that stops (error, Ctrl-C) leaves a valid file with every
+    finished frame and ``meta`` saying how far it got (``complete``, ``error``).
 
     Args:
         path (str): Output ``.json`` file (its folder is created).
