@@ -20,6 +20,7 @@ from mmpose.apis.inferencers import Pose2DInferencer
 from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
 
+from ...structures.temporal_window import DEFAULT_FRAME_OFFSETS
 from ...tracking import PoseTracker
 from ...utils import CheckpointDownloadError, check_weights
 from .utils import (
@@ -181,7 +182,7 @@ class FaSRnetInferencer(Pose2DInferencer):
         """``frame_offsets`` of the test dataset, else the top-level one."""
         dataset = cfg.get('test_dataloader', {}).get('dataset', {})
         offsets = dataset.get('frame_offsets', None) or cfg.get('frame_offsets', None)
-        return tuple(offsets) if offsets else (0, -1, 1)
+        return tuple(offsets) if offsets else DEFAULT_FRAME_OFFSETS
 
     def _load_model_from_metafile(self, model: str) -> Tuple[Config, Optional[str]]:
         """The config and listed weights (or None) of a name/alias of the plugin's model index."""
