@@ -19,6 +19,7 @@ from mmengine.structures import InstanceData
 from mmpose.apis.inferencers import Pose2DInferencer
 from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample
+from mmpose.utils.tensor_utils import to_numpy
 
 from ...structures.temporal_window import DEFAULT_FRAME_OFFSETS
 from ...tracking import PoseTracker
@@ -123,6 +124,7 @@ class FaSRnetInferencer(Pose2DInferencer):
         'bbox_file', 'online', 'frame_offsets'
     }  # fmt: skip
     forward_kwargs: set = {'merge_results', 'pose_based_nms', 'track'}
+    _TRACK_INPUTS = ('keypoints', 'keypoint_scores', 'bboxes')
 
     def __init__(
         self,
@@ -382,9 +384,9 @@ class FaSRnetInferencer(Pose2DInferencer):
             preds = super().forward(inputs, merge_results, bbox_thr, pose_based_nms)
         if track and self.tracker is not None:
             for pred in preds:  # one merged sample per frame
-                inst = pred.pred_instances
-                boxes = np.asarray(inst.bboxes).reshape(-1, 4)
-                inst.track_ids = self.tracker.update(inst.keypoints, inst.keypoint_scores, boxes)
+                inst = pred.pred_instances  # fields may be tensors or arrays
+                kpts, scores, boxes = (to_numpy(inst.get(k)) for k in self._TRACK_INPUTS)
+                inst.track_ids = self.tracker.update(kpts, scores, boxes.reshape(-1, 4))
         return preds
 
     # ---------------------------------------------------------------- output
