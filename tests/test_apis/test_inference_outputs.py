@@ -204,3 +204,29 @@ def test_device_default_shown_once_in_help(capsys):
     text = ' '.join(capsys.readouterr().out.split())
     entry = text[text.rindex('--device') : text.rindex('--threads')]
     assert entry.count('default') == 1, entry
+
+
+def test_inferencer_video_outputs_survive_a_failure(tmp_path):
+    """Row 5 for ``FaSRnetInferencer(..., out_dir=...)``: a failure at frame 2 keeps frames 0-1."""
+    path = str(tmp_path / 'walk.mp4')
+    write_video(path, 5)
+    inferencer = _inferencer()
+    real_test_step, calls = inferencer.model.test_step, []
+
+    def failing_test_step(data):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError('model failed on the third frame')
+        return real_test_step(data)
+
+    inferencer.model.test_step = failing_test_step
+    out = tmp_path / 'out'
+    with pytest.raises(RuntimeError, match='third frame'):
+        list(inferencer(path, out_dir=str(out)))
+    preds = json.loads((out / 'predictions' / 'walk.json').read_text())  # today: no file
+    assert [p['frame_id'] for p in preds] == [0, 1]
+    assert (
+        preds[0]['instances'][0]['bbox'] == [0, 0, 128, 96]
+        and 'track_id' in preds[0]['instances'][0]
+    )
+    assert len(read_video(str(out / 'visualizations' / 'walk.mp4'))[0]) == 2

@@ -18,7 +18,7 @@ from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 from mmpose.apis.inferencers import Pose2DInferencer
 from mmpose.registry import INFERENCERS
-from mmpose.structures import PoseDataSample
+from mmpose.structures import PoseDataSample, split_instances
 from mmpose.utils.tensor_utils import to_numpy
 
 from ...structures.temporal_window import DEFAULT_FRAME_OFFSETS
@@ -31,6 +31,7 @@ from .utils import (
     GivenBoxes,
     HOGPersonDetector,
     PersonBoxes,
+    PredictionsWriter,
     VideoSink,
     check_frame_offsets,
     find_model_entry,
@@ -242,7 +243,7 @@ class FaSRnetInferencer(Pose2DInferencer):
     # --------------------------------------------------------------- inputs
     def _inputs_to_list(self, inputs: InputsType) -> FrameSource:
         """Open the input (any :func:`open_frame_source` input) as a sequential source."""
-        source = open_frame_source(inputs)
+        source = self._source = open_frame_source(inputs)
         self._video_input = source.is_video
         if source.is_video:
             self.video_info = dict(
@@ -390,18 +391,57 @@ class FaSRnetInferencer(Pose2DInferencer):
         return preds
 
     # ---------------------------------------------------------------- output
-    def postprocess(self, preds: List[PoseDataSample], visualization, *args, **kwargs) -> dict:
-        """mmpose's postprocess; each instance dict gets a flat ``bbox`` and its ``track_id``."""
-        result = super().postprocess(preds, visualization, *args, **kwargs)
-        for instances, pred in zip(result['predictions'], preds):
+    def __call__(self, inputs: InputsType, *args, **kwargs):
+        """mmpose's ``__call__``; the video outputs are finished even when a frame fails."""
+        try:
+            yield from super().__call__(inputs, *args, **kwargs)
+        finally:
+            if self._video_input and self.video_info.get('pred_writer') is not None:
+                self.video_info['pred_writer'].close()
+            if self._video_input and self.video_info['writer'] is not None:
+                self.video_info['writer'].release()
+
+    def postprocess(
+        self,
+        preds: List[PoseDataSample],
+        visualization: List[np.ndarray],
+        return_datasample: Optional[bool] = None,
+        return_datasamples: bool = False,
+        pred_out_dir: str = '',
+    ) -> dict:
+        """mmpose's postprocess; each instance dict gets a flat ``bbox`` and its ``track_id``.
+
+        The predictions of a video (``pred_out_dir``) are written as the run goes
+        (:class:`PredictionsWriter`: mmpose's list layout, valid JSON after every frame).
+        """
+        video_dir = pred_out_dir if self._video_input else ''
+        result = super().postprocess(
+            preds, visualization, return_datasample, return_datasamples,
+            '' if video_dir else pred_out_dir,
+        )  # fmt: skip
+        for i, pred in enumerate(preds):
+            instances = result['predictions'][i]
             if not isinstance(instances, list):  # return_datasamples=True
-                continue
+                instances = split_instances(pred.pred_instances)
             ids = pred.pred_instances.get('track_ids', [None] * len(instances))
             for inst, track_id in zip(instances, ids):
                 inst['bbox'] = np.asarray(inst['bbox']).reshape(-1).tolist()
                 if track_id is not None:
                     inst['track_id'] = int(track_id)
+            if video_dir:
+                info = self.video_info
+                if info.get('pred_writer') is None:
+                    name = osp.splitext(info['name'])[0] + '.json'
+                    info['pred_writer'] = PredictionsWriter(osp.join(video_dir, name))
+                frame_id = self._source.frame_numbers[info['pred_writer'].num_frames]
+                info['pred_writer'].add(dict(frame_id=frame_id, instances=instances))
         return result
+
+    def _finalize_video_processing(self, pred_out_dir: str = '') -> None:
+        """mmpose's, except that the predictions were already written frame by frame."""
+        super()._finalize_video_processing('')
+        if self.video_info.get('pred_writer') is not None:
+            self.video_info['pred_writer'].close()
 
     def visualize(self, inputs: list, preds: List[PoseDataSample], return_vis: bool = False,
                   show: bool = False, draw_bbox: bool = False, vis_out_dir: str = '',

@@ -106,7 +106,7 @@ def _to_builtin(obj):
 
 
 class PredictionsWriter:
-    """``{"frames": [...], "meta": {...}}``, complete JSON after every frame.
+    """``{"frames": [...], "meta": {...}}`` (or ``[...]``), complete JSON after every frame.
 
     :meth:`add` appends a frame and rewrites only the ``], "meta": {...}}`` tail,
     then flushes: a run that stops (error, Ctrl-C) leaves a valid file with every
@@ -114,20 +114,23 @@ class PredictionsWriter:
 
     Args:
         path (str): Output ``.json`` file (its folder is created).
-        meta (dict): The initial ``meta``.
+        meta (dict, optional): The initial ``meta``; ``None``: a plain list of
+            frames (the layout of mmpose's video predictions).
     """
 
-    def __init__(self, path: str, meta: dict) -> None:
+    def __init__(self, path: str, meta: Optional[dict] = None) -> None:
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-        self.path, self.meta, self.num_frames = path, dict(meta, complete=False), 0
+        self.path, self.num_frames = path, 0
+        self.meta = None if meta is None else dict(meta, complete=False)
         self._file = open(path, 'w', encoding='utf-8')
-        self._file.write('{"frames": [')
+        self._file.write('[' if meta is None else '{"frames": [')
         self._end = self._file.tell()
         self._write_tail()
 
     def _write_tail(self) -> None:
         self._file.seek(self._end)
-        self._file.write('], "meta": ' + json.dumps(self.meta, default=_to_builtin) + '}\n')
+        meta = json.dumps(self.meta, default=_to_builtin)
+        self._file.write(']\n' if self.meta is None else '], "meta": ' + meta + '}\n')
         self._file.truncate()
         self._file.flush()
 
@@ -139,12 +142,14 @@ class PredictionsWriter:
         )
         self._end = self._file.tell()
         self.num_frames += 1
-        self.meta.update(meta)
+        if self.meta is not None:
+            self.meta.update(meta)
         self._write_tail()
 
     def close(self, **meta) -> None:
         """Write the final ``meta`` (e.g. ``complete=True`` or ``error=...``) and close."""
         if not self._file.closed:
-            self.meta.update(meta)
+            if self.meta is not None:
+                self.meta.update(meta)
             self._write_tail()
             self._file.close()
