@@ -230,3 +230,22 @@ def test_inferencer_video_outputs_survive_a_failure(tmp_path):
         and 'track_id' in preds[0]['instances'][0]
     )
     assert len(read_video(str(out / 'visualizations' / 'walk.mp4'))[0]) == 2
+
+
+def test_after_a_decode_gap_boxes_and_margins_follow_source_numbers(tmp_path):
+    """Row 6 in the model input: bbox keys are source frame numbers; margins span the gap."""
+    path = tmp_path / 'broken.mp4'
+    _corrupted_video(path)
+    inferencer = _inferencer()
+    margins, pipeline = [], inferencer.pipeline
+    inferencer.pipeline = lambda r: margins.append(r['margin'].tolist()) or pipeline(r)
+    source = open_frame_source(str(path))
+    results = list(inferencer(source, bboxes={n: [[10, 10, 60, 90]] for n in (0, 38, 39)}))
+    numbers = source.frame_numbers
+    assert len(results) == len(numbers) < 40 and numbers[-1] == 39
+    # the boxes of source frames 38 and 39 land on the last two results, not on positions 38/39
+    assert [len(r['predictions'][0]) for r in results] == [1] + [0] * (len(numbers) - 3) + [1, 1]
+    gap = next(i for i in range(1, len(numbers)) if numbers[i] - numbers[i - 1] > 1)
+    margins.clear()
+    list(inferencer(open_frame_source(str(path)), bboxes={numbers[gap]: [[10, 10, 60, 90]]}))
+    assert margins == [[numbers[gap] - numbers[gap - 1], 1]]  # [previous, next] distances

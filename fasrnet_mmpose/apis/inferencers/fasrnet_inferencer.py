@@ -4,6 +4,7 @@
 import logging
 import os.path as osp
 import warnings
+from dataclasses import replace
 from functools import partial
 from types import GeneratorType
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
@@ -292,9 +293,11 @@ class FaSRnetInferencer(Pose2DInferencer):
         self.boxes = PersonBoxes(detect, bboxes, bbox_file, self.whole_image_fallback, num_frames)
         if self.tracker is not None:
             self.tracker.reset()
-        count = 0
+        count, numbers = 0, getattr(frames, 'frame_numbers', None)  # source frame numbers
         for count, window in enumerate(iter_frame_windows(frames, offsets, online), 1):
-            boxes = self.boxes(window.frame, window.index)
+            if numbers is not None and numbers[-1] != len(numbers) - 1:  # after a decode gap
+                window = self._true_distances(window, np.asarray(numbers))
+            boxes = self.boxes(window.frame, numbers[window.index] if numbers else window.index)
             data_infos = self.preprocess_single(window, window.index, boxes)
             batch = self.collate_fn(data_infos) if data_infos else self._empty_batch(window)
             yield batch, [window.frame]
@@ -324,6 +327,13 @@ class FaSRnetInferencer(Pose2DInferencer):
         if len(boxes) == 1 and (boxes[0] == [0, 0, w, h, 1]).all():
             return boxes[:0]
         return boxes.reshape(-1, 5)
+
+    @staticmethod
+    def _true_distances(window: FrameWindow, numbers: np.ndarray) -> FrameWindow:
+        """Margins from the source frame numbers (frames that failed to decode lie between)."""
+        used = window.offsets[1:]  # (T-1,) positions relative to t; 0 = frame t stands in
+        dist = np.abs(numbers[window.index + used] - numbers[window.index])
+        return replace(window, margin=np.where(used != 0, dist, window.margin).astype(np.int64))
 
     def preprocess_single(self, input: FrameWindow, index: int, boxes: np.ndarray) -> List[dict]:
         """Pipeline outputs of every person of frame ``t``: the same box in every window frame.
