@@ -48,6 +48,10 @@ META_KEYS = (
     'flip_indices',
     'frame_paths',
     'margin',
+    'vid_id',
+    'frame_id',
+    'frame_index',
+    'nframes',
 )
 
 
@@ -332,7 +336,7 @@ def write_pt18_gt(ann_file: str, gt_folder: str, video: str = '000001_test') -> 
     Returns:
         str: ``gt_folder``.
     """
-    from fasrnet_mmpose.evaluation.functional.posetrack_eval import PT18_KEYPOINTS
+    from fasrnet_mmpose.evaluation.functional import PT18_KEYPOINTS
 
     with open(ann_file, encoding='utf-8') as f:
         data = json.load(f)

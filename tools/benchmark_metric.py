@@ -65,7 +65,7 @@ def make_dataset(
         List[dict]: One mmpose-style data sample (dict) per predicted instance.
     """
     rng = np.random.default_rng(seed)
-    from fasrnet_mmpose.evaluation.functional.posetrack_eval import PT18_TO_POSEVAL
+    from fasrnet_mmpose.evaluation.functional import PT18_TO_POSEVAL
 
     samples = []
     region = [[1800, 1900, 1900, 1850, 1800], [0, 0, 100, 150, 100]]
@@ -132,6 +132,8 @@ def make_dataset(
                     dict(
                         img_path=f'/data/posetrack18/{name}',
                         img_id=iid,
+                        vid_id=f'{v:06d}',
+                        frame_index=f,
                         id=len(samples),
                         pred_instances=dict(
                             keypoints=pred[p : p + 1].astype(np.float32),

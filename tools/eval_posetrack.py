@@ -13,8 +13,8 @@ per GT video (either format). The table has the layout of the FaSRnet paper's Ta
 ``--json`` writes poseval's ``total_AP_metrics.json`` layout (``ap``/``pre``/``rec``: 15
 joints in poseval's order, then the total).
 
-Only numpy is needed: the evaluation module is loaded from its file, without importing
-the plugin (torch, mmpose).
+Only numpy (and orjson, for speed) is needed: the evaluation package is loaded from its folder,
+without importing the plugin (torch, mmpose).
 """
 
 import argparse
@@ -25,38 +25,41 @@ import sys
 from types import ModuleType
 from typing import List, Optional
 
-_MODULE = osp.join('fasrnet_mmpose', 'evaluation', 'functional', 'posetrack_eval.py')
+_PACKAGE = osp.join('fasrnet_mmpose', 'evaluation', 'functional')
 
 
 def load_posetrack_eval() -> ModuleType:
-    """Load ``fasrnet_mmpose/evaluation/functional/posetrack_eval.py`` as a module.
+    """Load the package ``fasrnet_mmpose/evaluation/functional`` without importing the plugin.
 
-    The file is looked up next to this script's repository, then in the installed
-    package (found without importing it), so that the tool does not pay for importing
-    torch/mmpose.
+    The folder is looked up next to this script's repository, then in the installed package
+    (found without importing it), so that the tool does not pay for importing torch/mmpose.
 
     Returns:
-        ModuleType: The evaluation module.
+        ModuleType: The evaluation package (``evaluate_dirs``, ``format_table``, ...).
     """
     here = osp.dirname(osp.abspath(__file__))
-    candidates = [osp.join(osp.dirname(here), _MODULE)]
+    candidates = [osp.join(osp.dirname(here), _PACKAGE)]
     try:
         spec = importlib.util.find_spec('fasrnet_mmpose')
         if spec is not None and spec.submodule_search_locations:
-            for loc in spec.submodule_search_locations:
-                candidates.append(osp.join(osp.dirname(loc), _MODULE))
+            candidates += [
+                osp.join(osp.dirname(p), _PACKAGE) for p in spec.submodule_search_locations
+            ]
     except (ImportError, ValueError):
         pass
-    for path in candidates:
-        if osp.isfile(path):
-            spec = importlib.util.spec_from_file_location('_fasrnet_posetrack_eval', path)
+    for folder in candidates:
+        init = osp.join(folder, '__init__.py')
+        if osp.isfile(init):
+            spec = importlib.util.spec_from_file_location(
+                '_fasrnet_posetrack_eval', init, submodule_search_locations=[folder]
+            )
             module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module  # dataclasses need the module registered
+            sys.modules[spec.name] = module  # relative imports and dataclasses need it
             spec.loader.exec_module(module)
             return module
-    from fasrnet_mmpose.evaluation.functional import posetrack_eval  # last resort
+    from fasrnet_mmpose.evaluation import functional  # last resort
 
-    return posetrack_eval
+    return functional
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

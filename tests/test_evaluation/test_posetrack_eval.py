@@ -11,7 +11,7 @@ import pytest
 from _posetrack_synth import Frame, Person
 from conftest import shared_path
 
-from fasrnet_mmpose.evaluation.functional import posetrack_eval as pe
+from fasrnet_mmpose.evaluation import functional as pe
 
 ANN = ('data', 'posetrack18_mini', 'annotations')
 REF = ('data', 'posetrack_eval_reference')
@@ -96,7 +96,9 @@ def test_chunked_pair_computation(monkeypatch):
     gts = [pe.parse_posetrack_video(g, f'gt{i}', True) for i, (g, _) in enumerate(pairs)]
     preds = [pe.parse_posetrack_video(p, f'pred{i}', False) for i, (_, p) in enumerate(pairs)]
     whole = pe.evaluate_videos(gts, preds)
-    monkeypatch.setattr(pe, '_PAIR_CHUNK', 7)
+    from fasrnet_mmpose.evaluation.functional import posetrack_protocol
+
+    monkeypatch.setattr(posetrack_protocol, '_PAIR_CHUNK', 7)
     chunked = pe.evaluate_videos(gts, preds)
     for key in ('ap', 'pre', 'rec'):
         np.testing.assert_array_equal(chunked[key], whole[key])

@@ -16,7 +16,7 @@ from conftest import shared_path
 from mmpose.registry import METRICS
 
 from fasrnet_mmpose.evaluation import PoseTrackMAPMetric
-from fasrnet_mmpose.evaluation.functional import posetrack_eval as pe
+from fasrnet_mmpose.evaluation import functional as pe
 
 KEYS = ['Head AP', 'Shou AP', 'Elb AP', 'Wri AP', 'Hip AP', 'Knee AP', 'Ankl AP', 'AP', 'Total AP']
 
@@ -37,6 +37,8 @@ def _samples(videos, root='/data/posetrack18', box=None, seed=0):
                     dict(
                         img_path=f'{root}/{synth.frame_name(name, f)}',
                         img_id=synth.image_id(v, f),
+                        vid_id=name.split('_')[0],
+                        frame_index=f,
                         id=len(samples),
                         pred_instances=dict(keypoints=kp[None], keypoint_scores=sc[None]),
                         gt_instances=dict(bbox_scores=np.array([b], np.float32)),
@@ -57,7 +59,8 @@ def _person(offset=(0.0, 0.0), score=0.9):
 
 
 def test_registered_and_argument_checks(tmp_path):
-    metric = METRICS.build(dict(type='PoseTrackMAPMetric', gt_folder=str(tmp_path)))
+    gt_dir, _ = synth.write_videos(str(tmp_path), {'vid': [Frame([_person()], [])]})
+    metric = METRICS.build(dict(type='PoseTrackMAPMetric', gt_folder=gt_dir))
     assert isinstance(metric, PoseTrackMAPMetric)
     assert metric.prefix == 'posetrack' and metric.nms_mode == 'none'
     assert metric.multiply_box_score and metric.outfile_format == 'pt18'
@@ -90,13 +93,16 @@ def test_shared_gt_keypoints_give_100(tmp_path, gt, fmt, out_fmt):
     for path in sorted(glob.glob(osp.join(pt18_dir, '*.json'))):
         with open(path) as f:
             data = json.load(f)
-        names = {im['id']: im['file_name'] for im in data['images']}
+        images = {im['id']: im for im in data['images']}
         for ann in data['annotations']:
             kp = np.asarray(ann['keypoints'], float).reshape(17, 3)
+            image = images[ann['image_id']]
             samples.append(
                 dict(
-                    img_path='/somewhere/else/posetrack18/' + names[ann['image_id']],
+                    img_path='/somewhere/else/posetrack18/' + image['file_name'],
                     img_id=ann['image_id'],
+                    vid_id=image['vid_id'],
+                    frame_index=int(osp.splitext(osp.basename(image['file_name']))[0]),
                     id=ann['id'],
                     pred_instances=dict(
                         keypoints=kp[None, :, :2], keypoint_scores=(kp[None, :, 2] > 0) * 0.8
@@ -226,10 +232,11 @@ def test_oks_nms(tmp_path):
     assert res['posetrack/AP'] == 100.0
 
 
-def test_oks_nms_equals_mmpose():
+def test_oks_nms_equals_mmpose(tmp_path):
     from mmpose.evaluation.functional import oks_nms
 
-    metric = PoseTrackMAPMetric(gt_folder='x', nms_mode='oks_nms', nms_thr=0.5)
+    gt_dir, _ = synth.write_videos(str(tmp_path), {'vid': [Frame([_person()], [])]})
+    metric = PoseTrackMAPMetric(gt_folder=gt_dir, nms_mode='oks_nms', nms_thr=0.5)
     rng = np.random.default_rng(0)
     for _ in range(20):
         n = int(rng.integers(1, 9))
@@ -237,7 +244,8 @@ def test_oks_nms_equals_mmpose():
         kpts = base[rng.integers(0, 3, n)] + rng.normal(0, 6, (n, 17, 2))
         scores, box = rng.random((n, 17)), rng.random(n)
         areas = rng.uniform(2000, 9000, n)
-        ours = metric._oks_nms(kpts, scores, box, areas)
+        p = dict(keypoints=kpts, keypoint_scores=scores, bbox_scores=box)
+        ours = metric.nms_keep(p, areas)
         above = scores > 0.2
         rank = np.array([s[a].mean() if a.any() else 0 for s, a in zip(scores, above)]) * box
         db = [
@@ -266,36 +274,42 @@ def test_format_only(tmp_path):
 
 
 def test_frame_mapping(tmp_path):
+    """Samples map to GT frames by the metainfo ids (vid_id, frame_index), not by img_path."""
     videos = {
         '000001_mpii_test': [Frame([_person()], [_person()]), Frame([_person()], [_person()])]
     }
     gt_dir, _ = synth.write_videos(str(tmp_path), videos)
     samples = _samples(videos)
-    # by path: another root, 8-digit frame names, Windows separators, a list of frames
-    samples[0]['img_path'] = 'D:\\pt\\images\\000001_mpii_test\\00000000.jpg'
-    samples[0]['img_id'] = -1
-    samples[1]['img_path'] = ['/x/000001_mpii_test/000001.jpg', '/x/000001_mpii_test/0.jpg']
-    samples[1]['img_id'] = None
+    # the vid_id as the folder name, its number, an int; numpy frame indices; no usable path
+    for s, vid in zip(samples, ['000001_mpii_test', 1]):
+        s.update(vid_id=vid, frame_index=np.int64(s['frame_index']), img_path=None, img_id=None)
     assert _run(PoseTrackMAPMetric(gt_folder=gt_dir), samples)['posetrack/AP'] == 100.0
-    # by image id when there is no usable path
-    samples = _samples(videos)
-    for s in samples:
-        s['img_path'] = None
-    assert _run(PoseTrackMAPMetric(gt_folder=gt_dir), samples)['posetrack/AP'] == 100.0
+    # the same for PoseTrack17 GT files, which have no vid_id field (folder names only)
+    gt17, _ = synth.write_videos(str(tmp_path / 'pt17'), videos, 'pt17')
+    res = _run(PoseTrackMAPMetric(gt_folder=gt17, format='pt17'), _samples(videos))
+    assert res['posetrack/AP'] == 100.0
     # duplicated samples (same frame and instance id) count once
     samples = _samples(videos)
     assert (
         _run(PoseTrackMAPMetric(gt_folder=gt_dir), samples + samples[:1])['posetrack/AP'] == 100.0
     )
     # some unmatched: warning, evaluation goes on; none matched: error
-    samples = _samples(videos) + [
-        dict(_samples(videos)[0], img_path='/x/other/000000.jpg', img_id=123)
-    ]
+    samples = _samples(videos) + [dict(_samples(videos)[0], vid_id='other', frame_index=0)]
     res = _run(PoseTrackMAPMetric(gt_folder=gt_dir), samples)
     assert res['posetrack/AP'] == 100.0
-    bad = [dict(s, img_path='/x/other_video/000000.jpg', img_id=None) for s in samples]
+    bad = [dict(s, frame_index=s['frame_index'] + 7) for s in samples]
     with pytest.raises(ValueError, match='map to no frame'):
         _run(PoseTrackMAPMetric(gt_folder=gt_dir), bad)
+
+
+@pytest.mark.parametrize('key', ['vid_id', 'frame_index'])
+def test_missing_ids_name_the_key_and_the_fix(tmp_path, key):
+    videos = {'vid': [Frame([_person()], [_person()])]}
+    gt_dir, _ = synth.write_videos(str(tmp_path), videos)
+    sample = _samples(videos)[0]
+    del sample[key]
+    with pytest.raises(ValueError, match=f"'{key}'.*PackPoseInputs\\(meta_keys"):
+        PoseTrackMAPMetric(gt_folder=gt_dir).process({}, [sample])
 
 
 def test_bad_predictions_are_reported(tmp_path):
@@ -336,8 +350,9 @@ def test_with_mmengine_evaluator_and_pose_data_samples(tmp_path):
                 img_path=s['img_path'],
                 img_id=s['img_id'],
                 id=s['id'],
-                vid_id='vid',
+                vid_id=s['vid_id'],
                 frame_id=s['img_id'],
+                frame_index=s['frame_index'],
                 nframes=1,
             )
         )

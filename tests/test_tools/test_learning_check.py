@@ -39,7 +39,7 @@ from _train_helpers import (
 from conftest import shared_path
 
 from fasrnet_mmpose.evaluation import evaluate_dirs
-from fasrnet_mmpose.evaluation.functional.posetrack_eval import summarize
+from fasrnet_mmpose.evaluation.functional import summarize
 
 ITERS = 100
 LR = 5e-3

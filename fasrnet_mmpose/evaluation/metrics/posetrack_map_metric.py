@@ -1,133 +1,104 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """``PoseTrackMAPMetric``: the official PoseTrack per-frame mAP without poseval."""
 
-import gc
-import json
 import os
 import os.path as osp
-import re
 from collections import OrderedDict, defaultdict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
+from mmpose.evaluation.functional import oks_nms
 from mmpose.registry import METRICS
+from mmpose.utils.tensor_utils import to_numpy
 
-from ..functional.posetrack_eval import (
+from ..functional import (
     FORMATS,
-    NUM_JOINTS,
     PT18_KEYPOINTS,
-    PT18_SKELETON,
     PT18_TO_POSEVAL,
     PersonArrays,
     PoseTrackVideo,
+    dummy_persons,
     evaluate_videos,
     format_table,
+    list_gt_files,
     load_gt_dir,
     summarize,
+    write_json,
+    write_pt17,
+    write_pt18,
 )
 
-#: poseval joint id -> index in the 17 model keypoints
-POSEVAL_TO_PT18 = np.array(
-    [int(np.flatnonzero(PT18_TO_POSEVAL == j)[0]) for j in range(NUM_JOINTS)], dtype=np.int64
-)
-#: COCO / PoseTrack18 keypoint sigmas (mmpose's default in ``oks_iou``)
-COCO_SIGMAS = (
-    np.array(
-        [
-            0.26,
-            0.25,
-            0.25,
-            0.35,
-            0.35,
-            0.79,
-            0.79,
-            0.72,
-            0.72,
-            0.62,
-            0.62,
-            1.07,
-            1.07,
-            0.87,
-            0.87,
-            0.89,
-            0.89,
-        ]
-    )
-    / 10.0
-)
-#: score of the dummy point written into frames without detections (PT17 files)
-DUMMY_SCORE = -100.0
+#: The ids every data sample must carry (``PackPoseInputs(meta_keys=...)``).
+REQUIRED_META_KEYS = ('vid_id', 'frame_index')
+WRITERS = dict(pt17=write_pt17, pt18=write_pt18)
 
-
-def _to_numpy(x: Any) -> np.ndarray:
-    """Tensor / list / array -> float64 numpy array."""
-    if hasattr(x, 'detach'):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
+#: Per GT frame, the predictions of its persons (what the files hold and a tracker consumes):
+#: keypoints (N, 17, 2), keypoint_scores (N, 17), bbox_scores (N,), bboxes (N, 4) xyxy.
+FramePredictions = Dict[str, np.ndarray]
+FRAME_KEYS = ('keypoints', 'keypoint_scores', 'bbox_scores', 'bboxes')
 
 
 def _get(container: Any, key: str) -> Any:
     """``container[key]`` for dicts and mmengine data elements, None if absent."""
-    if container is None:
-        return None
     if isinstance(container, dict):
         return container.get(key)
     return getattr(container, key, None)
 
 
-def frame_key(path: Any) -> Optional[Tuple[str, Any]]:
-    """Key identifying a frame by its video folder and frame number.
+def _video_key(value: Any) -> str:
+    """Normalised video id: ``'003418'``, ``3418`` and ``'3418'`` are the same video."""
+    text = str(value)
+    return str(int(text)) if text.isdigit() else text
 
-    ``.../images/val/003418_mpii_test/000007.jpg`` -> ``('003418_mpii_test', 7)``. The
-    frame number is the integer value of the file stem (so 6- and 8-digit names of the
-    same number agree); a non-numeric stem is kept as a string.
 
-    Args:
-        path (Any): Image path (str; for a list, its first element, the centre frame).
+def _gt_frame_keys(video: PoseTrackVideo, f: int) -> List[Tuple[str, int]]:
+    """``(video id, frame number)`` keys of GT frame ``f``.
 
-    Returns:
-        tuple, optional: ``(folder, frame)`` or None if there is no usable path.
+    The video id is the frame's PoseTrack18 ``vid_id`` where the file has one; its folder name
+    (``003418_mpii_test``) and the part before the first ``_`` (``003418``, PoseTrack's naming)
+    are accepted too, which is all a PoseTrack17 ``annolist`` file offers. The frame number is
+    the integer file stem (the frame naming of the dataset's ``frame_index``).
     """
-    if isinstance(path, (list, tuple)):
-        path = path[0] if path else None
-    if not isinstance(path, str) or not path:
-        return None
-    parts = [p for p in re.split(r'[\\/]+', path) if p]
-    if len(parts) < 2:
-        return None
+    parts = video.frame_names[f].replace('\\', '/').split('/')
     stem = osp.splitext(parts[-1])[0]
-    return parts[-2], int(stem) if stem.isdigit() else stem
+    if not stem.isdigit():
+        return []
+    ids = {video.vid_ids[f]} if video.vid_ids[f] is not None else set()
+    if len(parts) > 1 and parts[-2]:
+        ids |= {parts[-2], parts[-2].split('_')[0]}
+    return [(_video_key(i), int(stem)) for i in ids]
 
 
 @METRICS.register_module()
 class PoseTrackMAPMetric(BaseMetric):
     """Official PoseTrack per-frame multi-person mAP (poseval's protocol), in-process.
 
-    Collects top-down predictions, writes the official per-video prediction files
-    (optional) and computes poseval's AP without poseval: ignore regions, head-size
-    normalised PCKh@0.5, greedy person assignment, VOC all-point AP per joint (see
-    ``docs/evaluation.md`` and ``fasrnet_mmpose.evaluation.functional.posetrack_eval``).
-    The numbers equal poseval's on the same files.
+    Collects top-down predictions, writes the official per-video prediction files (optional)
+    and computes poseval's AP without poseval: ignore regions, head-size normalised PCKh@0.5,
+    greedy person assignment, VOC all-point AP per joint (``docs/evaluation.md``). The numbers
+    equal poseval's on the same files.
 
-    Predictions are mapped to GT frames by the video folder and frame number of the
-    sample's ``img_path`` (robust to different data roots and zero-padding) and, when
-    the path does not resolve, by ``img_id`` = the PoseTrack18 image ``id`` of the GT
-    file. Predictions of frames that are not in ``gt_folder`` are dropped with a
-    warning; if none can be mapped an error is raised. Duplicate samples (same frame
-    and instance ``id``) are counted once.
+    Every data sample must carry ``vid_id`` and ``frame_index`` in its metainfo (the
+    ``PoseTrackVideoDataset`` provides them; list them in ``PackPoseInputs(meta_keys=...)``).
+    A sample maps to the GT frame whose video id is ``vid_id`` (the GT image's ``vid_id``, or
+    the frame folder's name or its part before the first ``_``) and whose file stem is
+    ``frame_index``. Samples of frames not in ``gt_folder`` are dropped with a warning; if none
+    maps, an error is raised. Duplicate samples (same frame and instance ``id``) count once.
 
-    Per person, the 17 keypoints are mapped to poseval's 15 joints (ears dropped) and
-    every joint gets the score ``keypoint_score x box score`` (``multiply_box_score``),
-    the official FaSRnet/DCPose protocol; ``track_id`` is the running index of the
-    person in its frame.
+    Per person, the 17 keypoints are mapped to poseval's 15 joints (ears dropped) and every
+    joint gets the score ``keypoint_score x box score`` (``multiply_box_score``), the official
+    FaSRnet/DCPose protocol; ``track_id`` is the index of the person in its frame.
+
+    ``gt_folder`` (and the parent of ``outfile_prefix``) are checked when the metric is built,
+    i.e. before the first iteration of ``tools/train.py`` and ``tools/test.py``.
 
     Args:
         gt_folder (str): Folder of per-video GT files (e.g. ``annotations/val`` for
-            PoseTrack18 or the PoseTrack17 ``annolist`` folder). It also defines the
-            frames of the written prediction files (use the per-video test files, which
-            list the frames, with ``format_only=True``).
+            PoseTrack18 or the PoseTrack17 ``annolist`` folder). It also defines the frames of
+            the written prediction files (use the per-video test files, which list the frames,
+            with ``format_only=True``).
         format (str): Format of the GT files, ``'pt18'`` (``images``/``annotations``)
             or ``'pt17'`` (``annolist``). Defaults to ``'pt18'``.
         outfile_format (str, optional): Format of the written prediction files;
@@ -135,16 +106,16 @@ class PoseTrackMAPMetric(BaseMetric):
         multiply_box_score (bool): Per-joint score = keypoint score x box score
             ([OFFICIAL]); False writes the raw keypoint score. Defaults to True.
         nms_mode (str): ``'none'`` ([OFFICIAL], no suppression) or ``'oks_nms'``
-            (mmpose's OKS-NMS per frame, instances ranked by box score x mean keypoint
-            score above ``keypoint_score_thr``). Defaults to ``'none'``.
+            (mmpose's ``oks_nms`` per frame with the dataset's ``sigmas``, instances ranked by
+            box score x mean keypoint score above ``keypoint_score_thr``). Defaults to ``'none'``.
         nms_thr (float): OKS threshold for ``'oks_nms'``. Defaults to 0.9.
         keypoint_score_thr (float): Keypoints counted in the NMS ranking score.
             Defaults to 0.2.
         format_only (bool): Only write the prediction files (e.g. for the evaluation
             server) and return no metrics. Requires ``outfile_prefix``. Defaults to False.
         outfile_prefix (str, optional): Folder in which the per-video prediction files
-            are written, named like the GT files (``<outfile_prefix>/<video>.json``).
-            None writes nothing. Defaults to None.
+            are written, named like the GT files (``<outfile_prefix>/<video>.json``); its
+            parent folder must exist. None writes nothing. Defaults to None.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names; defaults to
             ``'posetrack'`` (``posetrack/Head AP`` ... ``posetrack/AP``,
@@ -168,9 +139,10 @@ class PoseTrackMAPMetric(BaseMetric):
         prefix: Optional[str] = None,
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
+        name = self.__class__.__name__
         if not isinstance(gt_folder, str) or not gt_folder:
             raise ValueError(
-                'PoseTrackMAPMetric needs `gt_folder`, the folder of per-video GT '
+                f'{name} needs `gt_folder`, the folder of per-video GT '
                 'files (it defines the videos and frames to evaluate / write)'
             )
         if format not in FORMATS:
@@ -186,6 +158,24 @@ class PoseTrackMAPMetric(BaseMetric):
                 'format_only=True needs `outfile_prefix` (the folder to write the '
                 'prediction files to)'
             )
+        try:  # checked now, before the first iteration of a train/test run
+            list_gt_files(gt_folder)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(
+                f'{name}: gt_folder: {e} (set val_evaluator.gt_folder / test_evaluator.gt_folder '
+                'to the folder of per-video GT files)'
+            ) from None
+        if outfile_prefix:
+            parent = osp.dirname(osp.abspath(outfile_prefix))
+            is_file = osp.exists(outfile_prefix) and not osp.isdir(outfile_prefix)
+            if not osp.isdir(parent) or is_file:
+                raise FileNotFoundError(
+                    f'{name}: outfile_prefix {outfile_prefix!r} cannot be a folder for the '
+                    f'prediction files: its parent {parent!r} is not an existing folder, or it is '
+                    'a file (create the parent folder or fix the path)'
+                )
+            if not os.access(parent, os.W_OK):
+                raise PermissionError(f'{name}: outfile_prefix: cannot write into {parent!r}')
         self.gt_folder = gt_folder
         self.format = format
         self.outfile_format = outfile_format or format
@@ -204,62 +194,71 @@ class PoseTrackMAPMetric(BaseMetric):
             data_batch (Any): The batch from the dataloader (unused).
             data_samples (Sequence[dict]): Model outputs with ``pred_instances``
                 (``keypoints`` (N, 17, 2) in image coordinates, ``keypoint_scores``
-                (N, 17)), ``gt_instances`` (``bbox_scores`` (N,), optional
-                ``bbox_scales``) and the metainfo ``img_path``, ``img_id``, ``id``.
+                (N, 17), optional ``bboxes`` (N, 4)), ``gt_instances`` (``bbox_scores`` (N,),
+                optional ``bbox_scales``) and the metainfo ``vid_id``, ``frame_index``, ``id``
+                (``frame_id``, ``nframes`` are kept when present).
         """
+        name = self.__class__.__name__
         for ds in data_samples:
             pred = _get(ds, 'pred_instances')
             if pred is None or _get(pred, 'keypoints') is None:
                 raise ValueError(
-                    f'{self.__class__.__name__} needs `pred_instances.keypoints` '
-                    f'(sample img_path={_get(ds, "img_path")!r})'
+                    f'{name} needs `pred_instances.keypoints` (sample img_path='
+                    f'{_get(ds, "img_path")!r})'
                 )
-            kpts = _to_numpy(_get(pred, 'keypoints'))
-            if kpts.ndim == 2:
-                kpts = kpts[None]
+            ids = {k: _get(ds, k) for k in REQUIRED_META_KEYS}
+            for key, value in ids.items():
+                if value is None:
+                    raise ValueError(
+                        f'{name}: data sample (img_path={_get(ds, "img_path")!r}) has no '
+                        f'{key!r} in its metainfo: add {list(REQUIRED_META_KEYS)} to '
+                        'PackPoseInputs(meta_keys=...) of the val/test pipeline '
+                        '(PoseTrackVideoDataset provides them)'
+                    )
+            kpts = np.asarray(to_numpy(_get(pred, 'keypoints')), np.float64)
+            kpts = kpts[None] if kpts.ndim == 2 else kpts
             n = len(kpts)
             if kpts.shape[1:] != (len(PT18_KEYPOINTS), 2):
                 raise ValueError(
-                    f'{self.__class__.__name__}: expected keypoints of shape (N, 17, 2) (the '
-                    f'PoseTrack keypoints), got {kpts.shape} (img_path={_get(ds, "img_path")!r})'
+                    f'{name}: expected keypoints of shape (N, 17, 2) (the PoseTrack keypoints), '
+                    f'got {kpts.shape} (img_path={_get(ds, "img_path")!r})'
                 )
             scores = _get(pred, 'keypoint_scores')
-            scores = np.ones(kpts.shape[:2]) if scores is None else _to_numpy(scores)
-            if scores.size != kpts.shape[0] * kpts.shape[1]:
+            scores = np.ones(kpts.shape[:2]) if scores is None else to_numpy(scores)
+            if np.size(scores) != n * kpts.shape[1]:
                 raise ValueError(
-                    f'{self.__class__.__name__}: keypoint_scores of shape {scores.shape} do not '
-                    f'match keypoints {kpts.shape} (img_path={_get(ds, "img_path")!r})'
+                    f'{name}: keypoint_scores of shape {np.shape(scores)} do not match keypoints '
+                    f'{kpts.shape} (img_path={_get(ds, "img_path")!r})'
                 )
-            scores = scores.reshape(kpts.shape[:2])
             gt = _get(ds, 'gt_instances')
-            box = None
-            for src in (gt, pred):
-                b = _get(src, 'bbox_scores')
-                if b is not None and _to_numpy(b).size == n:
-                    box = _to_numpy(b).reshape(n)
-                    break
-            if box is None:
-                box = np.ones(n)
-            area = None
-            scales = _get(gt, 'bbox_scales')
-            if scales is not None and _to_numpy(scales).size == 2 * n:
-                area = np.prod(_to_numpy(scales).reshape(n, 2), axis=1)
-            else:
-                bboxes = _get(pred, 'bboxes')
-                if bboxes is not None and _to_numpy(bboxes).size == 4 * n:
-                    bb = _to_numpy(bboxes).reshape(n, 4)
-                    area = (bb[:, 2] - bb[:, 0]) * (bb[:, 3] - bb[:, 1])
+            box = self._per_instance([_get(gt, 'bbox_scores'), _get(pred, 'bbox_scores')], n, 1)
+            bboxes = self._per_instance([_get(pred, 'bboxes')], n, 4)
+            if bboxes is None:  # the keypoints' extent
+                bboxes = np.concatenate([kpts.min(axis=1), kpts.max(axis=1)], axis=1)
+            scales = self._per_instance([_get(gt, 'bbox_scales')], n, 2)
+            wh = bboxes[:, 2:] - bboxes[:, :2] if scales is None else scales
             self.results.append(
                 dict(
-                    img_path=_get(ds, 'img_path'),
-                    img_id=_get(ds, 'img_id'),
+                    vid_id=ids['vid_id'],
+                    frame_index=ids['frame_index'],
+                    frame_id=_get(ds, 'frame_id'),
+                    nframes=_get(ds, 'nframes'),
                     id=_get(ds, 'id'),
                     keypoints=kpts,
-                    keypoint_scores=scores,
-                    bbox_scores=box,
-                    areas=area,
+                    keypoint_scores=np.asarray(scores, np.float64).reshape(kpts.shape[:2]),
+                    bbox_scores=np.ones(n) if box is None else box[:, 0],
+                    bboxes=bboxes,
+                    areas=wh[:, 0] * wh[:, 1],  # OKS scale for nms_mode='oks_nms'
                 )
             )
+
+    @staticmethod
+    def _per_instance(candidates: list, n: int, width: int) -> Optional[np.ndarray]:
+        """The first candidate with ``n * width`` values, as ``(n, width)`` float64."""
+        for c in candidates:
+            if c is not None and np.size(to_numpy(c)) == n * width:
+                return np.asarray(to_numpy(c), np.float64).reshape(n, width)
+        return None
 
     # ------------------------------------------------------------------------- computing
     def compute_metrics(self, results: list) -> Dict[str, float]:
@@ -275,21 +274,14 @@ class PoseTrackMAPMetric(BaseMetric):
         """
         logger: MMLogger = MMLogger.get_current_instance()
         gt_videos = load_gt_dir(self.gt_folder, self.format)
-        frames = self._group_by_frame(results, gt_videos, logger)
+        frames = self.group_by_frame(results, gt_videos, logger)
 
         if self.outfile_prefix:
             os.makedirs(self.outfile_prefix, exist_ok=True)
-            gc_was_enabled = gc.isenabled()
-            gc.disable()  # building/encoding many small dicts: see posetrack_eval._gc_paused
-            try:
-                for name, content in self.predictions_to_files(gt_videos, frames).items():
-                    # json.dumps uses the C encoder (json.dump to a file does not)
-                    text = json.dumps(content)
-                    with open(osp.join(self.outfile_prefix, name), 'w', encoding='utf-8') as f:
-                        f.write(text)
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
+            for v, video in enumerate(gt_videos):
+                per_frame = [self._written(frames.get((v, f))) for f in range(video.num_frames)]
+                content = WRITERS[self.outfile_format](video, per_frame)
+                write_json(osp.join(self.outfile_prefix, osp.basename(video.source)), content)
             logger.info(
                 f'PoseTrack prediction files ({self.outfile_format}, '
                 f'{len(gt_videos)} videos) written to {self.outfile_prefix}'
@@ -304,282 +296,137 @@ class PoseTrackMAPMetric(BaseMetric):
             f'{res["num_frames"]} labelled frames:\n' + format_table(res['ap'])
         )
         metrics = OrderedDict()
-        for name, value in summarize(res['ap']).items():
-            if name == 'Total':
-                metrics['AP'] = value
-                metrics['Total AP'] = value
-            else:
-                metrics[f'{name} AP'] = value
+        for group, value in summarize(res['ap']).items():
+            metrics['AP' if group == 'Total' else f'{group} AP'] = value
+        metrics['Total AP'] = metrics['AP']
         return metrics
 
-    def _group_by_frame(
+    def group_by_frame(
         self, results: list, gt_videos: List[PoseTrackVideo], logger: MMLogger
-    ) -> Dict[Tuple[int, int], dict]:
-        """Map every collected instance to a GT frame; apply NMS.
+    ) -> Dict[Tuple[int, int], FramePredictions]:
+        """Map every collected instance to its GT frame; apply NMS.
+
+        Args:
+            results (list): The collected results.
+            gt_videos (List[PoseTrackVideo]): The GT videos.
+            logger (MMLogger): For warnings.
 
         Returns:
-            dict: ``(video index, frame index)`` -> dict of stacked ``keypoints``
-            (M, 17, 2), ``keypoint_scores`` (M, 17), ``bbox_scores`` (M,).
+            dict: ``(video index, frame index)`` -> :data:`FramePredictions` (stacked
+            ``keypoints`` (M, 17, 2), ``keypoint_scores`` (M, 17), ``bbox_scores`` (M,),
+            ``bboxes`` (M, 4)), the per-frame input a tracker consumes.
         """
-        by_key, by_id = {}, {}
+        where = {}
         for v, video in enumerate(gt_videos):
-            for f, (name, iid) in enumerate(zip(video.frame_names, video.image_ids)):
-                key = frame_key(name)
-                if key is not None:
-                    by_key.setdefault(key, (v, f))
-                if iid is not None:
-                    try:
-                        by_id.setdefault(iid, (v, f))
-                    except TypeError:
-                        pass
-
-        grouped = defaultdict(list)
-        seen = set()
-        unmatched, conflicts = [], 0
+            for f in range(video.num_frames):
+                for key in _gt_frame_keys(video, f):
+                    where.setdefault(key, (v, f))
+        grouped, seen, unmatched = defaultdict(list), set(), []
         for r in results:
-            n = len(r['keypoints'])
-            loc_path = by_key.get(frame_key(r['img_path']))
-            loc_id = None
             try:
-                loc_id = by_id.get(r['img_id'])
-            except TypeError:
-                pass
-            loc = loc_path or loc_id
-            if loc_path is not None and loc_id is not None and loc_path != loc_id:
-                conflicts += n
+                loc = where.get((_video_key(r['vid_id']), int(r['frame_index'])))
+            except (TypeError, ValueError):
+                loc = None
             if loc is None:
-                unmatched.append((r['img_path'], r['img_id']))
+                unmatched.append(r)
                 continue
-            if r['id'] is not None:
-                try:
-                    uid = (loc, r['id'] if not isinstance(r['id'], list) else tuple(r['id']))
-                    if uid in seen:
-                        continue
-                    seen.add(uid)
-                except TypeError:
-                    pass
-            grouped[loc].append(r)
-
+            uid = (loc, repr(r['id']))
+            if r['id'] is None or uid not in seen:
+                seen.add(uid)
+                grouped[loc].append(r)
         if unmatched:
             msg = (
-                f'{len(unmatched)} of {len(results)} prediction samples map to no frame of '
-                f'the GT folder {self.gt_folder} (matched by video folder + frame number of '
-                f'img_path, else by img_id); e.g. img_path={unmatched[0][0]!r}, '
-                f'img_id={unmatched[0][1]!r}'
+                f'{len(unmatched)} of {len(results)} prediction samples map to no frame of the GT '
+                f'folder {self.gt_folder} (matched by the metainfo vid_id + frame_index); e.g. '
+                f'vid_id={unmatched[0]["vid_id"]!r}, frame_index={unmatched[0]["frame_index"]!r}'
             )
             if len(unmatched) == len(results):
                 raise ValueError(msg)
             logger.warning(msg + '. They are ignored.')
-        if conflicts:
-            logger.warning(
-                f'{conflicts} predictions: img_path and img_id point to different GT '
-                'frames; img_path was used'
-            )
 
         frames = {}
         for loc, items in grouped.items():
-            kpts = np.concatenate([r['keypoints'] for r in items])
-            scores = np.concatenate([r['keypoint_scores'] for r in items])
-            box = np.concatenate([r['bbox_scores'] for r in items])
-            bad = ~np.isfinite(kpts).all(axis=2) | ~np.isfinite(scores)
+            p = {k: np.concatenate([r[k] for r in items]) for k in FRAME_KEYS}
+            bad = ~np.isfinite(p['keypoints']).all(axis=2) | ~np.isfinite(p['keypoint_scores'])
             if bad.any():
                 logger.warning(
                     f'{int(bad.sum())} non-finite keypoints/scores in frame '
-                    f'{gt_videos[loc[0]].frame_names[loc[1]]!r} written as (0, 0) '
-                    'with score 0'
+                    f'{gt_videos[loc[0]].frame_names[loc[1]]!r} written as (0, 0) with score 0'
                 )
-                kpts[bad] = 0
-                scores[bad] = 0
-            box = np.where(np.isfinite(box), box, 0.0)
+                p['keypoints'][bad] = 0
+                p['keypoint_scores'][bad] = 0
+            p['bbox_scores'] = np.where(np.isfinite(p['bbox_scores']), p['bbox_scores'], 0.0)
             if self.nms_mode == 'oks_nms' and len(items) > 1:
-                areas = [
-                    r['areas'] if r['areas'] is not None else self._kpt_area(r['keypoints'])
-                    for r in items
-                ]
-                keep = self._oks_nms(kpts, scores, box, np.concatenate(areas))
-                kpts, scores, box = kpts[keep], scores[keep], box[keep]
-            frames[loc] = dict(keypoints=kpts, keypoint_scores=scores, bbox_scores=box)
+                keep = self.nms_keep(p, np.concatenate([r['areas'] for r in items]))
+                p = {k: v[keep] for k, v in p.items()}
+            frames[loc] = p
         return frames
 
-    @staticmethod
-    def _kpt_area(kpts: np.ndarray) -> np.ndarray:
-        """Area of the keypoints' bounding box, per instance."""
-        ext = kpts.max(axis=1) - kpts.min(axis=1)
-        return ext[:, 0] * ext[:, 1]
+    def nms_keep(self, p: FramePredictions, areas: np.ndarray) -> np.ndarray:
+        """mmpose's ``oks_nms`` on the instances of one frame; returns the kept indices (sorted).
 
-    def _oks_nms(
-        self, kpts: np.ndarray, scores: np.ndarray, box: np.ndarray, areas: np.ndarray
-    ) -> np.ndarray:
-        """OKS-NMS on the instances of one frame; returns the kept indices (sorted).
+        Args:
+            p (FramePredictions): The frame's instances.
+            areas (np.ndarray): ``(M,)`` instance areas (OKS scale).
 
-        Same result as ``mmpose.evaluation.functional.oks_nms`` (greedy in order of
-        ``argsort()[::-1]`` of the ranking score, suppress OKS > ``nms_thr``), with the
-        OKS matrix computed at once.
+        Returns:
+            np.ndarray: Indices of the kept instances, ascending.
         """
+        scores = p['keypoint_scores']
         above = scores > self.keypoint_score_thr
-        mean = np.where(
-            above.any(axis=1), (scores * above).sum(axis=1) / np.maximum(above.sum(axis=1), 1), 0.0
-        )
-        rank = mean * box
-        sigmas = COCO_SIGMAS
-        if self.dataset_meta and self.dataset_meta.get('sigmas') is not None:
-            meta = np.asarray(self.dataset_meta['sigmas'], np.float64)
-            if len(meta) == kpts.shape[1]:
-                sigmas = meta
-        var = (sigmas * 2) ** 2
-        d2 = ((kpts[:, None] - kpts[None]) ** 2).sum(-1)  # (n, n, K)
-        scale = (areas[:, None] + areas[None]) / 2 + np.spacing(1)
-        oks = np.exp(-(d2 / var / scale[..., None] / 2)).mean(-1)
-        order = rank.argsort()[::-1]
-        suppressed = np.zeros(len(kpts), bool)
-        keep = []
-        for i in order:
-            if suppressed[i]:
-                continue
-            keep.append(i)
-            suppressed |= oks[i] > self.nms_thr
-        return np.sort(np.asarray(keep, np.int64))
+        mean = (scores * above).sum(axis=1) / np.maximum(above.sum(axis=1), 1)
+        rank = mean * p['bbox_scores']
+        kpts = np.concatenate([p['keypoints'], scores[..., None]], axis=2)
+        db = [dict(keypoints=k, score=s, area=a) for k, s, a in zip(kpts, rank, areas)]
+        sigmas = (self.dataset_meta or {}).get('sigmas')  # None: mmpose's COCO sigmas
+        return np.sort(np.asarray(oks_nms(db, self.nms_thr, sigmas=sigmas), np.int64))
 
-    def _written_scores(self, p: dict) -> np.ndarray:
-        """Per-joint score written for poseval: keypoint score (x box score)."""
+    def _written(self, p: Optional[FramePredictions]) -> Optional[tuple]:
+        """``(keypoints, per-joint scores as written, box scores)`` of a frame, or None."""
+        if p is None:
+            return None
+        scores = p['keypoint_scores']
         if self.multiply_box_score:
-            return p['keypoint_scores'] * p['bbox_scores'][:, None]
-        return p['keypoint_scores']
+            scores = scores * p['bbox_scores'][:, None]
+        return p['keypoints'], scores, p['bbox_scores']
 
     def predictions_to_video(
-        self, gt: PoseTrackVideo, v: int, frames: Dict[Tuple[int, int], dict]
+        self, gt: PoseTrackVideo, v: int, frames: Dict[Tuple[int, int], FramePredictions]
     ) -> PoseTrackVideo:
-        """The predictions of one GT video as poseval would read them from the files.
+        """The predictions of one GT video as poseval reads them from the written files.
 
-        Equivalent to parsing the output of :meth:`predictions_to_files` (either
-        format), without the detour through JSON: 15 joints, a joint at (0, 0) with score
-        0 is "not predicted", and for PoseTrack17 output the dummy point of empty frames.
+        The format readers' conversion (17 -> 15 joints, :func:`absent_joints`) without the
+        detour through JSON; with PoseTrack17 output the dummy point of empty frames.
 
         Args:
             gt (PoseTrackVideo): The GT video.
             v (int): Its index.
-            frames (dict): See :meth:`_group_by_frame`.
+            frames (dict): See :meth:`group_by_frame`.
 
         Returns:
-            PoseTrackVideo: The predictions (track ids: running index per frame).
+            PoseTrackVideo: The predictions (track ids: index of the person in its frame).
         """
-        parts = []
+        parts, empty = [], []
         for f in range(gt.num_frames):
-            p = frames.get((v, f))
-            n = 0 if p is None else len(p['keypoints'])
-            if n:
-                pa = PersonArrays.empty(n)
-                pa.frame[:] = f
-                pa.xy = p['keypoints'][:, POSEVAL_TO_PT18].astype(np.float64)
-                pa.score = self._written_scores(p)[:, POSEVAL_TO_PT18].astype(np.float64)
-                pa.valid = ~((pa.xy[..., 0] == 0) & (pa.xy[..., 1] == 0) & (pa.score == 0))
-                parts.append(pa)
-            elif self.outfile_format == 'pt17':
-                pa = PersonArrays.empty(1)
-                pa.frame[:] = f
-                pa.score[0, 0] = DUMMY_SCORE
-                pa.valid[0, 0] = True
-                parts.append(pa)
+            written = self._written(frames.get((v, f)))
+            if written is None or not len(written[0]):
+                empty.append(f)
+                continue
+            kpts, scores, _ = written
+            part = PersonArrays.from_keypoints(np.full(len(kpts), f), kpts, scores, PT18_TO_POSEVAL)
+            part.track_id[:] = list(range(len(kpts)))
+            parts.append(part)
+        if self.outfile_format == 'pt17' and empty:
+            parts.append(dummy_persons(np.asarray(empty)))
         persons = PersonArrays.concatenate(parts)
-        return PoseTrackVideo(
+        video = PoseTrackVideo(
             source=osp.basename(gt.source) + ' (predictions)',
             format=self.outfile_format,
             frame_names=list(gt.frame_names),
             image_ids=list(gt.image_ids),
+            vid_ids=list(gt.vid_ids),
             num_rects=np.bincount(persons.frame, minlength=gt.num_frames),
             ignore_regions=[[] for _ in range(gt.num_frames)],
             persons=persons,
-            track_ids=list(range(len(persons))),
         )
-
-    def predictions_to_files(
-        self, gt_videos: List[PoseTrackVideo], frames: Dict[Tuple[int, int], dict]
-    ) -> 'OrderedDict[str, dict]':
-        """Build the official per-video prediction files (one per GT video).
-
-        Args:
-            gt_videos (List[PoseTrackVideo]): The GT videos (define frames and names).
-            frames (dict): ``(video, frame)`` -> stacked predictions, see
-                :meth:`_group_by_frame`.
-
-        Returns:
-            OrderedDict: file name (as the GT file) -> JSON content in
-            ``self.outfile_format``; every file lists all frames of its GT file.
-        """
-        out = OrderedDict()
-        for v, video in enumerate(gt_videos):
-            per_frame = []
-            for f in range(video.num_frames):
-                p = frames.get((v, f))
-                if p is None:
-                    per_frame.append(None)
-                    continue
-                per_frame.append((p['keypoints'], self._written_scores(p), p['bbox_scores']))
-            if self.outfile_format == 'pt18':
-                content = self._to_pt18(video, per_frame)
-            else:
-                content = self._to_pt17(video, per_frame)
-            out[osp.basename(video.source)] = content
-        return out
-
-    @staticmethod
-    def _to_pt18(video: PoseTrackVideo, per_frame: list) -> dict:
-        """PoseTrack18 ``images``/``annotations`` content (17 keypoints + scores)."""
-        images, annotations = [], []
-        for f, name in enumerate(video.frame_names):
-            iid = video.image_ids[f] if video.image_ids[f] is not None else f
-            images.append(dict(id=iid, file_name=name))
-            if per_frame[f] is None:
-                continue
-            kpts, scores, box = per_frame[f]
-            flat = np.concatenate([kpts, scores[..., None]], axis=2).reshape(len(kpts), -1)
-            for t, (k, s, b) in enumerate(zip(flat.tolist(), scores.tolist(), box.tolist())):
-                annotations.append(dict(image_id=iid, keypoints=k, scores=s, score=b, track_id=t))
-        categories = [
-            dict(
-                supercategory='person',
-                id=1,
-                name='person',
-                keypoints=list(PT18_KEYPOINTS),
-                skeleton=PT18_SKELETON,
-            )
-        ]
-        return dict(images=images, annotations=annotations, categories=categories)
-
-    @staticmethod
-    def _to_pt17(video: PoseTrackVideo, per_frame: list) -> dict:
-        """PoseTrack17 ``annolist`` content (15 poseval joints, spec §7.3)."""
-        annolist = []
-        for f, name in enumerate(video.frame_names):
-            rects = []
-            if per_frame[f] is None or not len(per_frame[f][0]):
-                # one dummy point, ranked last: adds nothing to AP (as the official writer)
-                rects.append(
-                    dict(
-                        annopoints=[
-                            dict(point=[dict(id=[0], x=[0.0], y=[0.0], score=[DUMMY_SCORE])])
-                        ],
-                        score=[DUMMY_SCORE],
-                        track_id=[0],
-                    )
-                )
-            else:
-                kpts, scores, box = per_frame[f]
-                xs = kpts[:, POSEVAL_TO_PT18, 0].tolist()
-                ys = kpts[:, POSEVAL_TO_PT18, 1].tolist()
-                ss = scores[:, POSEVAL_TO_PT18].tolist()
-                # like poseval's PT18 converter: (0, 0) with score 0 means "not predicted"
-                absent = (
-                    (kpts[:, POSEVAL_TO_PT18, 0] == 0)
-                    & (kpts[:, POSEVAL_TO_PT18, 1] == 0)
-                    & (scores[:, POSEVAL_TO_PT18] == 0)
-                ).tolist()
-                for t, b in enumerate(box.tolist()):
-                    points = [
-                        dict(id=[j], x=[xs[t][j]], y=[ys[t][j]], score=[ss[t][j]])
-                        for j in range(NUM_JOINTS)
-                        if not absent[t][j]
-                    ]
-                    rects.append(dict(annopoints=[dict(point=points)], score=[b], track_id=[t]))
-            annolist.append(dict(image=[dict(name=name)], imgnum=[f + 1], annorect=rects))
-        return dict(annolist=annolist)
+        return video.sort_by_frame()

@@ -1,0 +1,238 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""PoseTrack17 ``annolist`` files (poseval's native format): reader and writer.
+
+A frame is ``{"image": [{"name": ...}], "annorect": [...], "ignore_regions": [...]}``; a person
+(``annorect``) has ``track_id``, the head box ``x1, y1, x2, y2`` (GT), a box ``score``
+(predictions) and ``annopoints[0].point``: ``{"id": [j], "x": [...], "y": [...], "score": [...]}``
+with ``j`` a poseval joint id. Scalars may be 1-element lists (poseval's convention) or plain
+values. The writer produces what the official FaSRnet/DCPose code writes: 15 points per person,
+the absent joints (:func:`absent_joints`) left out, and one dummy point in frames without a
+person.
+"""
+
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .posetrack_data import (
+    HEAD_SIZE_FACTOR,
+    MIN_SCORE,
+    NUM_JOINTS,
+    POSEVAL_TO_PT18,
+    PersonArrays,
+    PoseTrackFormatError,
+    PoseTrackVideo,
+    absent_joints,
+    first,
+    is_number,
+    object_array,
+    polygon,
+)
+
+#: Score of the dummy point written into frames without persons: ranked last, adds nothing to AP.
+DUMMY_SCORE = -100.0
+_NO_SCORE = [MIN_SCORE]
+
+
+def _regions(fr: dict, source: str, f: int) -> List[np.ndarray]:
+    """The ignore polygons of frame ``f``."""
+    polys = []
+    for r, reg in enumerate(fr.get('ignore_regions') or []):
+        pts = reg.get('point', []) if isinstance(reg, dict) else None
+        if not isinstance(pts, list):
+            raise PoseTrackFormatError(
+                f'{source}: annolist[{f}] ignore region {r} must have a "point" list'
+            )
+        try:
+            xs, ys = [first(p['x']) for p in pts], [first(p['y']) for p in pts]
+        except (KeyError, TypeError):
+            raise PoseTrackFormatError(
+                f'{source}: annolist[{f}] ignore region {r}: points need "x" and "y"'
+            ) from None
+        polys.append(polygon(xs, ys, source, f'annolist[{f}] region {r}'))
+    return polys
+
+
+def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
+    """Parse the content of a PoseTrack17 ``annolist`` file.
+
+    Args:
+        data (dict): Decoded JSON.
+        source (str): File name for error messages.
+        is_gt (bool): GT (ignore regions, head boxes) or predictions (finite points required).
+
+    Returns:
+        PoseTrackVideo: The video, persons sorted by frame.
+    """
+    annolist = data.get('annolist')
+    if not isinstance(annolist, list):
+        raise PoseTrackFormatError(f'{source}: "annolist" must be a list of frames')
+    names, regions, num_rects = [], [], []
+    p_frame, p_rect, track_ids, heads, points, counts = [], [], [], [], [], []
+    for f, fr in enumerate(annolist):
+        if not isinstance(fr, dict):
+            raise PoseTrackFormatError(f'{source}: annolist[{f}] must be a dict')
+        image = first(fr.get('image'))
+        names.append(str(image.get('name', '')) if isinstance(image, dict) else '')
+        regions.append(_regions(fr, source, f) if is_gt else [])
+        rects = fr.get('annorect') or []
+        if not isinstance(rects, list):
+            raise PoseTrackFormatError(f'{source}: annolist[{f}]["annorect"] must be a list')
+        num_rects.append(len(rects))
+        for r, rect in enumerate(rects):
+            if not isinstance(rect, dict):
+                raise PoseTrackFormatError(f'{source}: {_label(names, f, r)} must be a dict')
+            p_frame.append(f)
+            p_rect.append(r)
+            track_ids.append(first(rect['track_id']) if 'track_id' in rect else None)
+            if is_gt:
+                heads.append([first(rect.get(k)) for k in ('x1', 'y1', 'x2', 'y2')])
+            annopoints = rect.get('annopoints')
+            if isinstance(annopoints, list):
+                annopoints = annopoints[0] if annopoints else None
+            pts = annopoints.get('point') if isinstance(annopoints, dict) else None
+            if not isinstance(pts, list):
+                if pts is not None:
+                    raise PoseTrackFormatError(
+                        f'{source}: {_label(names, f, r)}: "point" must be a list'
+                    )
+                pts = []
+            points += pts
+            counts.append(len(pts))
+
+    persons = PersonArrays.empty(len(p_frame))
+    persons.frame = np.asarray(p_frame, np.int64).reshape(-1)
+    persons.track_id = object_array(track_ids)
+    if points:
+        owner = np.repeat(np.arange(len(p_frame)), counts)
+
+        def where(k: int) -> str:  # error label of person k (built only on error)
+            return _label(names, p_frame[k], p_rect[k])
+
+        pts = _points(points, owner, where, source, is_gt)  # (M, 4): id, x, y, score
+        pid = pts[:, 0]
+        ok = (pid >= 0) & (pid < NUM_JOINTS) & (pid == np.floor(pid))  # also drops id None
+        pp, pid, pts = owner[ok], pid[ok].astype(np.int64), pts[ok, 1:]
+        # poseval takes the first point with a given id (getPointGTbyID)
+        _, first_idx = np.unique(pp * NUM_JOINTS + pid, return_index=True)
+        pp, pid, pts = pp[first_idx], pid[first_idx], pts[first_idx]
+        persons.xy[pp, pid] = pts[:, :2]
+        persons.score[pp, pid] = pts[:, 2]
+        persons.valid[pp, pid] = True
+    if heads:
+        known = np.array([all(is_number(v) for v in h) for h in heads], bool)
+        hb = np.asarray([h for h, k in zip(heads, known) if k], np.float64).reshape(-1, 4)
+        dx, dy = hb[:, 2] - hb[:, 0], hb[:, 3] - hb[:, 1]
+        persons.head_size[known] = HEAD_SIZE_FACTOR * np.sqrt(dx * dx + dy * dy)
+    num_rects = np.asarray(num_rects, np.int64).reshape(-1)
+    nones = [None] * len(names)
+    video = PoseTrackVideo(source, 'pt17', names, nones, nones, num_rects, regions, persons)
+    return video.sort_by_frame()
+
+
+def _label(names: List[str], f: int, r: int) -> str:
+    return f'annolist[{f}] (image {names[f]!r}) annorect[{r}]'
+
+
+def _points(points: List[Any], owner: np.ndarray, where, source: str, is_gt: bool) -> np.ndarray:
+    """Convert PT17 point dicts to an ``(M, 4)`` array of ``id, x, y, score``.
+
+    Fast path: one pass over the ``[value]`` lists and one numpy conversion. On any irregularity
+    the points are checked one by one (scalars instead of 1-element lists are accepted), which
+    names the offending point. A missing ``id`` value (None) becomes NaN (the point is ignored,
+    as in poseval); a missing score becomes poseval's ``MIN_SCORE``.
+
+    Args:
+        points (List[Any]): The point dicts of all persons.
+        owner (np.ndarray): ``(M,)`` person index of each point.
+        where (Callable[[int], str]): Description of person ``k`` for error messages.
+        source (str): File name for error messages.
+        is_gt (bool): Predictions must have finite coordinates and scores.
+
+    Returns:
+        np.ndarray: ``(M, 4)`` float64.
+    """
+    out = None
+    try:
+        rows = [(p['id'][0], p['x'][0], p['y'][0], p.get('score', _NO_SCORE)[0]) for p in points]
+        out = np.array(rows, np.float64)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        pass
+    if out is None or out.shape != (len(points), 4):
+        out = np.empty((len(points), 4), np.float64)
+        starts = np.searchsorted(owner, owner)
+        for k, p in enumerate(points):
+            label = f'{where(owner[k])} point {k - int(starts[k])}'
+            try:
+                vals = [first(p['id']), first(p['x']), first(p['y'])]
+                vals.append(first(p['score']) if 'score' in p else MIN_SCORE)
+            except (KeyError, TypeError):
+                raise PoseTrackFormatError(f'{source}: {label}: needs "id", "x" and "y"') from None
+            if vals[0] is None:
+                vals[0] = np.nan
+            if not all(is_number(v) for v in vals):
+                raise PoseTrackFormatError(
+                    f'{source}: {label}: id/x/y/score must be numbers, got {p!r}'
+                )
+            out[k] = vals
+    if not is_gt:
+        bad = ~np.isfinite(out[:, 1:]).all(axis=1) & np.isfinite(out[:, 0])
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise PoseTrackFormatError(
+                f'{source}: {where(owner[k])}: a point has non-finite x/y/score: {points[k]!r}'
+            )
+    return out
+
+
+def write_pt17(
+    video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]]
+) -> dict:
+    """PoseTrack17 ``annolist`` prediction file content for the frames of a GT video.
+
+    Args:
+        video (PoseTrackVideo): The GT video (frame names).
+        per_frame (Sequence): Per frame None or ``(keypoints (N, 17, 2), scores (N, 17),
+            box scores (N,))``; ``scores`` are the per-joint scores to write.
+
+    Returns:
+        dict: ``{"annolist": [...]}``, one entry per frame, 15 poseval joints per person
+        (``track_id`` = index in the frame), one dummy point in frames without persons.
+    """
+    annolist = []
+    for f, name in enumerate(video.frame_names):
+        if per_frame[f] is None or not len(per_frame[f][0]):
+            point = dict(id=[0], x=[0.0], y=[0.0], score=[DUMMY_SCORE])
+            rects = [dict(annopoints=[dict(point=[point])], score=[DUMMY_SCORE], track_id=[0])]
+        else:
+            kpts, scores, box = per_frame[f]
+            xy, sc = kpts[:, POSEVAL_TO_PT18], scores[:, POSEVAL_TO_PT18]
+            absent = absent_joints(xy, sc).tolist()
+            xs, ys, ss = xy[..., 0].tolist(), xy[..., 1].tolist(), sc.tolist()
+            rects = []
+            for t, b in enumerate(box.tolist()):
+                points = [
+                    dict(id=[j], x=[xs[t][j]], y=[ys[t][j]], score=[ss[t][j]])
+                    for j in range(NUM_JOINTS)
+                    if not absent[t][j]
+                ]
+                rects.append(dict(annopoints=[dict(point=points)], score=[b], track_id=[t]))
+        annolist.append(dict(image=[dict(name=name)], imgnum=[f + 1], annorect=rects))
+    return dict(annolist=annolist)
+
+
+def dummy_persons(frames: np.ndarray) -> PersonArrays:
+    """The dummy point :func:`write_pt17` puts into each of ``frames``, as read back.
+
+    Args:
+        frames (np.ndarray): ``(F,)`` frame indices.
+
+    Returns:
+        PersonArrays: One person per frame with joint 0 at (0, 0), score ``DUMMY_SCORE``.
+    """
+    persons = PersonArrays.empty(len(frames))
+    persons.frame = np.asarray(frames, np.int64)
+    persons.score[:, 0] = DUMMY_SCORE
+    persons.valid[:, 0] = True
+    persons.track_id[:] = 0
+    return persons
