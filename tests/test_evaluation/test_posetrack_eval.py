@@ -90,7 +90,7 @@ def test_equals_loop_reference_on_random_videos(seed, gt_format, pred_format):
 
 
 def test_chunked_pair_computation(monkeypatch):
-    """The PCKh matching is computed in chunks of (prediction, GT) pairs: same result."""
+    """PCKh matching and ignore regions are computed in chunks of pairs: same result."""
     videos = synth.random_videos(5, num_videos=2, num_frames=6)
     pairs = synth.to_pairs(videos)
     gts = [pe.parse_posetrack_video(g, f'gt{i}', True) for i, (g, _) in enumerate(pairs)]
@@ -99,6 +99,7 @@ def test_chunked_pair_computation(monkeypatch):
     from fasrnet_mmpose.evaluation.functional import posetrack_protocol
 
     monkeypatch.setattr(posetrack_protocol, '_PAIR_CHUNK', 7)
+    monkeypatch.setattr(posetrack_protocol, '_EDGE_CHUNK', 5)  # ignore-region (point, edge) pairs
     chunked = pe.evaluate_videos(gts, preds)
     for key in ('ap', 'pre', 'rec'):
         np.testing.assert_array_equal(chunked[key], whole[key])
@@ -121,10 +122,13 @@ def test_points_in_polygons_matches_shapely():
     # several polygons at once = union; degenerate polygons contain nothing
     square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
     pts = np.array([[5, 5], [15, 5], [25, 5], [10, 5], [1, 1]], float)
+    polys = [square, square + [20, 0], np.array([[0, 0], [30, 30]])]
     np.testing.assert_array_equal(
-        pe.points_in_polygons(pts, [square, square + [20, 0], np.array([[0, 0], [30, 30]])]),
-        [True, False, True, False, True],
+        pe.points_in_polygons(pts, polys), [True, False, True, False, True]
     )
+    # groups (frames): a point is only tested against the polygons of its own group
+    inside = pe.points_in_polygons(pts, polys, np.array([1, 1, 2, 1, 2]), np.array([1, 2, 2]))
+    np.testing.assert_array_equal(inside, [True, False, True, False, False])
 
 
 # ----------------------------------------------------------------------- synthetic protocol

@@ -10,6 +10,7 @@ the absent joints (:func:`absent_joints`) left out, and one dummy point in frame
 person.
 """
 
+from itertools import chain
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -67,48 +68,37 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     annolist = data.get('annolist')
     if not isinstance(annolist, list):
         raise PoseTrackFormatError(f'{source}: "annolist" must be a list of frames')
-    names, regions, num_rects = [], [], []
-    p_frame, p_rect, track_ids, heads, points, counts = [], [], [], [], [], []
-    for f, fr in enumerate(annolist):
-        if not isinstance(fr, dict):
-            raise PoseTrackFormatError(f'{source}: annolist[{f}] must be a dict')
-        image = first(fr.get('image'))
-        names.append(str(image.get('name', '')) if isinstance(image, dict) else '')
-        regions.append(_regions(fr, source, f) if is_gt else [])
-        rects = fr.get('annorect') or []
+    if not all(isinstance(fr, dict) for fr in annolist):
+        f = next(f for f, fr in enumerate(annolist) if not isinstance(fr, dict))
+        raise PoseTrackFormatError(f'{source}: annolist[{f}] must be a dict')
+    images = [first(fr.get('image')) for fr in annolist]
+    names = [str(im.get('name', '')) if isinstance(im, dict) else '' for im in images]
+    regions = [_regions(fr, source, f) if is_gt else [] for f, fr in enumerate(annolist)]
+    rect_lists = [fr.get('annorect') or [] for fr in annolist]
+    for f, rects in enumerate(rect_lists):
         if not isinstance(rects, list):
             raise PoseTrackFormatError(f'{source}: annolist[{f}]["annorect"] must be a list')
-        num_rects.append(len(rects))
-        for r, rect in enumerate(rects):
-            if not isinstance(rect, dict):
-                raise PoseTrackFormatError(f'{source}: {_label(names, f, r)} must be a dict')
-            p_frame.append(f)
-            p_rect.append(r)
-            track_ids.append(first(rect['track_id']) if 'track_id' in rect else None)
-            if is_gt:
-                heads.append([first(rect.get(k)) for k in ('x1', 'y1', 'x2', 'y2')])
-            annopoints = rect.get('annopoints')
-            if isinstance(annopoints, list):
-                annopoints = annopoints[0] if annopoints else None
-            pts = annopoints.get('point') if isinstance(annopoints, dict) else None
-            if not isinstance(pts, list):
-                if pts is not None:
-                    raise PoseTrackFormatError(
-                        f'{source}: {_label(names, f, r)}: "point" must be a list'
-                    )
-                pts = []
-            points += pts
-            counts.append(len(pts))
+        if not all(isinstance(rect, dict) for rect in rects):
+            r = next(r for r, rect in enumerate(rects) if not isinstance(rect, dict))
+            raise PoseTrackFormatError(f'{source}: {_label(names, f, r)} must be a dict')
+    num_rects = [len(rects) for rects in rect_lists]
+    rects = list(chain.from_iterable(rect_lists))
+    p_frame = np.repeat(np.arange(len(annolist)), num_rects)
+    p_rect = np.arange(len(rects)) - np.repeat(np.cumsum(num_rects) - num_rects, num_rects)
+
+    def where(k: int) -> str:  # error label of person k (built only on error)
+        return _label(names, p_frame[k], p_rect[k])
+
+    track_ids = [first(r['track_id']) if 'track_id' in r else None for r in rects]
+    point_lists = [_point_list(r, source, where, k) for k, r in enumerate(rects)]
+    counts = [len(pts) for pts in point_lists]
+    points = list(chain.from_iterable(point_lists))
 
     persons = PersonArrays.empty(len(p_frame))
     persons.frame = np.asarray(p_frame, np.int64).reshape(-1)
     persons.track_id = object_array(track_ids)
     if points:
         owner = np.repeat(np.arange(len(p_frame)), counts)
-
-        def where(k: int) -> str:  # error label of person k (built only on error)
-            return _label(names, p_frame[k], p_rect[k])
-
         pts = _points(points, owner, where, source, is_gt)  # (M, 4): id, x, y, score
         pid = pts[:, 0]
         ok = (pid >= 0) & (pid < NUM_JOINTS) & (pid == np.floor(pid))  # also drops id None
@@ -119,11 +109,10 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         persons.xy[pp, pid] = pts[:, :2]
         persons.score[pp, pid] = pts[:, 2]
         persons.valid[pp, pid] = True
-    if heads:
-        known = np.array([all(is_number(v) for v in h) for h in heads], bool)
-        hb = np.asarray([h for h, k in zip(heads, known) if k], np.float64).reshape(-1, 4)
+    if is_gt and rects:
+        hb = _head_boxes(rects)  # (N, 4) x1, y1, x2, y2; NaN rows: no head box
         dx, dy = hb[:, 2] - hb[:, 0], hb[:, 3] - hb[:, 1]
-        persons.head_size[known] = HEAD_SIZE_FACTOR * np.sqrt(dx * dx + dy * dy)
+        persons.head_size = HEAD_SIZE_FACTOR * np.sqrt(dx * dx + dy * dy)
     num_rects = np.asarray(num_rects, np.int64).reshape(-1)
     nones = [None] * len(names)
     video = PoseTrackVideo(source, 'pt17', names, nones, nones, num_rects, regions, persons)
@@ -132,6 +121,30 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
 
 def _label(names: List[str], f: int, r: int) -> str:
     return f'annolist[{f}] (image {names[f]!r}) annorect[{r}]'
+
+
+def _head_boxes(rects: List[dict]) -> np.ndarray:
+    """``(N, 4)`` head boxes ``x1, y1, x2, y2``; a row of NaN where a box is incomplete."""
+    try:
+        rows = [(r['x1'][0], r['y1'][0], r['x2'][0], r['y2'][0]) for r in rects]
+        return np.fromiter(chain.from_iterable(rows), np.float64, 4 * len(rows)).reshape(-1, 4)
+    except (KeyError, TypeError, ValueError, IndexError):
+        pass
+    heads = [[first(r.get(k)) for k in ('x1', 'y1', 'x2', 'y2')] for r in rects]
+    return np.array([h if all(is_number(v) for v in h) else [np.nan] * 4 for h in heads], float)
+
+
+def _point_list(rect: dict, source: str, where, k: int) -> list:
+    """The ``annopoints[0].point`` list of a person (``[]`` if it has none)."""
+    annopoints = rect.get('annopoints')
+    if isinstance(annopoints, list):
+        annopoints = annopoints[0] if annopoints else None
+    pts = annopoints.get('point') if isinstance(annopoints, dict) else None
+    if pts is None:
+        return []
+    if not isinstance(pts, list):
+        raise PoseTrackFormatError(f'{source}: {where(k)}: "point" must be a list')
+    return pts
 
 
 def _points(points: List[Any], owner: np.ndarray, where, source: str, is_gt: bool) -> np.ndarray:
@@ -155,10 +168,10 @@ def _points(points: List[Any], owner: np.ndarray, where, source: str, is_gt: boo
     out = None
     try:
         rows = [(p['id'][0], p['x'][0], p['y'][0], p.get('score', _NO_SCORE)[0]) for p in points]
-        out = np.array(rows, np.float64)
+        out = np.fromiter(chain.from_iterable(rows), np.float64, 4 * len(rows)).reshape(-1, 4)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         pass
-    if out is None or out.shape != (len(points), 4):
+    if out is None:
         out = np.empty((len(points), 4), np.float64)
         starts = np.searchsorted(owner, owner)
         for k, p in enumerate(points):

@@ -43,74 +43,119 @@ TABLE1_COLUMNS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 
 PCKH_THRESHOLD = 0.5
 
 
-def points_in_polygons(points: np.ndarray, polygons: Sequence[np.ndarray]) -> np.ndarray:
-    """Whether each point lies strictly inside at least one of the polygons.
+def _group_pairs(group_a: np.ndarray, group_b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """All ``(i, j)`` with ``group_a[i] == group_b[j]``, ``i`` ascending, ``j`` in order.
 
-    All polygons are tested at once on the (points x edges) grid. Polygons with fewer
-    than 3 vertices have no interior and are skipped.
+    Args:
+        group_a (np.ndarray): ``(A,)`` int64 group of each element of the first set.
+        group_b (np.ndarray): ``(B,)`` int64 group of each element of the second set.
+
+    Returns:
+        tuple: ``(i, j)`` int64 index arrays of the pairs.
+    """
+    order = np.argsort(group_b, kind='stable')
+    first = np.searchsorted(group_b[order], group_a, 'left')
+    count = np.searchsorted(group_b[order], group_a, 'right') - first
+    i = np.repeat(np.arange(len(group_a)), count)
+    offset = np.cumsum(count) - count
+    return i, order[first[i] + np.arange(len(i)) - offset[i]]
+
+
+_EDGE_CHUNK = 1 << 20
+
+
+def points_in_polygons(
+    points: np.ndarray,
+    polygons: Sequence[np.ndarray],
+    point_group: Optional[np.ndarray] = None,
+    polygon_group: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """Whether each point lies strictly inside at least one polygon (of its group).
+
+    shapely/GEOS ``Polygon.contains(Point)``: even-odd ray crossing with GEOS's
+    ``RayCrossingCounter`` conventions, a point on an edge or a vertex is on the boundary and
+    therefore *not* contained. Polygons with fewer than 3 vertices have no interior. All points
+    and polygons are tested at once: the (point, polygon) pairs of the same group whose polygon
+    bounding box holds the point, then their (point, edge) pairs, in chunks.
 
     Args:
         points (np.ndarray): ``(M, 2)`` points.
         polygons (Sequence[np.ndarray]): ``(K_i, 2)`` vertex arrays.
+        point_group (np.ndarray, optional): ``(M,)`` group (e.g. frame) of each point.
+        polygon_group (np.ndarray, optional): ``(P,)`` group of each polygon; a point is
+            tested against the polygons of its group. Defaults to one group for all.
 
     Returns:
         np.ndarray: ``(M,)`` bool.
     """
     points = np.asarray(points, np.float64).reshape(-1, 2)
     polys = [np.asarray(p, np.float64).reshape(-1, 2) for p in polygons]
-    polys = [p for p in polys if len(p) >= 3]
+    pgroup = np.zeros(len(points), np.int64) if point_group is None else np.asarray(point_group)
+    ygroup = np.zeros(len(polys), np.int64) if polygon_group is None else np.asarray(polygon_group)
+    keep = [k for k, p in enumerate(polys) if len(p) >= 3]
     inside = np.zeros(len(points), bool)
-    if not polys or not len(points):
+    if not keep or not len(points):
         return inside
+    polys, ygroup = [polys[k] for k in keep], ygroup[keep]
+    nv = np.array([len(p) for p in polys])
+    starts = np.cumsum(nv) - nv
     a = np.concatenate(polys)
-    b = np.concatenate([np.roll(p, -1, axis=0) for p in polys])
-    starts = np.cumsum([0] + [len(p) for p in polys[:-1]])
-    # only points inside some polygon's bounding box can be inside or on it
-    lo = np.stack([p.min(0) for p in polys])
-    hi = np.stack([p.max(0) for p in polys])
-    cand = ((points[:, None] >= lo[None]) & (points[:, None] <= hi[None])).all(-1).any(-1)
-    if not cand.any():
-        return inside
-    px, py = points[cand, 0:1], points[cand, 1:2]
-    ax, ay, bx, by = a[None, :, 0], a[None, :, 1], b[None, :, 0], b[None, :, 1]
-    not_left = ~((ax < px) & (bx < px))
-    at_vertex = (bx == px) & (by == py)
-    horizontal = (ay == py) & (by == py)
-    on_horizontal = horizontal & (px >= np.minimum(ax, bx)) & (px <= np.maximum(ax, bx))
-    straddle = ((ay > py) & (by <= py)) | ((by > py) & (ay <= py))
-    orient = np.sign((bx - ax) * (py - by) - (by - ay) * (px - bx))
-    orient = np.where(by < ay, -orient, orient)
-    boundary = not_left & (at_vertex | on_horizontal | (straddle & (orient == 0)))
-    crossing = not_left & straddle & (orient > 0)
-    n_cross = np.add.reduceat(crossing.astype(np.int64), starts, axis=1)
-    on_boundary = np.maximum.reduceat(boundary.astype(np.int8), starts, axis=1) > 0
-    inside[cand] = ((n_cross % 2 == 1) & ~on_boundary).any(axis=1)
+    nxt = np.arange(len(a)) + 1
+    nxt[starts + nv - 1] = starts
+    b = a[nxt]  # each edge is a -> b
+    lo, hi = np.minimum.reduceat(a, starts), np.maximum.reduceat(a, starts)
+    # (point, polygon) pairs: same group, point inside the polygon's bounding box
+    pt, poly = _group_pairs(pgroup, ygroup)
+    cand = ((points[pt] >= lo[poly]) & (points[pt] <= hi[poly])).all(axis=1)
+    pt, poly = pt[cand], poly[cand]
+    # (point, edge) pairs of the candidate pairs, in chunks of about _EDGE_CHUNK edges
+    edges_before = np.cumsum(nv[poly])
+    total = int(edges_before[-1]) if len(poly) else 0
+    cuts = np.searchsorted(edges_before, np.arange(_EDGE_CHUNK, total, _EDGE_CHUNK)).tolist()
+    for c0, c1 in zip([0, *cuts], [*cuts, len(poly)]):
+        cpt, cpoly = pt[c0:c1], poly[c0:c1]
+        if not len(cpt):
+            continue
+        n = nv[cpoly]
+        pair = np.repeat(np.arange(len(cpt)), n)
+        offset = np.cumsum(n) - n
+        edge = starts[cpoly][pair] + np.arange(len(pair)) - offset[pair]
+        px, py = points[cpt[pair], 0], points[cpt[pair], 1]
+        ax, ay, bx, by = a[edge, 0], a[edge, 1], b[edge, 0], b[edge, 1]
+        not_left = ~((ax < px) & (bx < px))
+        at_vertex = (bx == px) & (by == py)
+        horizontal = (ay == py) & (by == py)
+        on_horizontal = horizontal & (px >= np.minimum(ax, bx)) & (px <= np.maximum(ax, bx))
+        straddle = ((ay > py) & (by <= py)) | ((by > py) & (ay <= py))
+        orient = np.sign((bx - ax) * (py - by) - (by - ay) * (px - bx))
+        orient = np.where(by < ay, -orient, orient)
+        boundary = not_left & (at_vertex | on_horizontal | (straddle & (orient == 0)))
+        crossing = not_left & straddle & (orient > 0)
+        n_cross = np.add.reduceat(crossing.astype(np.int64), offset)
+        on_boundary = np.maximum.reduceat(boundary.astype(np.int8), offset) > 0
+        inside[cpt[(n_cross % 2 == 1) & ~on_boundary]] = True
     return inside
 
 
 def _apply_ignore_regions(
-    persons: PersonArrays, frame_regions: Dict[int, List[np.ndarray]]
+    sets: Sequence[PersonArrays], frame_regions: Dict[int, List[np.ndarray]]
 ) -> None:
-    """Mark joints inside the ignore regions of their frame as absent (in place)."""
-    if not frame_regions or not len(persons):
+    """Mark joints inside the ignore regions of their frame as absent (in place, all sets)."""
+    if not frame_regions:
         return
-    frames = persons.frame  # sorted
-    keys = np.fromiter(frame_regions.keys(), np.int64, len(frame_regions))
-    lo = np.searchsorted(frames, keys, 'left')
-    hi = np.searchsorted(frames, keys, 'right')
-    for f, a, b in zip(keys.tolist(), lo.tolist(), hi.tolist()):
-        if a == b:
-            continue
-        polys = frame_regions[f]
-        idx = np.arange(a, b)
-        valid = persons.valid[idx]
-        if not valid.any():
-            continue
-        pts = persons.xy[idx][valid]
-        inside = points_in_polygons(pts, polys)
-        if inside.any():
-            valid[valid] = ~inside
-            persons.valid[idx] = valid
+    polys = [p for polys in frame_regions.values() for p in polys]
+    pframe = np.repeat(list(frame_regions), [len(v) for v in frame_regions.values()])
+    # the present joints of persons in frames with regions: (point, frame)
+    masks = [p.valid & np.isin(p.frame, pframe)[:, None] for p in sets]
+    xy = np.concatenate([p.xy[m] for p, m in zip(sets, masks)])
+    frame = np.concatenate(
+        [np.broadcast_to(p.frame[:, None], m.shape)[m] for p, m in zip(sets, masks)]
+    )
+    inside = np.split(
+        points_in_polygons(xy, polys, frame, pframe), np.cumsum([m.sum() for m in masks])[:-1]
+    )
+    for p, m, ins in zip(sets, masks, inside):
+        p.valid[m] = ~ins
 
 
 def _segment_first_argmax(
@@ -237,18 +282,19 @@ def average_precision(
         dict: ``ap``, ``pre``, ``rec`` arrays of shape ``(16,)`` (15 joints + total).
     """
     num_gt = np.asarray(num_gt, np.float64)
-    jv = valid.T
-    joint = np.broadcast_to(np.arange(NUM_JOINTS)[:, None], jv.shape)[jv]
-    sc = scores.T[jv]
-    lb = labels.T[jv]
+    jv = np.asarray(valid, bool).T  # (15, N)
     counts = jv.sum(axis=1)
-    seg_start = np.cumsum(counts) - counts
-    local = np.arange(len(joint)) - seg_start[joint]
-    order = np.lexsort((-local, -sc, joint))  # joint, score desc, later point first
-    rank = np.arange(len(order)) - seg_start[joint[order]]
     width = max(int(counts.max()) if len(counts) else 0, 1)
-    tp = np.zeros((NUM_JOINTS, width), np.float64)
-    tp[joint[order], rank] = lb[order]
+    # per joint, the predicted points packed to the left of a (15, width) layout
+    row = np.broadcast_to(np.arange(NUM_JOINTS)[:, None], jv.shape)[jv]
+    col = (np.cumsum(jv, axis=1) - 1)[jv]
+    sc = np.full((NUM_JOINTS, width), -np.inf)
+    lb = np.zeros((NUM_JOINTS, width), bool)
+    sc[row, col] = np.asarray(scores, np.float64).T[jv]
+    lb[row, col] = np.asarray(labels, bool).T[jv]
+    # score descending, ties: later point first (= argsort(kind='stable')[::-1]), padding last
+    order = np.argsort(sc, axis=1, kind='stable')[:, ::-1]
+    tp = np.take_along_axis(lb, order, axis=1).astype(np.float64)
     npos = np.cumsum(tp, axis=1)
     present = np.arange(width)[None, :] < counts[:, None]
     with np.errstate(divide='ignore', invalid='ignore'):
@@ -314,8 +360,7 @@ def evaluate_videos(
         offset += int(kept.sum())
     gt_all = PersonArrays.concatenate(gt_parts)
     pred_all = PersonArrays.concatenate(pred_parts)
-    _apply_ignore_regions(gt_all, regions)
-    _apply_ignore_regions(pred_all, regions)
+    _apply_ignore_regions([gt_all, pred_all], regions)
 
     labels = assign_predictions(gt_all, pred_all, offset)
     num_gt = gt_all.valid.sum(axis=0)
