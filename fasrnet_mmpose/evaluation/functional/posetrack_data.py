@@ -10,6 +10,7 @@ import contextlib
 import gc
 import json
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Callable, List, Sequence
 
 import numpy as np
@@ -21,46 +22,19 @@ except ImportError:  # pragma: no cover - orjson is a runtime requirement
 
 #: poseval's 15 joints, in poseval's order (``eval_helpers.Joint``). PoseTrack
 #: calls joint 12 ``head_bottom``; poseval's tables call it ``neck``.
-POSEVAL_JOINTS = (
-    'right_ankle',
-    'right_knee',
-    'right_hip',
-    'left_hip',
-    'left_knee',
-    'left_ankle',
-    'right_wrist',
-    'right_elbow',
-    'right_shoulder',
-    'left_shoulder',
-    'left_elbow',
-    'left_wrist',
-    'head_bottom',
-    'nose',
-    'head_top',
+POSEVAL_JOINTS = tuple(
+    'right_ankle right_knee right_hip left_hip left_knee left_ankle right_wrist right_elbow '
+    'right_shoulder left_shoulder left_elbow left_wrist head_bottom nose head_top'.split()
 )
 #: The names poseval writes into ``total_AP_metrics.json``.
 POSEVAL_NAMES = POSEVAL_JOINTS[:12] + ('neck', 'nose', 'head_top', 'total')
 NUM_JOINTS = 15
 
 #: The 17 PoseTrack18 keypoints (COCO order with eyes -> head_bottom/head_top).
-PT18_KEYPOINTS = (
-    'nose',
-    'head_bottom',
-    'head_top',
-    'left_ear',
-    'right_ear',
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
+PT18_KEYPOINTS = tuple(
+    'nose head_bottom head_top left_ear right_ear left_shoulder right_shoulder left_elbow '
+    'right_elbow left_wrist right_wrist left_hip right_hip left_knee right_knee left_ankle '
+    'right_ankle'.split()
 )
 
 
@@ -291,11 +265,13 @@ def float_matrix(
     """
     if not len(rows):
         return np.zeros((0, width), np.float64)
-    try:
-        arr = np.asarray(rows, dtype=np.float64)
-        # NaN may come from None (numpy converts it): let the check below name it
-        if arr.ndim == 2 and arr.shape[1] == width and not np.isnan(arr).any():
-            return arr
+    arr = None
+    try:  # all lists of `width` numbers: one pass in C (None, strings, scalars: TypeError)
+        if set(map(len, rows)) == {width}:
+            arr = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * width)
+            arr = arr.reshape(len(rows), width)
+            if not np.isnan(arr).any():
+                return arr
     except (TypeError, ValueError):
         arr = None
     for k, row in enumerate(rows):

@@ -76,50 +76,32 @@ class PoseTrackMAPMetric(BaseMetric):
     """Official PoseTrack per-frame multi-person mAP (poseval's protocol), in-process.
 
     Collects top-down predictions, writes the official per-video prediction files (optional)
-    and computes poseval's AP without poseval: ignore regions, head-size normalised PCKh@0.5,
-    greedy person assignment, VOC all-point AP per joint (``docs/evaluation.md``). The numbers
-    equal poseval's on the same files.
-
-    Every data sample must carry ``vid_id`` and ``frame_index`` in its metainfo (the
-    ``PoseTrackVideoDataset`` provides them; list them in ``PackPoseInputs(meta_keys=...)``).
-    A sample maps to the GT frame whose video id is ``vid_id`` (the GT image's ``vid_id``, or
-    the frame folder's name or its part before the first ``_``) and whose file stem is
-    ``frame_index``. Samples of frames not in ``gt_folder`` are dropped with a warning; if none
-    maps, an error is raised. Duplicate samples (same frame and instance ``id``) count once.
-
-    Per person, the 17 keypoints are mapped to poseval's 15 joints (ears dropped) and every
-    joint gets the score ``keypoint_score x box score`` (``multiply_box_score``), the official
-    FaSRnet/DCPose protocol; ``track_id`` is the index of the person in its frame.
-
-    ``gt_folder`` (and the parent of ``outfile_prefix``) are checked when the metric is built,
-    i.e. before the first iteration of ``tools/train.py`` and ``tools/test.py``.
+    and computes poseval's AP in-process; the numbers equal poseval's on the same files. Samples
+    are mapped to GT frames by their metainfo ``vid_id`` and ``frame_index``; every joint is
+    scored ``keypoint score x box score`` (official). Details: ``docs/evaluation.md``.
+    ``gt_folder`` and ``outfile_prefix`` are checked when the metric is built, i.e. before the
+    first iteration of a train or test run.
 
     Args:
-        gt_folder (str): Folder of per-video GT files (e.g. ``annotations/val`` for
-            PoseTrack18 or the PoseTrack17 ``annolist`` folder). It also defines the frames of
-            the written prediction files (use the per-video test files, which list the frames,
-            with ``format_only=True``).
+        gt_folder (str): Folder of per-video GT files; it also defines the frames of the
+            written prediction files.
         format (str): Format of the GT files, ``'pt18'`` (``images``/``annotations``)
             or ``'pt17'`` (``annolist``). Defaults to ``'pt18'``.
         outfile_format (str, optional): Format of the written prediction files;
             defaults to ``format``.
         multiply_box_score (bool): Per-joint score = keypoint score x box score
             ([OFFICIAL]); False writes the raw keypoint score. Defaults to True.
-        nms_mode (str): ``'none'`` ([OFFICIAL], no suppression) or ``'oks_nms'``
-            (mmpose's ``oks_nms`` per frame with the dataset's ``sigmas``, instances ranked by
-            box score x mean keypoint score above ``keypoint_score_thr``). Defaults to ``'none'``.
+        nms_mode (str): ``'none'`` ([OFFICIAL]) or ``'oks_nms'`` (mmpose's ``oks_nms`` per
+            frame with the dataset's ``sigmas``). Defaults to ``'none'``.
         nms_thr (float): OKS threshold for ``'oks_nms'``. Defaults to 0.9.
         keypoint_score_thr (float): Keypoints counted in the NMS ranking score.
             Defaults to 0.2.
-        format_only (bool): Only write the prediction files (e.g. for the evaluation
-            server) and return no metrics. Requires ``outfile_prefix``. Defaults to False.
-        outfile_prefix (str, optional): Folder in which the per-video prediction files
-            are written, named like the GT files (``<outfile_prefix>/<video>.json``); its
-            parent folder must exist. None writes nothing. Defaults to None.
+        format_only (bool): Only write the prediction files and return no metrics. Requires
+            ``outfile_prefix``. Defaults to False.
+        outfile_prefix (str, optional): Folder for the prediction files
+            (``<outfile_prefix>/<GT file name>``; its parent must exist). Defaults to None.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
-        prefix (str, optional): Prefix of the metric names; defaults to
-            ``'posetrack'`` (``posetrack/Head AP`` ... ``posetrack/AP``,
-            ``posetrack/Total AP``).
+        prefix (str, optional): Prefix of the metric names. Defaults to ``'posetrack'``.
     """
 
     default_prefix: Optional[str] = 'posetrack'
@@ -140,24 +122,19 @@ class PoseTrackMAPMetric(BaseMetric):
     ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         name = self.__class__.__name__
-        if not isinstance(gt_folder, str) or not gt_folder:
-            raise ValueError(
-                f'{name} needs `gt_folder`, the folder of per-video GT '
-                'files (it defines the videos and frames to evaluate / write)'
-            )
-        if format not in FORMATS:
-            raise ValueError(f'format must be one of {FORMATS}, got {format!r}')
-        if outfile_format is not None and outfile_format not in FORMATS:
-            raise ValueError(
-                f'outfile_format must be one of {FORMATS} or None, got {outfile_format!r}'
-            )
-        if nms_mode not in ('none', 'oks_nms'):
-            raise ValueError(f"nms_mode must be 'none' or 'oks_nms', got {nms_mode!r}")
-        if format_only and not outfile_prefix:
-            raise ValueError(
-                'format_only=True needs `outfile_prefix` (the folder to write the '
-                'prediction files to)'
-            )
+        for ok, msg in (
+            (isinstance(gt_folder, str) and gt_folder, f'{name} needs `gt_folder`, the folder of '
+             'per-video GT files (it defines the videos and frames to evaluate / write)'),
+            (format in FORMATS, f'format must be one of {FORMATS}, got {format!r}'),
+            (outfile_format in (None, *FORMATS),
+             f'outfile_format must be one of {FORMATS} or None, got {outfile_format!r}'),
+            (nms_mode in ('none', 'oks_nms'),
+             f"nms_mode must be 'none' or 'oks_nms', got {nms_mode!r}"),
+            (outfile_prefix or not format_only,
+             'format_only=True needs `outfile_prefix` (the folder to write the prediction files)'),
+        ):  # fmt: skip
+            if not ok:
+                raise ValueError(msg)
         try:  # checked now, before the first iteration of a train/test run
             list_gt_files(gt_folder)
         except FileNotFoundError as e:
@@ -176,14 +153,13 @@ class PoseTrackMAPMetric(BaseMetric):
                 )
             if not os.access(parent, os.W_OK):
                 raise PermissionError(f'{name}: outfile_prefix: cannot write into {parent!r}')
-        self.gt_folder = gt_folder
-        self.format = format
-        self.outfile_format = outfile_format or format
-        self.multiply_box_score = multiply_box_score
-        self.nms_mode = nms_mode
-        self.nms_thr = nms_thr
-        self.keypoint_score_thr = keypoint_score_thr
-        self.format_only = format_only
+        self.gt_folder, self.format, self.outfile_format = (
+            gt_folder,
+            format,
+            outfile_format or format,
+        )
+        self.multiply_box_score, self.nms_mode, self.nms_thr = multiply_box_score, nms_mode, nms_thr
+        self.keypoint_score_thr, self.format_only = keypoint_score_thr, format_only
         self.outfile_prefix = outfile_prefix
 
     # ------------------------------------------------------------------------- collecting
@@ -198,37 +174,31 @@ class PoseTrackMAPMetric(BaseMetric):
                 optional ``bbox_scales``) and the metainfo ``vid_id``, ``frame_index``, ``id``
                 (``frame_id``, ``nframes`` are kept when present).
         """
-        name = self.__class__.__name__
         for ds in data_samples:
+            where = f'{self.__class__.__name__}: data sample img_path={_get(ds, "img_path")!r}'
             pred = _get(ds, 'pred_instances')
             if pred is None or _get(pred, 'keypoints') is None:
-                raise ValueError(
-                    f'{name} needs `pred_instances.keypoints` (sample img_path='
-                    f'{_get(ds, "img_path")!r})'
-                )
+                raise ValueError(f'{where}: needs `pred_instances.keypoints`')
             ids = {k: _get(ds, k) for k in REQUIRED_META_KEYS}
-            for key, value in ids.items():
-                if value is None:
-                    raise ValueError(
-                        f'{name}: data sample (img_path={_get(ds, "img_path")!r}) has no '
-                        f'{key!r} in its metainfo: add {list(REQUIRED_META_KEYS)} to '
-                        'PackPoseInputs(meta_keys=...) of the val/test pipeline '
-                        '(PoseTrackVideoDataset provides them)'
-                    )
+            for key in (k for k, v in ids.items() if v is None):
+                raise ValueError(
+                    f'{where} has no {key!r} in its metainfo: add {list(REQUIRED_META_KEYS)} to '
+                    'PackPoseInputs(meta_keys=...) of the val/test pipeline '
+                    '(PoseTrackVideoDataset provides them)'
+                )
             kpts = np.asarray(to_numpy(_get(pred, 'keypoints')), np.float64)
             kpts = kpts[None] if kpts.ndim == 2 else kpts
             n = len(kpts)
             if kpts.shape[1:] != (len(PT18_KEYPOINTS), 2):
                 raise ValueError(
-                    f'{name}: expected keypoints of shape (N, 17, 2) (the PoseTrack keypoints), '
-                    f'got {kpts.shape} (img_path={_get(ds, "img_path")!r})'
+                    f'{where}: expected keypoints of shape (N, 17, 2), got {kpts.shape}'
                 )
             scores = _get(pred, 'keypoint_scores')
             scores = np.ones(kpts.shape[:2]) if scores is None else to_numpy(scores)
             if np.size(scores) != n * kpts.shape[1]:
                 raise ValueError(
-                    f'{name}: keypoint_scores of shape {np.shape(scores)} do not match keypoints '
-                    f'{kpts.shape} (img_path={_get(ds, "img_path")!r})'
+                    f'{where}: keypoint_scores of shape {np.shape(scores)} do not match '
+                    f'keypoints {kpts.shape}'
                 )
             gt = _get(ds, 'gt_instances')
             box = self._per_instance([_get(gt, 'bbox_scores'), _get(pred, 'bbox_scores')], n, 1)
