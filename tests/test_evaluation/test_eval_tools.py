@@ -116,7 +116,8 @@ def test_eval_posetrack_bad_input(tmp_path, capsys):
 
 def test_benchmark_prints_time_and_memory(capsys):
     tool = _load_tool('benchmark_metric')
-    assert tool.main(['--videos', '2', '--frames', '3', '--persons', '2', '--write']) == 0
+    args = ['--videos', '2', '--frames', '3', '--persons', '2', '--write', '--repeat', '1']
+    assert tool.main(args + ['--format', 'pt18']) == 0
     out = capsys.readouterr().out
     for text in (
         '2 videos x 3 labelled frames x 2 persons',
@@ -126,8 +127,18 @@ def test_benchmark_prints_time_and_memory(capsys):
         'peak traced memory',
         'MiB',
         'mAP',
+        # the file evaluation, phase by phase, against the previous implementation (same run)
+        'file evaluation (pt18 GT, pt18 predictions: 12 GT / 66 predicted persons)',
+        'baseline: previous implementation',
+        'parse GT files',
+        'parse prediction files',
+        'regions+assign+AP',
+        'results identical to the baseline: yes',
     ):
         assert text in out
+    speedups = [float(line.split()[-1].rstrip('x')) for line in out.splitlines() if 's ' in line
+                and line.strip().startswith(('parse', 'regions', 'total'))]  # fmt: skip
+    assert len(speedups) == 4 and all(v > 0 for v in speedups)
     assert (
         tool.main(
             [
@@ -142,6 +153,8 @@ def test_benchmark_prints_time_and_memory(capsys):
                 '--nms',
                 'oks_nms',
                 '--no-memory',
+                '--repeat',
+                '1',
             ]
         )
         == 0
