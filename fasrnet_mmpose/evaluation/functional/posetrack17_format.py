@@ -89,8 +89,14 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     def where(k: int) -> str:  # error label of person k (built only on error)
         return _label(names, p_frame[k], p_rect[k])
 
-    track_ids = [first(r['track_id']) if 'track_id' in r else None for r in rects]
-    point_lists = [_point_list(r, source, where, k) for k, r in enumerate(rects)]
+    try:  # the usual layout, read in one pass; anything else goes through the checks
+        track_ids = [r['track_id'][0] for r in rects]
+        point_lists = [r['annopoints'][0]['point'] for r in rects]
+        if not all(type(pts) is list for pts in point_lists):
+            raise TypeError
+    except (KeyError, IndexError, TypeError):
+        track_ids = [first(r['track_id']) if 'track_id' in r else None for r in rects]
+        point_lists = [_point_list(r, source, where, k) for k, r in enumerate(rects)]
     counts = [len(pts) for pts in point_lists]
     points = list(chain.from_iterable(point_lists))
 
