@@ -39,14 +39,7 @@ PT18_KEYPOINTS = tuple(
 
 
 def keypoint_table(names: Sequence[str]) -> np.ndarray:
-    """Map keypoint names to poseval joint ids (-1: not a poseval joint, e.g. the ears).
-
-    Args:
-        names (Sequence[str]): Keypoint names, e.g. ``categories[0]['keypoints']``.
-
-    Returns:
-        np.ndarray: ``(K,)`` int64 poseval joint id of each keypoint.
-    """
+    """``(K,)`` poseval joint id of each keypoint name (-1: not a poseval joint, e.g. an ear)."""
     return np.array([POSEVAL_JOINTS.index(n) if n in POSEVAL_JOINTS else -1 for n in names], int)
 
 
@@ -106,14 +99,7 @@ class PersonArrays:
 
     @classmethod
     def empty(cls, n: int = 0) -> 'PersonArrays':
-        """Return ``n`` persons without any joint (all arrays zero / NaN / None).
-
-        Args:
-            n (int): Number of persons. Defaults to 0.
-
-        Returns:
-            PersonArrays: The persons.
-        """
+        """``n`` persons without any joint (zeros, ``MIN_SCORE``, NaN head size, no track id)."""
         return cls(
             frame=np.zeros(n, np.int64),
             xy=np.zeros((n, NUM_JOINTS, 2), np.float64),
@@ -153,26 +139,12 @@ class PersonArrays:
         return len(self.frame)
 
     def take(self, index: np.ndarray) -> 'PersonArrays':
-        """Return the persons selected by an index array or a boolean mask.
-
-        Args:
-            index (np.ndarray): Integer indices or a boolean mask over persons.
-
-        Returns:
-            PersonArrays: The selected persons (copies).
-        """
+        """The persons selected by integer indices or a boolean mask (copies)."""
         return PersonArrays(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
 
     @staticmethod
     def concatenate(parts: Sequence['PersonArrays']) -> 'PersonArrays':
-        """Concatenate persons (frame indices are kept as they are).
-
-        Args:
-            parts (Sequence[PersonArrays]): Person sets.
-
-        Returns:
-            PersonArrays: All persons, in the given order.
-        """
+        """All persons of ``parts``, in order (frame indices kept as they are)."""
         if not parts:
             return PersonArrays.empty()
         fields = PersonArrays.__dataclass_fields__
@@ -217,11 +189,7 @@ class PoseTrackVideo:
         return self.persons.track_id.tolist()
 
     def sort_by_frame(self) -> 'PoseTrackVideo':
-        """Order persons by frame, keeping the file's order within a frame (in place).
-
-        Returns:
-            PoseTrackVideo: ``self``.
-        """
+        """Order persons by frame, keeping the file's order within a frame; returns ``self``."""
         if len(self.persons) and (np.diff(self.persons.frame) < 0).any():
             self.persons = self.persons.take(np.argsort(self.persons.frame, kind='stable'))
         return self
@@ -248,20 +216,10 @@ def is_number(value: Any) -> bool:
 def float_matrix(
     rows: Sequence[Any], width: int, source: str, what: str, label_of: Callable[[int], str]
 ) -> np.ndarray:
-    """Stack equally long numeric lists into an ``(N, width)`` float64 array.
+    """Stack lists of ``width`` numbers into an ``(N, width)`` float64 array.
 
-    One ``np.asarray`` call for well-formed input; the rows are checked one by one only to name
-    the offending record.
-
-    Args:
-        rows (Sequence[Any]): One list per record.
-        width (int): Required length of every list.
-        source (str): File name for error messages.
-        what (str): Name of the field for error messages.
-        label_of (Callable[[int], str]): Description of row ``k`` for error messages.
-
-    Returns:
-        np.ndarray: ``(N, width)`` float64 array.
+    Well-formed input is converted in one pass; the rows are checked one by one only to name the
+    offending record (``label_of(k)``, the field ``what`` of file ``source``).
     """
     if not len(rows):
         return np.zeros((0, width), np.float64)
@@ -306,12 +264,8 @@ def polygon(xs: Any, ys: Any, source: str, label: str) -> np.ndarray:
 
 @contextlib.contextmanager
 def gc_paused():
-    """Pause the cyclic garbage collector while many small containers are built.
-
-    Decoding (or encoding) a PoseTrack file creates hundreds of thousands of small dicts/lists,
-    which trigger repeated collections that traverse all of them. Nothing created here is cyclic
-    garbage.
-    """
+    """Pause the cyclic GC: decoding/encoding a PoseTrack file creates ~10^5 small containers
+    (no cyclic garbage), which would trigger repeated collections that traverse all of them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -322,14 +276,7 @@ def gc_paused():
 
 
 def read_json(path: str) -> Any:
-    """Read a JSON file (``orjson`` if installed); invalid JSON names the file.
-
-    Args:
-        path (str): The file.
-
-    Returns:
-        Any: The decoded content.
-    """
+    """Decoded content of a JSON file (``orjson`` if installed); invalid JSON names the file."""
     with open(path, 'rb') as f:
         raw = f.read()
     if orjson is not None:
@@ -345,12 +292,7 @@ def read_json(path: str) -> Any:
 
 
 def write_json(path: str, content: Any) -> None:
-    """Write JSON (``orjson`` if installed; same text as ``json.dumps`` without spaces).
-
-    Args:
-        path (str): The file.
-        content (Any): JSON-serialisable content (lists, dicts, Python numbers).
-    """
+    """Write JSON-serialisable ``content`` (lists, dicts, Python numbers) to ``path``."""
     with gc_paused():
         if orjson is not None:
             raw = orjson.dumps(content)

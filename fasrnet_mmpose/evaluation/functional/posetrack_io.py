@@ -19,23 +19,6 @@ from .posetrack_data import PoseTrackFormatError, PoseTrackVideo, gc_paused, rea
 READERS = dict(pt17=read_pt17, pt18=read_pt18)
 
 
-def detect_format(data: Any) -> str:
-    """Return ``'pt17'`` for an ``annolist`` file, ``'pt18'`` for an ``images`` file, else ``''``.
-
-    Args:
-        data (Any): Decoded JSON content.
-
-    Returns:
-        str: The format.
-    """
-    if isinstance(data, dict):
-        if 'annolist' in data:
-            return 'pt17'
-        if 'images' in data:
-            return 'pt18'
-    return ''
-
-
 def parse_posetrack_video(
     data: Any, source: str, is_gt: bool, expected_format: Optional[str] = None
 ) -> PoseTrackVideo:
@@ -53,7 +36,9 @@ def parse_posetrack_video(
     Returns:
         PoseTrackVideo: The parsed video.
     """
-    fmt = detect_format(data)
+    fmt = '' if not isinstance(data, dict) else 'pt17' if 'annolist' in data else 'pt18'
+    if fmt == 'pt18' and 'images' not in data:
+        fmt = ''
     if not fmt:
         raise PoseTrackFormatError(
             f'{source}: not a PoseTrack file (expected an "annolist" (PoseTrack17) or an '
@@ -117,14 +102,7 @@ def load_posetrack_file(
 
 
 def list_gt_files(gt_dir: str) -> List[str]:
-    """Return the sorted per-video ``*.json`` files of a GT folder.
-
-    Args:
-        gt_dir (str): Folder of per-video GT files.
-
-    Returns:
-        List[str]: Sorted file paths.
-    """
+    """The sorted per-video ``*.json`` files of a GT folder (FileNotFoundError if none)."""
     if not osp.isdir(gt_dir):
         raise FileNotFoundError(f'GT folder {gt_dir} does not exist')
     files = sorted(glob.glob(osp.join(gt_dir, '*.json')))

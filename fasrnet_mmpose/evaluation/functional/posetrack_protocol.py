@@ -1,21 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """poseval's per-frame AP protocol on parsed videos: ignore regions, PCKh, assignment, AP.
 
-What poseval (``evaluateAP`` after ``eval_helpers.load_data_dir``) computes, in numpy, on the
-:class:`PoseTrackVideo` objects the format readers produce:
-
-1. Only GT frames with at least one person entry are evaluated.
-2. Joints strictly inside the frame's ignore regions (GEOS ray-crossing rule; points on the
-   boundary are kept) are removed from GT and predictions.
-3. Head-size normalised PCKh@0.5 (``head = 0.6 * ||(x2 - x1, y2 - y1)||``), poseval's greedy
-   person assignment, per-joint (score, label) pairs.
-4. Per joint: precision/recall over all frames, VOC all-point AP x 100; Total = mean of the 15
-   joint APs (NaNs skipped).
-
-Everything is vectorised: the assignment works on the flat list of (prediction, GT) pairs of all
-frames and the APs of all 15 joints are computed at once on a (15, N) layout. The differences
-from poseval (degenerate inputs only: exactly tied scores, polygons with fewer than 3 vertices)
-are listed in ``docs/evaluation.md``.
+What poseval's ``evaluateAP`` computes, vectorised over all frames: labelled GT frames only, joints
+strictly inside ignore regions removed, PCKh@0.5 (head size ``0.6 * ||(x2 - x1, y2 - y1)||``),
+greedy assignment on the flat list of (prediction, GT) pairs, VOC all-point AP of the 15 joints at
+once on a (15, N) layout. Protocol and the (degenerate-input) differences: ``docs/evaluation.md``.
 """
 
 from collections import OrderedDict
@@ -44,15 +33,7 @@ PCKH_THRESHOLD = 0.5
 
 
 def _group_pairs(group_a: np.ndarray, group_b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """All ``(i, j)`` with ``group_a[i] == group_b[j]``, ``i`` ascending, ``j`` in order.
-
-    Args:
-        group_a (np.ndarray): ``(A,)`` int64 group of each element of the first set.
-        group_b (np.ndarray): ``(B,)`` int64 group of each element of the second set.
-
-    Returns:
-        tuple: ``(i, j)`` int64 index arrays of the pairs.
-    """
+    """All index pairs ``(i, j)`` with ``group_a[i] == group_b[j]`` (``i`` ascending, then j)."""
     order = np.argsort(group_b, kind='stable')
     first = np.searchsorted(group_b[order], group_a, 'left')
     count = np.searchsorted(group_b[order], group_a, 'right') - first
@@ -161,17 +142,8 @@ def _apply_ignore_regions(
 def _segment_first_argmax(
     values: np.ndarray, seg_ids: np.ndarray, starts: np.ndarray
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Per contiguous segment, the maximum and the position of its first occurrence.
-
-    Args:
-        values (np.ndarray): ``(P,)`` values, segments contiguous.
-        seg_ids (np.ndarray): ``(P,)`` segment number of each value (0..S-1, sorted).
-        starts (np.ndarray): ``(S,)`` start position of each (non-empty) segment.
-
-    Returns:
-        tuple: ``(max, position)`` arrays of shape ``(S,)``; like ``np.argmax``, ties go
-        to the first position.
-    """
+    """``(S,)`` maximum and position of its first occurrence (``np.argmax``'s tie rule) of
+    each contiguous segment; ``seg_ids`` (0..S-1, sorted) and ``starts`` describe them."""
     seg_max = np.maximum.reduceat(values, starts)
     is_max = np.flatnonzero(values == seg_max[seg_ids])
     _, first = np.unique(seg_ids[is_max], return_index=True)
@@ -221,7 +193,7 @@ def assign_predictions(
     Args:
         gt (PersonArrays): GT persons sorted by frame.
         pred (PersonArrays): Predicted persons sorted by frame.
-        num_frames (int): Number of frames (frame indices are ``0..num_frames-1``).
+        num_frames (int): Number of frames (kept for API compatibility; unused).
         threshold (float): PCKh threshold. Defaults to 0.5.
 
     Returns:
@@ -230,15 +202,12 @@ def assign_predictions(
     labels = np.zeros((len(pred), NUM_JOINTS), bool)
     if not len(gt) or not len(pred):
         return labels
-    gt_count = np.bincount(gt.frame, minlength=num_frames)
-    gt_first = np.cumsum(gt_count) - gt_count
-    n_pairs = gt_count[pred.frame]
-    total = int(n_pairs.sum())
+    pair_pred, pair_gt = _group_pairs(pred.frame, gt.frame)  # same frame
+    total = len(pair_pred)
     if total == 0:
         return labels
-    pair_pred = np.repeat(np.arange(len(pred)), n_pairs)
+    n_pairs = np.bincount(pair_pred, minlength=len(pred))
     pair_start = np.cumsum(n_pairs) - n_pairs
-    pair_gt = gt_first[pred.frame][pair_pred] + (np.arange(total) - pair_start[pair_pred])
 
     match = _pckh_match(gt, pred, pair_gt, pair_pred, threshold)
     n_gt_joints = gt.valid.sum(axis=1)[pair_gt]
