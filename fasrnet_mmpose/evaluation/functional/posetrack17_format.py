@@ -110,8 +110,10 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         ok = (pid >= 0) & (pid < NUM_JOINTS) & (pid == np.floor(pid))  # also drops id None
         pp, pid, pts = owner[ok], pid[ok].astype(np.int64), pts[ok, 1:]
         # poseval takes the first point with a given id (getPointGTbyID)
-        _, first_idx = np.unique(pp * NUM_JOINTS + pid, return_index=True)
-        pp, pid, pts = pp[first_idx], pid[first_idx], pts[first_idx]
+        key = pp * NUM_JOINTS + pid
+        if not (np.diff(key) > 0).all():  # usual files: ids ascending within a person
+            _, first_idx = np.unique(key, return_index=True)
+            pp, pid, pts = pp[first_idx], pid[first_idx], pts[first_idx]
         persons.xy[pp, pid] = pts[:, :2]
         persons.score[pp, pid] = pts[:, 2]
         persons.valid[pp, pid] = True
