@@ -68,6 +68,12 @@ def _check_gt_heads(video: PoseTrackVideo) -> None:
 
 def _check_track_ids(video: PoseTrackVideo) -> None:
     """Raise if a prediction lacks ``track_id`` or repeats one within a frame (as poseval)."""
+    keys = list(zip(video.persons.frame.tolist(), video.track_ids))
+    try:  # the usual case in one C-level pass; the loop below names the first offender
+        if len(set(keys)) == len(keys) and not np.equal(video.persons.track_id, None).any():
+            return
+    except TypeError:  # unhashable ids (lists): compared by repr below
+        pass
     seen = set()
     for f, tid in zip(video.persons.frame.tolist(), video.track_ids):
         if tid is None:
