@@ -341,17 +341,8 @@ def evaluate_videos(
 
 
 def evaluate_dirs(gt_dir: str, pred_dir: str, gt_format: Optional[str] = None) -> Dict[str, Any]:
-    """Evaluate a folder of per-video prediction files against a GT folder.
-
-    Args:
-        gt_dir (str): Per-video GT files (PoseTrack17 ``annolist`` or PoseTrack18).
-        pred_dir (str): Prediction files with the same names (either format).
-        gt_format (str, optional): ``'pt17'``/``'pt18'`` to insist on a GT format;
-            None or ``'auto'`` accepts both. Defaults to None.
-
-    Returns:
-        dict: See :func:`evaluate_videos`.
-    """
+    """Evaluate a folder of per-video prediction files (either format, same names) against a
+    GT folder (``gt_format``: ``'pt17'``/``'pt18'`` insists on one); see :func:`evaluate_videos`."""
     gt_videos = load_gt_dir(gt_dir, gt_format)
     pred_videos = load_pred_dir(pred_dir, gt_videos)
     return evaluate_videos(gt_videos, pred_videos)
@@ -359,15 +350,8 @@ def evaluate_dirs(gt_dir: str, pred_dir: str, gt_format: Optional[str] = None) -
 
 # ---------------------------------------------------------------------------------- reporting
 def summarize(ap: np.ndarray) -> 'OrderedDict[str, float]':
-    """Group per-joint APs like poseval's table (``eval_helpers.getCum``).
-
-    Args:
-        ap (np.ndarray): ``(16,)`` APs (15 joints + total).
-
-    Returns:
-        OrderedDict: ``Head, Shou, Elb, Wri, Hip, Knee, Ankl, Total`` -> AP. Groups are
-        plain means of left/right (Head: head_top, neck, nose); Total is the 15-joint mean.
-    """
+    """``Head, Shou, Elb, Wri, Hip, Knee, Ankl, Total`` -> AP from ``(16,)`` APs: plain means
+    of the groups of poseval's table (``eval_helpers.getCum``), Total = the 15-joint mean."""
     ap = np.asarray(ap, np.float64)
     out = OrderedDict((name, float(ap[list(idx)].mean())) for name, idx in JOINT_GROUPS.items())
     out['Total'] = float(ap[NUM_JOINTS])
@@ -398,14 +382,8 @@ def format_table(
 
 
 def metrics_to_json(result: Dict[str, Any]) -> Dict[str, Any]:
-    """poseval's ``total_AP_metrics.json`` layout.
-
-    Args:
-        result (dict): Output of :func:`evaluate_videos`.
-
-    Returns:
-        dict: ``{"ap": [16], "pre": [16], "rec": [16], "names": {"0": ..., "15": "total"}}``.
-    """
+    """poseval's ``total_AP_metrics.json`` layout of an :func:`evaluate_videos` result:
+    ``{"ap": [16], "pre": [16], "rec": [16], "names": {"0": ..., "15": "total"}}``."""
     return dict(
         ap=[float(v) for v in result['ap']],
         pre=[float(v) for v in result['pre']],

@@ -54,13 +54,8 @@ def _video_key(value: Any) -> str:
 
 
 def _gt_frame_keys(video: PoseTrackVideo, f: int) -> List[Tuple[str, int]]:
-    """``(video id, frame number)`` keys of GT frame ``f``.
-
-    The video id is the frame's PoseTrack18 ``vid_id`` where the file has one; its folder name
-    (``003418_mpii_test``) and the part before the first ``_`` (``003418``, PoseTrack's naming)
-    are accepted too, which is all a PoseTrack17 ``annolist`` file offers. The frame number is
-    the integer file stem (the frame naming of the dataset's ``frame_index``).
-    """
+    """``(video id, frame number)`` keys of GT frame ``f``: the PT18 ``vid_id``, the folder name
+    (``003418_mpii_test``) or its part before ``_`` (``003418``); the integer file stem."""
     parts = video.frame_names[f].replace('\\', '/').split('/')
     stem = osp.splitext(parts[-1])[0]
     if not stem.isdigit():
@@ -168,11 +163,10 @@ class PoseTrackMAPMetric(BaseMetric):
 
         Args:
             data_batch (Any): The batch from the dataloader (unused).
-            data_samples (Sequence[dict]): Model outputs with ``pred_instances``
-                (``keypoints`` (N, 17, 2) in image coordinates, ``keypoint_scores``
-                (N, 17), optional ``bboxes`` (N, 4)), ``gt_instances`` (``bbox_scores`` (N,),
-                optional ``bbox_scales``) and the metainfo ``vid_id``, ``frame_index``, ``id``
-                (``frame_id``, ``nframes`` are kept when present).
+            data_samples (Sequence[dict]): ``pred_instances`` (``keypoints`` (N, 17, 2),
+                ``keypoint_scores`` (N, 17), optional ``bboxes`` (N, 4)), ``gt_instances``
+                (``bbox_scores`` (N,), optional ``bbox_scales``), metainfo ``vid_id``,
+                ``frame_index``, ``id`` (``frame_id``, ``nframes`` kept when present).
         """
         for ds in data_samples:
             where = f'{self.__class__.__name__}: data sample img_path={_get(ds, "img_path")!r}'
@@ -238,9 +232,8 @@ class PoseTrackMAPMetric(BaseMetric):
             results (list): The collected results of all ranks.
 
         Returns:
-            dict: ``Head AP``, ``Shou AP``, ``Elb AP``, ``Wri AP``, ``Hip AP``,
-            ``Knee AP``, ``Ankl AP``, ``AP`` and ``Total AP`` (= ``AP``, for configs
-            using the mmpose 0.x name); empty with ``format_only``.
+            dict: ``Head AP`` ... ``Ankl AP``, ``AP`` and ``Total AP`` (= ``AP``, mmpose 0.x's
+            name); empty with ``format_only``.
         """
         logger: MMLogger = MMLogger.get_current_instance()
         gt_videos = load_gt_dir(self.gt_folder, self.format)
@@ -274,17 +267,11 @@ class PoseTrackMAPMetric(BaseMetric):
     def group_by_frame(
         self, results: list, gt_videos: List[PoseTrackVideo], logger: MMLogger
     ) -> Dict[Tuple[int, int], FramePredictions]:
-        """Map every collected instance to its GT frame; apply NMS.
-
-        Args:
-            results (list): The collected results.
-            gt_videos (List[PoseTrackVideo]): The GT videos.
-            logger (MMLogger): For warnings.
+        """Map every collected instance to its GT frame (warnings via ``logger``); apply NMS.
 
         Returns:
-            dict: ``(video index, frame index)`` -> :data:`FramePredictions` (stacked
-            ``keypoints`` (M, 17, 2), ``keypoint_scores`` (M, 17), ``bbox_scores`` (M,),
-            ``bboxes`` (M, 4)), the per-frame input a tracker consumes.
+            dict: ``(video index, frame index)`` -> :data:`FramePredictions`, the per-frame
+            input of the writers, the in-process AP and a tracker.
         """
         where = {}
         for v, video in enumerate(gt_videos):
@@ -333,15 +320,8 @@ class PoseTrackMAPMetric(BaseMetric):
         return frames
 
     def nms_keep(self, p: FramePredictions, areas: np.ndarray) -> np.ndarray:
-        """mmpose's ``oks_nms`` on the instances of one frame; returns the kept indices (sorted).
-
-        Args:
-            p (FramePredictions): The frame's instances.
-            areas (np.ndarray): ``(M,)`` instance areas (OKS scale).
-
-        Returns:
-            np.ndarray: Indices of the kept instances, ascending.
-        """
+        """Ascending indices kept by mmpose's ``oks_nms`` among a frame's instances (``areas``:
+        ``(M,)`` OKS scales; ranking score: box score x mean keypoint score above the threshold)."""
         scores = p['keypoint_scores']
         above = scores > self.keypoint_score_thr
         mean = (scores * above).sum(axis=1) / np.maximum(above.sum(axis=1), 1)
@@ -363,19 +343,8 @@ class PoseTrackMAPMetric(BaseMetric):
     def predictions_to_video(
         self, gt: PoseTrackVideo, v: int, frames: Dict[Tuple[int, int], FramePredictions]
     ) -> PoseTrackVideo:
-        """The predictions of one GT video as poseval reads them from the written files.
-
-        The format readers' conversion (17 -> 15 joints, :func:`absent_joints`) without the
-        detour through JSON; with PoseTrack17 output the dummy point of empty frames.
-
-        Args:
-            gt (PoseTrackVideo): The GT video.
-            v (int): Its index.
-            frames (dict): See :meth:`group_by_frame`.
-
-        Returns:
-            PoseTrackVideo: The predictions (track ids: index of the person in its frame).
-        """
+        """The predictions of GT video ``v`` as poseval reads them from the written files (the
+        readers' 17 -> 15 conversion and absent-joint rule, PT17's dummy points), without JSON."""
         parts, empty = [], []
         for f in range(gt.num_frames):
             written = self._written(frames.get((v, f)))
