@@ -55,16 +55,8 @@ def _regions(fr: dict, source: str, f: int) -> List[np.ndarray]:
 
 
 def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
-    """Parse the content of a PoseTrack17 ``annolist`` file.
-
-    Args:
-        data (dict): Decoded JSON.
-        source (str): File name for error messages.
-        is_gt (bool): GT (ignore regions, head boxes) or predictions (finite points required).
-
-    Returns:
-        PoseTrackVideo: The video, persons sorted by frame.
-    """
+    """The video (persons sorted by frame) of a decoded PoseTrack17 ``annolist`` file ``source``;
+    GT (``is_gt``: ignore regions, head boxes) or predictions (finite points required)."""
     annolist = data.get('annolist')
     if not isinstance(annolist, list):
         raise PoseTrackFormatError(f'{source}: "annolist" must be a list of frames')
@@ -156,22 +148,11 @@ def _point_list(rect: dict, source: str, where, k: int) -> list:
 
 
 def _points(points: List[Any], owner: np.ndarray, where, source: str, is_gt: bool) -> np.ndarray:
-    """Convert PT17 point dicts to an ``(M, 4)`` array of ``id, x, y, score``.
+    """``(M, 4)`` float64 ``id, x, y, score`` of the point dicts (``owner``: person of each).
 
-    Fast path: one pass over the ``[value]`` lists and one numpy conversion. On any irregularity
-    the points are checked one by one (scalars instead of 1-element lists are accepted), which
-    names the offending point. A missing ``id`` value (None) becomes NaN (the point is ignored,
-    as in poseval); a missing score becomes poseval's ``MIN_SCORE``.
-
-    Args:
-        points (List[Any]): The point dicts of all persons.
-        owner (np.ndarray): ``(M,)`` person index of each point.
-        where (Callable[[int], str]): Description of person ``k`` for error messages.
-        source (str): File name for error messages.
-        is_gt (bool): Predictions must have finite coordinates and scores.
-
-    Returns:
-        np.ndarray: ``(M, 4)`` float64.
+    Well-formed points are read in one pass; otherwise one by one (scalars instead of 1-element
+    lists accepted), naming the offending point (``where(person)``). An ``id`` None becomes NaN
+    (ignored, as in poseval), a missing score ``MIN_SCORE``; predictions must be finite.
     """
     out = None
     try:
@@ -209,17 +190,9 @@ def _points(points: List[Any], owner: np.ndarray, where, source: str, is_gt: boo
 def write_pt17(
     video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]]
 ) -> dict:
-    """PoseTrack17 ``annolist`` prediction file content for the frames of a GT video.
-
-    Args:
-        video (PoseTrackVideo): The GT video (frame names).
-        per_frame (Sequence): Per frame None or ``(keypoints (N, 17, 2), scores (N, 17),
-            box scores (N,))``; ``scores`` are the per-joint scores to write.
-
-    Returns:
-        dict: ``{"annolist": [...]}``, one entry per frame, 15 poseval joints per person
-        (``track_id`` = index in the frame), one dummy point in frames without persons.
-    """
+    """``{"annolist": [...]}`` prediction file of the frames of GT ``video``: per frame None or
+    ``(keypoints (N, 17, 2), per-joint scores to write (N, 17), box scores (N,))``; 15 joints
+    per person (``track_id`` = index in the frame), a dummy point in frames without persons."""
     annolist = []
     for f, name in enumerate(video.frame_names):
         if per_frame[f] is None or not len(per_frame[f][0]):
@@ -243,14 +216,7 @@ def write_pt17(
 
 
 def dummy_persons(frames: np.ndarray) -> PersonArrays:
-    """The dummy point :func:`write_pt17` puts into each of ``frames``, as read back.
-
-    Args:
-        frames (np.ndarray): ``(F,)`` frame indices.
-
-    Returns:
-        PersonArrays: One person per frame with joint 0 at (0, 0), score ``DUMMY_SCORE``.
-    """
+    """The dummy persons :func:`write_pt17` puts into each of ``frames``, as read back."""
     persons = PersonArrays.empty(len(frames))
     persons.frame = np.asarray(frames, np.int64)
     persons.score[:, 0] = DUMMY_SCORE

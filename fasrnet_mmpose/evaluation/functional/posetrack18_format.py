@@ -73,17 +73,8 @@ def _images(data: dict, source: str, is_gt: bool) -> tuple:
 
 
 def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
-    """Parse the content of a PoseTrack18 ``images``/``annotations`` file.
-
-    Args:
-        data (dict): Decoded JSON.
-        source (str): File name for error messages.
-        is_gt (bool): GT (ignore regions, head boxes) or predictions (keypoints and finite
-            scores required).
-
-    Returns:
-        PoseTrackVideo: The video, persons sorted by frame.
-    """
+    """The video (persons sorted by frame) of a decoded PoseTrack18 file ``source``; GT
+    (``is_gt``: ignore regions, head boxes) or predictions (keypoints, finite scores required)."""
     names, ids, vid_ids, regions, id_to_frame = _images(data, source, is_gt)
     # keypoint names -> poseval ids (poseval builds the same table from the categories)
     kpt_names = list(PT18_KEYPOINTS)
@@ -198,16 +189,9 @@ def _read_scores(
 def write_pt18(
     video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]]
 ) -> dict:
-    """PoseTrack18 prediction file content for the frames of a GT video.
-
-    Args:
-        video (PoseTrackVideo): The GT video (frame names and image ids).
-        per_frame (Sequence): Per frame None or ``(keypoints (N, 17, 2), scores (N, 17),
-            box scores (N,))``; ``scores`` are the per-joint scores to write.
-
-    Returns:
-        dict: ``images``, ``annotations`` (``track_id`` = index in the frame), ``categories``.
-    """
+    """``images``/``annotations``/``categories`` prediction file of the frames of GT ``video``
+    (its image ids): per frame None or ``(keypoints (N, 17, 2), per-joint scores to write
+    (N, 17), box scores (N,))``; ``track_id`` = index of the person in the frame."""
     images, annotations = [], []
     for f, name in enumerate(video.frame_names):
         iid = video.image_ids[f] if video.image_ids[f] is not None else f

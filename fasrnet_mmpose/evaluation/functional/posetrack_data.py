@@ -60,18 +60,9 @@ class PoseTrackFormatError(ValueError):
 
 
 def absent_joints(xy: np.ndarray, third: np.ndarray) -> np.ndarray:
-    """The one "absent joint" rule: a keypoint at ``(0, 0)`` whose third value is 0.
-
-    poseval's PT18 converter drops such keypoints (the third value is the visibility in GT files,
-    the score in prediction files); our writers leave them out of PT17 files for the same reason.
-
-    Args:
-        xy (np.ndarray): ``(..., 2)`` coordinates.
-        third (np.ndarray): ``(...)`` visibility or score.
-
-    Returns:
-        np.ndarray: ``(...)`` bool, True where the joint is absent.
-    """
+    """The one "absent joint" rule: ``(...)`` bool, a keypoint ``xy`` (``(..., 2)``) at (0, 0)
+    whose third value (GT visibility, predicted score) is 0. poseval's PT18 converter drops such
+    keypoints; our PT17 writer leaves them out; the in-process evaluation uses it too."""
     return (xy[..., 0] == 0) & (xy[..., 1] == 0) & (third == 0)
 
 
@@ -113,18 +104,9 @@ class PersonArrays:
     def from_keypoints(
         cls, frame: np.ndarray, kpts: np.ndarray, third: np.ndarray, table: np.ndarray
     ) -> 'PersonArrays':
-        """Persons from ``K``-keypoint arrays, with poseval's conversion to 15 joints.
-
-        Args:
-            frame (np.ndarray): ``(N,)`` frame index of each person.
-            kpts (np.ndarray): ``(N, K, 2)`` coordinates.
-            third (np.ndarray): ``(N, K)`` visibility (GT) or score (predictions).
-            table (np.ndarray): ``(K,)`` poseval joint id of each keypoint (see
-                :func:`keypoint_table`).
-
-        Returns:
-            PersonArrays: The persons; scores are ``third`` (callers overwrite them).
-        """
+        """Persons from ``(N, K, 2)`` keypoints and ``(N, K)`` visibility/scores ``third`` with
+        poseval's conversion to 15 joints (``table``: :func:`keypoint_table`; ears dropped, the
+        absent-joint rule); scores are ``third`` (GT readers ignore them)."""
         persons = cls.empty(len(kpts))
         persons.frame = np.asarray(frame, np.int64).reshape(-1)
         sel = table >= 0

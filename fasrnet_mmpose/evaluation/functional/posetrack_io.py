@@ -93,16 +93,7 @@ def _check_track_ids(video: PoseTrackVideo) -> None:
 def load_posetrack_file(
     path: str, is_gt: bool, expected_format: Optional[str] = None
 ) -> PoseTrackVideo:
-    """Read and parse one per-video PoseTrack JSON file.
-
-    Args:
-        path (str): The JSON file.
-        is_gt (bool): See :func:`parse_posetrack_video`.
-        expected_format (str, optional): See :func:`parse_posetrack_video`.
-
-    Returns:
-        PoseTrackVideo: The parsed video.
-    """
+    """Read and parse one per-video PoseTrack JSON file (see :func:`parse_posetrack_video`)."""
     with gc_paused():
         return parse_posetrack_video(read_json(path), path, is_gt, expected_format)
 
@@ -118,28 +109,14 @@ def list_gt_files(gt_dir: str) -> List[str]:
 
 
 def load_gt_dir(gt_dir: str, expected_format: Optional[str] = None) -> List[PoseTrackVideo]:
-    """Load every per-video GT file of a folder (sorted by file name).
-
-    Args:
-        gt_dir (str): Folder of per-video GT files.
-        expected_format (str, optional): ``'pt17'``/``'pt18'`` or None/``'auto'``.
-
-    Returns:
-        List[PoseTrackVideo]: The parsed GT videos.
-    """
+    """The GT videos of a folder of per-video files, sorted by file name (``expected_format``:
+    ``'pt17'``/``'pt18'`` insists on one, None/``'auto'`` accepts both)."""
     return [load_posetrack_file(p, True, expected_format) for p in list_gt_files(gt_dir)]
 
 
 def load_pred_dir(pred_dir: str, gt_videos: Sequence[PoseTrackVideo]) -> List[PoseTrackVideo]:
-    """Load the prediction file of every GT video (same file name, as in poseval).
-
-    Args:
-        pred_dir (str): Folder of per-video prediction files.
-        gt_videos (Sequence[PoseTrackVideo]): The GT videos (their ``source`` names the file).
-
-    Returns:
-        List[PoseTrackVideo]: One prediction video per GT video.
-    """
+    """One prediction video per GT video: the file of ``pred_dir`` with the GT file's name (as
+    poseval pairs them); a missing file is a FileNotFoundError naming it."""
     if not osp.isdir(pred_dir):
         raise FileNotFoundError(f'prediction folder {pred_dir} does not exist')
     preds = []

@@ -361,15 +361,8 @@ def summarize(ap: np.ndarray) -> 'OrderedDict[str, float]':
 def format_table(
     rows: Union[np.ndarray, Sequence[Tuple[str, np.ndarray]]], name: str = 'Ours'
 ) -> str:
-    """Format APs in the layout of the paper's Table 1.
-
-    Args:
-        rows: ``(16,)`` APs, or a list of ``(method name, (16,) APs)``.
-        name (str): Method name when a single AP array is given. Defaults to 'Ours'.
-
-    Returns:
-        str: The table (header line + one line per method, one decimal).
-    """
+    """The paper's Table 1 layout (header + one line per method, one decimal) of ``(16,)`` APs
+    (named ``name``) or of a list of ``(method name, (16,) APs)``."""
     if isinstance(rows, np.ndarray) or (len(rows) and not isinstance(rows[0], tuple)):
         rows = [(name, np.asarray(rows))]
     width = max([len('Method')] + [len(n) for n, _ in rows])
