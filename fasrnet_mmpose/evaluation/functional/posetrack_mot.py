@@ -189,9 +189,9 @@ class JointAccumulators:
             finite[g1, :, j1] = False  # masked rows / columns
             finite[:, p1, j1] = False
 
-        # 2) Hungarian on the rest, all joints in one block-diagonal problem
+        # 2) Hungarian on the rest (one problem per joint, as motmetrics)
         if finite.any():
-            g2, p2, j2 = self._assign(dist, finite)
+            g2, p2, j2 = self._assign(dist, finite, gt_valid, pred_valid)
             o, h = gt_ids[g2], pred_ids[p2]
             prev_h = self.m[j2, o]
             switch = (prev_h >= 0) & (prev_h != h)
@@ -221,32 +221,35 @@ class JointAccumulators:
         self.sum_d += sum_d
 
     @staticmethod
-    def _assign(dist: np.ndarray, allowed: np.ndarray) -> Tuple[np.ndarray, ...]:
-        """Minimum-distance assignment per joint, as motmetrics with scipy solves it.
+    def _assign(
+        dist: np.ndarray, allowed: np.ndarray, gt_valid: np.ndarray, pred_valid: np.ndarray
+    ) -> Tuple[np.ndarray, ...]:
+        """Minimum-distance assignment per joint, exactly as motmetrics with scipy solves it.
 
-        motmetrics replaces forbidden pairs by a cost larger than any set of allowed ones
-        (``lap.add_expensive_edges``), so each joint's solution has the most allowed pairs,
-        then the least total distance. The joints are independent: their rows and columns
-        are stacked into one block-diagonal problem with the same rule, whose solution is
-        the union of the per-joint solutions.
+        For each joint with allowed pairs left, motmetrics' matrix is rebuilt (rows: the GT
+        persons with that joint, columns: the predictions with it, in frame order; pairs
+        that are not allowed are NaN), NaN replaced by ``lap.add_expensive_edges``' cost
+        (larger than any set of allowed pairs, so that the most allowed pairs are matched,
+        then the least total distance) and solved with
+        ``scipy.optimize.linear_sum_assignment``. Solving the joints one by one on the same
+        matrices as motmetrics makes exact ties (duplicated predictions) resolve the same way.
 
         Returns:
             tuple: ``(g, p, j)`` index arrays of the matched candidate pairs.
         """
-        g, p, j = np.nonzero(allowed)
-        rows, r_inv = np.unique(j * allowed.shape[0] + g, return_inverse=True)
-        cols, c_inv = np.unique(j * allowed.shape[1] + p, return_inverse=True)
-        d = dist[g, p, j]
-        c = np.abs(d).max() + 1
-        cost = np.full((len(rows), len(cols)), 2 * min(len(rows), len(cols)) * c + 1)
-        cost[r_inv, c_inv] = d
-        ri, ci = linear_sum_assignment(cost)
-        ok = np.zeros(cost.shape, bool)
-        ok[r_inv, c_inv] = True
-        sel = ok[ri, ci]
-        ri, ci = ri[sel], ci[sel]
-        jr = rows[ri] // allowed.shape[0]
-        return rows[ri] % allowed.shape[0], cols[ci] % allowed.shape[1], jr
+        out_g, out_p, out_j = [], [], []
+        for j in np.flatnonzero(allowed.any(axis=(0, 1))).tolist():
+            rows = np.flatnonzero(gt_valid[:, j])
+            cols = np.flatnonzero(pred_valid[:, j])
+            ok = allowed[rows[:, None], cols[None, :], j]
+            d = dist[rows[:, None], cols[None, :], j]
+            big = 2 * min(ok.shape) * (np.abs(d[ok]).max() + 1) + 1
+            ri, ci = linear_sum_assignment(np.where(ok, d, big))
+            keep = ok[ri, ci]
+            out_g.append(rows[ri[keep]])
+            out_p.append(cols[ci[keep]])
+            out_j.append(np.full(int(keep.sum()), j, np.int64))
+        return np.concatenate(out_g), np.concatenate(out_p), np.concatenate(out_j)
 
 
 # ----------------------------------------------------------------------------- per video
