@@ -75,7 +75,7 @@ class PoseTracker:
             Similarity = ``(oks_weight * OKS + iou_weight * IoU) / (oks_weight +
             iou_weight)``, in ``[0, 1]``.
         max_age (int): Number of consecutive frames a track survives without a match
-            (0: a track must be matched in every frame). Defaults to 5.
+            (0: a track must be matched in every frame). Defaults to 10.
         min_similarity (float): Pairs with a lower similarity are never matched (the
             pose starts a new track). Defaults to 0.1.
         kpt_thr (float): Keypoints with a score above this take part in the OKS.
@@ -93,7 +93,7 @@ class PoseTracker:
         sigmas: np.ndarray,
         oks_weight: float = 1.0,
         iou_weight: float = 0.5,
-        max_age: int = 5,
+        max_age: int = 10,
         min_similarity: float = 0.1,
         kpt_thr: float = 0.3,
         motion: bool = True,
