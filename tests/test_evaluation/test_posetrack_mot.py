@@ -258,6 +258,9 @@ def test_missing_or_duplicated_track_id_is_one_clear_error(tmp_path):
     with pytest.raises(PoseTrackFormatError, match=r'track_id 8 appears twice in frame 2'):
         _run_edit(tmp_path / 'dup', duplicated)
 
+    gt = _copy_dir(shared_path(*REF, 'gt'), str(tmp_path / 'gt_dup'), duplicated)
+    with pytest.raises(PoseTrackFormatError, match=r'GT track_id 1 appears twice in frame 2'):
+        evaluate_tracking_dirs(gt, shared_path(*REF, 'pred_true_ids'))
     gt = _copy_dir(shared_path(*REF, 'gt'), str(tmp_path / 'gt'), missing)
     with pytest.raises(
         PoseTrackFormatError, match=r'a GT person in frame \d+ .* has track_id None'
@@ -277,16 +280,14 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys):
     assert "has track_id 'a'; the tracking evaluation needs a number" in err
 
 
-def test_video_with_one_labelled_frame_is_left_out(tmp_path, caplog):
+def test_video_with_one_labelled_frame_is_left_out(tmp_path, caplog, capsys):
     """poseval crashes (IndexError); we leave such a video out, with a warning."""
     gt_src = shared_path(*REF, 'gt')
-    keep_one = {}
 
     def unlabel(name, data):
         if name.startswith('009640'):
             labelled = sorted({a['image_id'] for a in data['annotations']})
             data['annotations'] = [a for a in data['annotations'] if a['image_id'] == labelled[0]]
-            keep_one[name] = labelled[0]
 
     gt = _copy_dir(gt_src, str(tmp_path / 'gt'), unlabel)
     result = evaluate_tracking_dirs(gt, shared_path(*REF, 'pred_noisy_with_misses'))
@@ -300,6 +301,11 @@ def test_video_with_one_labelled_frame_is_left_out(tmp_path, caplog):
     for key in KEYS + ('num_objects', 'num_switches', 'sum_d'):
         np.testing.assert_array_equal(result[key], alone[key])
     assert result['num_frames'] == alone['num_frames'] == 5
+
+    tool = load_tool('eval_posetrack')
+    assert tool.main(['--track', '--gt', gt, '--pred', shared_path(*REF, 'pred_true_ids')]) == 0
+    out = capsys.readouterr().out
+    assert f'warning: {osp.join(gt, "009640_mpii_test.json")} has a single labelled frame' in out
 
 
 def test_table_layout():

@@ -75,8 +75,9 @@ def _track_id_array(video: PoseTrackVideo, what: str) -> np.ndarray:
         ok = isinstance(tid, (int, float, np.integer, np.floating)) and not isinstance(tid, bool)
         if not ok or not np.isfinite(tid):
             f = int(video.persons.frame[i])
+            who = 'a GT person' if what == 'GT' else 'a prediction'
             raise PoseTrackFormatError(
-                f'{video.source}: a {what} person in frame {f} ({video.frame_names[f]!r}) has '
+                f'{video.source}: {who} in frame {f} ({video.frame_names[f]!r}) has '
                 f'track_id {tid!r}; the tracking evaluation needs a number for every person'
             )
         ids[i] = tid
