@@ -191,26 +191,28 @@ def write_pt17(
     video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]]
 ) -> dict:
     """``{"annolist": [...]}`` prediction file of the frames of GT ``video``: per frame None or
-    ``(keypoints (N, 17, 2), per-joint scores to write (N, 17), box scores (N,))``; 15 joints
-    per person (``track_id`` = index in the frame), a dummy point in frames without persons."""
+    ``(keypoints (N, 17, 2), per-joint scores to write (N, 17), box scores (N,)[, track ids
+    (N,)])``; 15 joints per person (``track_id``: the given ids, else the index in the frame), a
+    dummy point in frames without persons."""
     annolist = []
     for f, name in enumerate(video.frame_names):
         if per_frame[f] is None or not len(per_frame[f][0]):
             point = dict(id=[0], x=[0.0], y=[0.0], score=[DUMMY_SCORE])
             rects = [dict(annopoints=[dict(point=[point])], score=[DUMMY_SCORE], track_id=[0])]
         else:
-            kpts, scores, box = per_frame[f]
+            kpts, scores, box = per_frame[f][:3]
+            tids = per_frame[f][3].tolist() if len(per_frame[f]) > 3 else range(len(kpts))
             xy, sc = kpts[:, POSEVAL_TO_PT18], scores[:, POSEVAL_TO_PT18]
             absent = absent_joints(xy, sc).tolist()
             xs, ys, ss = xy[..., 0].tolist(), xy[..., 1].tolist(), sc.tolist()
             rects = []
-            for t, b in enumerate(box.tolist()):
+            for t, (tid, b) in enumerate(zip(tids, box.tolist())):
                 points = [
                     dict(id=[j], x=[xs[t][j]], y=[ys[t][j]], score=[ss[t][j]])
                     for j in range(NUM_JOINTS)
                     if not absent[t][j]
                 ]
-                rects.append(dict(annopoints=[dict(point=points)], score=[b], track_id=[t]))
+                rects.append(dict(annopoints=[dict(point=points)], score=[b], track_id=[tid]))
         annolist.append(dict(image=[dict(name=name)], imgnum=[f + 1], annorect=rects))
     return dict(annolist=annolist)
 

@@ -191,16 +191,18 @@ def write_pt18(
 ) -> dict:
     """``images``/``annotations``/``categories`` prediction file of the frames of GT ``video``
     (its image ids): per frame None or ``(keypoints (N, 17, 2), per-joint scores to write
-    (N, 17), box scores (N,))``; ``track_id`` = index of the person in the frame."""
+    (N, 17), box scores (N,)[, track ids (N,)])``; without track ids, ``track_id`` = index of
+    the person in the frame."""
     images, annotations = [], []
     for f, name in enumerate(video.frame_names):
         iid = video.image_ids[f] if video.image_ids[f] is not None else f
         images.append(dict(id=iid, file_name=name))
         if per_frame[f] is None:
             continue
-        kpts, scores, box = per_frame[f]
+        kpts, scores, box = per_frame[f][:3]
+        tids = per_frame[f][3].tolist() if len(per_frame[f]) > 3 else range(len(kpts))
         flat = np.concatenate([kpts, scores[..., None]], axis=2).reshape(len(kpts), -1)
-        for t, (k, s, b) in enumerate(zip(flat.tolist(), scores.tolist(), box.tolist())):
+        for t, k, s, b in zip(tids, flat.tolist(), scores.tolist(), box.tolist()):
             annotations.append(dict(image_id=iid, keypoints=k, scores=s, score=b, track_id=t))
     category = dict(
         supercategory='person',

@@ -13,6 +13,7 @@ from mmpose.evaluation.functional import oks_nms
 from mmpose.registry import METRICS
 from mmpose.utils.tensor_utils import to_numpy
 
+from ...tracking import track_video
 from ..functional import (
     FORMATS,
     PT18_KEYPOINTS,
@@ -29,6 +30,7 @@ from ..functional import (
     write_pt17,
     write_pt18,
 )
+from ..functional.posetrack_mot import evaluate_tracking, format_mot_table
 
 #: The ids every data sample must carry (``PackPoseInputs(meta_keys=...)``).
 REQUIRED_META_KEYS = ('vid_id', 'frame_index')
@@ -95,6 +97,13 @@ class PoseTrackMAPMetric(BaseMetric):
             ``outfile_prefix``. Defaults to False.
         outfile_prefix (str, optional): Folder for the prediction files
             (``<outfile_prefix>/<GT file name>``; its parent must exist). Defaults to None.
+        track (bool): Track each video's predictions with
+            :func:`~fasrnet_mmpose.tracking.track_video` (its frames with predictions, in
+            order; the dataset's ``sigmas``), write those ``track_id``s into the prediction
+            files and report poseval's ``MOTA``, ``MOTP``, ``MOT Pre``, ``MOT Rec`` next to the
+            mAP (``docs/tracking.md``). Defaults to False (``track_id`` = index in the frame).
+        track_options (dict, optional): Further ``PoseTracker`` arguments (``max_age``, ...).
+            Defaults to None.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to ``'posetrack'``.
     """
@@ -112,6 +121,8 @@ class PoseTrackMAPMetric(BaseMetric):
         keypoint_score_thr: float = 0.2,
         format_only: bool = False,
         outfile_prefix: Optional[str] = None,
+        track: bool = False,
+        track_options: Optional[dict] = None,
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
     ) -> None:
@@ -156,6 +167,7 @@ class PoseTrackMAPMetric(BaseMetric):
         self.multiply_box_score, self.nms_mode, self.nms_thr = multiply_box_score, nms_mode, nms_thr
         self.keypoint_score_thr, self.format_only = keypoint_score_thr, format_only
         self.outfile_prefix = outfile_prefix
+        self.track, self.track_options = bool(track), dict(track_options or {})
 
     # ------------------------------------------------------------------------- collecting
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
@@ -233,11 +245,14 @@ class PoseTrackMAPMetric(BaseMetric):
 
         Returns:
             dict: ``Head AP`` ... ``Ankl AP``, ``AP`` and ``Total AP`` (= ``AP``, mmpose 0.x's
-            name); empty with ``format_only``.
+            name), with ``track`` also ``MOTA``, ``MOTP``, ``MOT Pre``, ``MOT Rec``; empty with
+            ``format_only``.
         """
         logger: MMLogger = MMLogger.get_current_instance()
         gt_videos = load_gt_dir(self.gt_folder, self.format)
         frames = self.group_by_frame(results, gt_videos, logger)
+        if self.track:
+            self.track_frames(frames)
 
         if self.outfile_prefix:
             os.makedirs(self.outfile_prefix, exist_ok=True)
@@ -262,7 +277,36 @@ class PoseTrackMAPMetric(BaseMetric):
         for group, value in summarize(res['ap']).items():
             metrics['AP' if group == 'Total' else f'{group} AP'] = value
         metrics['Total AP'] = metrics['AP']
+        if self.track:
+            mot = evaluate_tracking(gt_videos, pred_videos)
+            logger.info(
+                'PoseTrack multi-person pose tracking (poseval protocol), '
+                f'{mot["num_frames"]} labelled frames:\n' + format_mot_table(mot)
+            )
+            for name, key in zip(
+                ('MOTA', 'MOTP', 'MOT Pre', 'MOT Rec'), ('mota', 'motp', 'pre', 'rec')
+            ):
+                metrics[name] = float(mot[key][-1])
         return metrics
+
+    def track_frames(self, frames: Dict[Tuple[int, int], FramePredictions]) -> None:
+        """Add ``track_ids`` (N,) to every frame's predictions (in place): each video's frames
+        with predictions, in order, tracked by :func:`~fasrnet_mmpose.tracking.track_video`
+        with the dataset's ``sigmas`` and ``track_options``."""
+        sigmas = (self.dataset_meta or {}).get('sigmas')
+        if sigmas is None:
+            raise ValueError(
+                f"{self.__class__.__name__}(track=True) needs the dataset's keypoint `sigmas` "
+                "in dataset_meta (the runner sets it from the dataset's metainfo)"
+            )
+        by_video = defaultdict(list)
+        for v, f in sorted(frames):
+            by_video[v].append(f)
+        keys = ('keypoints', 'keypoint_scores', 'bboxes')
+        for v, fs in by_video.items():
+            video = [tuple(frames[(v, f)][k] for k in keys) for f in fs]
+            for f, ids in zip(fs, track_video(video, sigmas=sigmas, **self.track_options)):
+                frames[(v, f)]['track_ids'] = ids
 
     def group_by_frame(
         self, results: list, gt_videos: List[PoseTrackVideo], logger: MMLogger
@@ -332,12 +376,15 @@ class PoseTrackMAPMetric(BaseMetric):
         return np.sort(np.asarray(oks_nms(db, self.nms_thr, sigmas=sigmas), np.int64))
 
     def _written(self, p: Optional[FramePredictions]) -> Optional[tuple]:
-        """``(keypoints, per-joint scores as written, box scores)`` of a frame, or None."""
+        """``(keypoints, per-joint scores as written, box scores[, track ids])`` of a frame, or
+        None."""
         if p is None:
             return None
         scores = p['keypoint_scores']
         if self.multiply_box_score:
             scores = scores * p['bbox_scores'][:, None]
+        if 'track_ids' in p:
+            return p['keypoints'], scores, p['bbox_scores'], p['track_ids']
         return p['keypoints'], scores, p['bbox_scores']
 
     def predictions_to_video(
@@ -351,9 +398,9 @@ class PoseTrackMAPMetric(BaseMetric):
             if written is None or not len(written[0]):
                 empty.append(f)
                 continue
-            kpts, scores, _ = written
+            kpts, scores = written[:2]
             part = PersonArrays.from_keypoints(np.full(len(kpts), f), kpts, scores, PT18_TO_POSEVAL)
-            part.track_id[:] = list(range(len(kpts)))
+            part.track_id[:] = written[3].tolist() if len(written) > 3 else list(range(len(kpts)))
             parts.append(part)
         if self.outfile_format == 'pt17' and empty:
             parts.append(dummy_persons(np.asarray(empty)))
