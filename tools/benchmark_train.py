@@ -89,43 +89,15 @@ def tiny_hrnet(width: int) -> dict:
 
 
 def hrnet(width: int) -> dict:
-    """Standard HRNet-W``width`` (mmpose's W32/W48 layout)."""
-    w = width
-    return dict(
-        type='HRNet',
-        in_channels=3,
-        extra=dict(
-            stage1=dict(
-                num_modules=1,
-                num_branches=1,
-                block='BOTTLENECK',
-                num_blocks=(4,),
-                num_channels=(64,),
-            ),
-            stage2=dict(
-                num_modules=1,
-                num_branches=2,
-                block='BASIC',
-                num_blocks=(4, 4),
-                num_channels=(w, 2 * w),
-            ),
-            stage3=dict(
-                num_modules=4,
-                num_branches=3,
-                block='BASIC',
-                num_blocks=(4, 4, 4),
-                num_channels=(w, 2 * w, 4 * w),
-            ),
-            stage4=dict(
-                num_modules=3,
-                num_branches=4,
-                block='BASIC',
-                num_blocks=(4, 4, 4, 4),
-                num_channels=(w, 2 * w, 4 * w, 8 * w),
-                multiscale_output=False,
-            ),
-        ),
-    )
+    """Standard HRNet-W``width``: the plugin's HRNet-W48 (``configs/_base_/models/hrnet_w48.py``)
+    with ``width * 2**i`` channels on branch ``i`` of stages 2-4 (mmpose's W32/W48 layout)."""
+    from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
+
+    cfg = hrnet_w48()
+    for stage in ('stage2', 'stage3', 'stage4'):
+        extra = cfg['extra'][stage]
+        extra['num_channels'] = tuple(width * 2**i for i in range(extra['num_branches']))
+    return cfg
 
 
 def parse_args() -> argparse.Namespace:

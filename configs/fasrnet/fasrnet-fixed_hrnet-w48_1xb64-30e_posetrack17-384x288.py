@@ -1,4 +1,4 @@
-# FaSRnet with the fixed behaviours of docs/official_vs_fixed.md (spec §9), official recipe
+# FaSRnet with the fixed behaviours of docs/official_vs_fixed.md, official recipe
 # otherwise: neighbour features are warped toward the current frame, correctly sized and
 # batch-independent DCN offset maps, zero-initialised offsets, sigmoid SRM masks, and the frozen
 # backbone's BatchNorm kept in eval mode. Not loadable from official checkpoints.

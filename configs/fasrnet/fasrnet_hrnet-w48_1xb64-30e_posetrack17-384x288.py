@@ -1,8 +1,8 @@
-# FaSRnet, official training recipe on PoseTrack17 (spec §7.1), official model behaviour.
+# FaSRnet, official training recipe on PoseTrack17, official model behaviour.
 # Frozen COCO HRNet-W48 (train-mode BN, as released), FRM + SRM head, alpha = 0.4,
 # Adam 1e-4, MultiStepLR [9, 17, 21, 25], 30 epochs, batch 64 on 1 GPU; test with detection
 # boxes (score >= 0.2), no flip, H^S decoded, official PoseTrack mAP (no NMS, score x box score).
-_base_ = ['../_base_/default_runtime.py']
+_base_ = ['../_base_/default_runtime.py', '../_base_/models/hrnet_w48.py']
 
 # runtime
 train_cfg = dict(max_epochs=30, val_interval=1)
@@ -43,40 +43,8 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True,
     ),
+    # HRNet-W48 itself: ../_base_/models/hrnet_w48.py
     backbone=dict(
-        type='HRNet',
-        in_channels=3,
-        extra=dict(
-            stage1=dict(
-                num_modules=1,
-                num_branches=1,
-                block='BOTTLENECK',
-                num_blocks=(4,),
-                num_channels=(64,),
-            ),
-            stage2=dict(
-                num_modules=1,
-                num_branches=2,
-                block='BASIC',
-                num_blocks=(4, 4),
-                num_channels=(48, 96),
-            ),
-            stage3=dict(
-                num_modules=4,
-                num_branches=3,
-                block='BASIC',
-                num_blocks=(4, 4, 4),
-                num_channels=(48, 96, 192),
-            ),
-            stage4=dict(
-                num_modules=3,
-                num_branches=4,
-                block='BASIC',
-                num_blocks=(4, 4, 4, 4),
-                num_channels=(48, 96, 192, 384),
-                multiscale_output=False,
-            ),
-        ),
         init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=hrnet_coco),
     ),
     head=dict(
@@ -103,6 +71,8 @@ data_mode = 'topdown'
 data_root = 'data/posetrack17/'
 dataset_version = 'pt17'  # renamed frames 00000001.jpg, 1-based
 frame_offsets = [0, -1, 1]  # official [t, t-1, t+1] (DISTANCE 2)
+# keypoint definition: mmpose's PoseTrack18 one, named 'posetrack17'
+dataset_metainfo = dict(from_file='{{fileDirname}}/../_base_/datasets/posetrack17.py')
 meta_keys = (
     'id',
     'img_id',
@@ -168,6 +138,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         version=dataset_version,
+        metainfo=dataset_metainfo,
         frame_offsets=frame_offsets,
         data_root=data_root,
         data_mode=data_mode,
@@ -185,6 +156,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         version=dataset_version,
+        metainfo=dataset_metainfo,
         frame_offsets=frame_offsets,
         data_root=data_root,
         data_mode=data_mode,

@@ -6,15 +6,20 @@ _base_ = ['./fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py']
 
 data_root = 'data/posetrack18/'
 dataset_version = 'pt18'
+dataset_metainfo = None  # the dataset's default: mmpose's PoseTrack18 keypoint definition
 
 train_dataloader = dict(
     dataset=dict(
-        version=dataset_version, data_root=data_root, ann_file='annotations/posetrack18_train.json'
+        version=dataset_version,
+        metainfo=dataset_metainfo,
+        data_root=data_root,
+        ann_file='annotations/posetrack18_train.json',
     )
 )
 val_dataloader = dict(
     dataset=dict(
         version=dataset_version,
+        metainfo=dataset_metainfo,
         data_root=data_root,
         ann_file='annotations/posetrack18_val.json',
         bbox_file='annotations/posetrack18_val_human_detections.json',

@@ -1,41 +1,49 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Backbone configs shared by the tools and tests (plain dicts, nothing is built here)."""
+"""The plugin's HRNet-W48 backbone config, read from the configs (nothing is built here).
+
+HRNet-W48 is defined once, in ``configs/_base_/models/hrnet_w48.py`` (mmpose's COCO HRNet-W48
+with only the high-resolution stage-4 output): the configs inherit it through ``_base_``, and the
+tools and tests that build the backbone without a full config read the same file here.
+"""
 
 import copy
+import functools
+import os.path as osp
+from typing import List
 
-#: mmpose's HRNet-W48 (``td-hm_hrnet-w48_8xb32-210e_coco-384x288``) with only the stage-4
-#: high-resolution output (``multiscale_output=False``): the backbone of every config in
-#: ``configs/fasrnet/*.py`` (there without ``init_cfg``; tests/test_configs checks that they
-#: agree). Do not modify it; :func:`hrnet_w48` returns a copy to modify.
-HRNET_W48 = dict(
-    type='HRNet',
-    in_channels=3,
-    extra=dict(
-        stage1=dict(
-            num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(4,), num_channels=(64,)
-        ),
-        stage2=dict(
-            num_modules=1, num_branches=2, block='BASIC', num_blocks=(4, 4), num_channels=(48, 96)
-        ),
-        stage3=dict(
-            num_modules=4,
-            num_branches=3,
-            block='BASIC',
-            num_blocks=(4, 4, 4),
-            num_channels=(48, 96, 192),
-        ),
-        stage4=dict(
-            num_modules=3,
-            num_branches=4,
-            block='BASIC',
-            num_blocks=(4, 4, 4, 4),
-            num_channels=(48, 96, 192, 384),
-            multiscale_output=False,
-        ),
-    ),
-)
+#: the config fragment that defines HRNet-W48, relative to the ``configs/`` folder
+HRNET_W48_CONFIG = osp.join('_base_', 'models', 'hrnet_w48.py')
+
+_PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def _candidate_config_dirs() -> List[str]:
+    """``configs/`` of an installed package (``.mim``, as mmpose ships it) or of a checkout."""
+    return [
+        osp.join(_PACKAGE_DIR, '.mim', 'configs'),
+        osp.join(osp.dirname(_PACKAGE_DIR), 'configs'),
+    ]
+
+
+@functools.lru_cache(maxsize=None)
+def _read_hrnet_w48() -> dict:
+    from mmengine.config import Config
+
+    paths = [osp.join(d, HRNET_W48_CONFIG) for d in _candidate_config_dirs()]
+    for path in paths:
+        if osp.isfile(path):
+            return Config.fromfile(path).model.backbone.to_dict()
+    raise FileNotFoundError(
+        f'Cannot find the HRNet-W48 config fragment: looked for {" and ".join(paths)}. '
+        'Reinstall the package (pip install .) or run from a source checkout.'
+    )
 
 
 def hrnet_w48() -> dict:
-    """A deep copy of :data:`HRNET_W48` (free to modify)."""
-    return copy.deepcopy(HRNET_W48)
+    """mmpose's HRNet-W48 backbone config as the plugin's configs use it (without ``init_cfg``).
+
+    Returns:
+        dict: A fresh copy of ``model.backbone`` of ``configs/_base_/models/hrnet_w48.py``
+        (``type='HRNet'``, ``extra`` with the four stages), free to modify.
+    """
+    return copy.deepcopy(_read_hrnet_w48())

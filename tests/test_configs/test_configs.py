@@ -4,6 +4,7 @@
 import glob
 import os.path as osp
 
+import mmpose
 import numpy as np
 import pytest
 import torch
@@ -12,7 +13,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS, METRICS, MODELS
 
-from fasrnet_mmpose.models.backbones_cfg import HRNET_W48
+from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
 
 CONFIGS = sorted(
     c for c in glob.glob(osp.join(PROJECT_ROOT, 'configs', '*', '*.py')) if '_base_' not in c
@@ -71,13 +72,66 @@ def test_main_config_builds_official_model_with_spec_parameter_counts():
     assert cfg.val_dataloader.dataset.filter_cfg.bbox_score_thr == 0.2
 
 
-@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_backbone_is_the_package_hrnet_w48(path):
-    """The configs spell out mmpose's HRNet-W48; the tools and tests use the package's copy
-    (fasrnet_mmpose.models.backbones_cfg.HRNET_W48): they must not drift apart."""
-    backbone = Config.fromfile(path).model.backbone.to_dict()
-    backbone.pop('init_cfg', None)
-    assert backbone == HRNET_W48
+def test_hrnet_w48_is_mmpose_coco_hrnet_w48_with_one_definition():
+    """The one HRNet-W48 definition (configs/_base_/models/hrnet_w48.py) is the backbone of
+    mmpose's COCO HRNet-W48 384x288 (whose checkpoint the configs load) with only the
+    high-resolution output; every config inherits it and hrnet_w48() reads it."""
+    mmpose_cfg = osp.join(
+        osp.dirname(mmpose.__file__),
+        '.mim',
+        'configs',
+        'body_2d_keypoint',
+        'topdown_heatmap',
+        'coco',
+        'td-hm_hrnet-w48_8xb32-210e_coco-384x288.py',
+    )
+    if not osp.exists(mmpose_cfg):
+        pytest.skip(f'{mmpose_cfg} is not shipped with this mmpose install')
+    coco = Config.fromfile(mmpose_cfg).model.backbone.to_dict()
+    coco.pop('init_cfg')
+    coco['extra']['stage4']['multiscale_output'] = False
+    ours = hrnet_w48()
+    assert ours == coco
+    # a fresh copy on every call
+    ours['extra']['stage4']['num_channels'] = (1,)
+    assert hrnet_w48()['extra']['stage4']['num_channels'] == (48, 96, 192, 384)
+    for path in CONFIGS:
+        with open(path, encoding='utf-8') as f:
+            assert "type='HRNet'" not in f.read(), f'{path} writes HRNet out again'
+        backbone = Config.fromfile(path).model.backbone.to_dict()
+        backbone.pop('init_cfg', None)
+        assert backbone == hrnet_w48(), path
+
+
+@pytest.mark.parametrize(
+    ('path', 'dataset_name'),
+    [
+        (MAIN, 'posetrack17'),
+        (DCPOSE, 'posetrack17'),
+        (MAIN.replace('posetrack17', 'posetrack18'), 'posetrack18'),
+    ],
+    ids=osp.basename,
+)
+def test_dataset_meta_names_the_dataset(path, dataset_name, tmp_path):
+    """The PoseTrack17 configs' datasets say 'posetrack17' (mmpose's PoseTrack18 keypoint
+    definition, renamed), the PoseTrack18 config 'posetrack18'."""
+    from _synthetic import make_video_dataset
+
+    version = 'pt18' if dataset_name == 'posetrack18' else 'pt17'
+    ann = make_video_dataset(str(tmp_path), version=version)
+    cfg = Config.fromfile(path)
+    init_default_scope('mmpose')
+    for split in ('train', 'val', 'test'):
+        dataset = dict(
+            cfg[f'{split}_dataloader'].dataset,
+            ann_file=ann,
+            bbox_file=None,
+            data_root=str(tmp_path),
+            pipeline=[],
+        )
+        meta = DATASETS.build(dataset).metainfo
+        assert meta['dataset_name'] == dataset_name, split
+        assert meta['num_keypoints'] == 17 and meta['keypoint_id2name'][0] == 'nose'
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@
 import torch
 from conftest import load_tool
 
-from fasrnet_mmpose.models.backbones_cfg import HRNET_W48, hrnet_w48
+from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
 
 bench = load_tool('benchmark_model')
 
@@ -29,7 +29,7 @@ NARROW_HRNET = _narrow_hrnet()
 
 
 def test_benchmark_prints_ratio_table(monkeypatch, capsys):
-    assert bench.backbone_cfg() == HRNET_W48
+    assert bench.backbone_cfg() == hrnet_w48()
     assert bench.backbone_cfg()['extra']['stage4']['num_channels'] == (48, 96, 192, 384)
     monkeypatch.setattr(bench, 'BACKBONE', NARROW_HRNET)
     # the profiler-based CPU peak memory is slow; it is tested on its own below

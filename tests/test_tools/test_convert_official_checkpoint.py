@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import load_tool
 
-from fasrnet_mmpose.models.backbones_cfg import HRNET_W48
+from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
 
 LISTING = ('fixtures', 'official_head', 'fasrnet_official_state_dict_shapes.json')
 
@@ -105,7 +105,7 @@ def test_bare_state_dict_and_config_target(listing, tmp_path):
     torch.save(_fake_official_state_dict(listing), src)
     cfg = tmp_path / 'fasrnet_official.py'
     cfg.write_text(
-        f'_c = {HRNET_W48["extra"]!r}\n'
+        f'_c = {hrnet_w48()["extra"]!r}\n'
         'model = dict(type="VideoTopdownPoseEstimator", freeze_backbone=True,\n'
         '             backbone=dict(type="HRNet", in_channels=3, extra=_c),\n'
         '             head=dict(type="FaSRHead"))\n'
