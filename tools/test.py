@@ -17,6 +17,19 @@ from fasrnet_mmpose.utils import (
     setup_cpu_distributed,
     teardown_distributed,
 )
+from fasrnet_mmpose.utils.smoke import apply_smoke_settings, drop_persistent_workers_without_workers
+
+# Differences from mmpose 1.3.2's tools/test.py (docs/training.md, "Our tools and mmpose's"):
+# 1. `import fasrnet_mmpose` above and the CPU-only distributed setup/teardown in main();
+# 2. --outfile-prefix/--format-only (official PoseTrack prediction files, PoseTrackMAPMetric);
+# 3. --smoke N (quick offline test on N samples, fasrnet_mmpose.utils.smoke);
+# 4. --dump is applied after --cfg-options (mmpose's order turns test_evaluator into a list
+#    first, so `--cfg-options test_evaluator.gt_folder=...` failed with a TypeError);
+# 5. persistent_workers is dropped from loaders without workers (torch refuses it);
+# 6. --allow-partial-weights / CheckpointCompletenessHook (a checkpoint that leaves backbone or
+#    head parameters unloaded is refused) and main() run by run_cli (one-line errors).
+# --badcase is mmpose's; it works because configs/_base_/default_runtime.py gives the badcase
+# hook a keypoint-coordinate metric (mmpose's default, the head loss, is a heatmap loss here).
 
 
 def parse_args():
@@ -77,6 +90,15 @@ def parse_args():
         '--allow-partial-weights',
         action='store_true',
         help='test even if the checkpoint leaves backbone/head parameters unloaded',
+    )
+    parser.add_argument(
+        '--smoke',
+        nargs='?',
+        type=int,
+        const=8,
+        metavar='N',
+        help='quick offline smoke test: only the first N test samples (default 8), no loader '
+        'workers (see docs/training.md)',
     )
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -139,15 +161,6 @@ def merge_args(cfg, args):
             if not cfg.default_hooks.badcase.get('metric'):
                 cfg.default_hooks.badcase.metric = cfg.test_evaluator
 
-    # -------------------- Dump predictions --------------------
-    if args.dump is not None:
-        assert args.dump.endswith(('.pkl', '.pickle')), 'The dump file must be a pkl file.'
-        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
-        if isinstance(cfg.test_evaluator, (list, tuple)):
-            cfg.test_evaluator = [*cfg.test_evaluator, dump_metric]
-        else:
-            cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
-
     # -------------------- Official-format prediction files --------------------
     if args.format_only and not args.outfile_prefix:
         raise SystemExit('--format-only needs --outfile-prefix DIR')
@@ -170,6 +183,21 @@ def merge_args(cfg, args):
     # -------------------- Other arguments --------------------
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+
+    # after --cfg-options, which may address keys of the config's test_evaluator dict
+    # -------------------- Dump predictions --------------------
+    if args.dump is not None:
+        assert args.dump.endswith(('.pkl', '.pickle')), 'The dump file must be a pkl file.'
+        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
+        if isinstance(cfg.test_evaluator, (list, tuple)):
+            cfg.test_evaluator = [*cfg.test_evaluator, dump_metric]
+        else:
+            cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
+
+    # -------------------- Smoke test, loaders without workers --------------------
+    if args.smoke is not None:
+        apply_smoke_settings(cfg, args.smoke)
+    drop_persistent_workers_without_workers(cfg)
 
     return cfg
 

@@ -9,7 +9,24 @@ from mmengine.runner import Runner
 # registers the plugin components and its checkpoint loaders (local files under torch >= 2.6,
 # file:// URLs, hash-checked http(s) downloads) even for configs without `custom_imports`
 import fasrnet_mmpose  # noqa: F401
-from fasrnet_mmpose.utils import run_cli, setup_cpu_distributed, teardown_distributed
+from fasrnet_mmpose.utils import (
+    CheckpointDownloadError,
+    run_cli,
+    setup_cpu_distributed,
+    teardown_distributed,
+)
+from fasrnet_mmpose.utils.smoke import (
+    SMOKE_HINT,
+    apply_smoke_settings,
+    drop_persistent_workers_without_workers,
+)
+
+# Differences from mmpose 1.3.2's tools/train.py (docs/training.md, "Our tools and mmpose's"):
+# 1. `import fasrnet_mmpose` above and the CPU-only distributed setup/teardown in main();
+# 2. --smoke N (quick offline run on N samples, fasrnet_mmpose.utils.smoke); a failed download
+#    of the config's pretrained weights names it;
+# 3. persistent_workers is dropped from loaders without workers (torch refuses it);
+# 4. main() run by run_cli (one-line errors, --debug / FASRNET_DEBUG=1 for the traceback).
 
 
 def parse_args():
@@ -76,6 +93,16 @@ def parse_args():
     # will pass the `--local-rank` parameter to `tools/train.py` instead
     # of `--local_rank`.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--smoke',
+        nargs='?',
+        type=int,
+        const=8,
+        metavar='N',
+        help='quick offline smoke test: random initial weights (nothing downloaded), the first '
+        'N samples (default 8) of the train/val sets, no loader workers, one epoch '
+        '(see docs/training.md)',
+    )
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -144,6 +171,11 @@ def merge_args(cfg, args):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
 
+    # smoke test, loaders without workers
+    if args.smoke is not None:
+        apply_smoke_settings(cfg, args.smoke)
+    drop_persistent_workers_without_workers(cfg)
+
     return cfg
 
 
@@ -167,7 +199,10 @@ def main():
     runner = Runner.from_cfg(cfg)
 
     # start training
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointDownloadError as e:  # the init_cfg weights (COCO HRNet) cannot be fetched
+        raise CheckpointDownloadError(f'{e}. {SMOKE_HINT}') from e
     teardown_distributed()
 
 

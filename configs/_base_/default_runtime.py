@@ -12,11 +12,14 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='PoseVisualizationHook', enable=False),
+    # `tools/test.py --badcase`: the MSE between predicted and GT keypoint coordinates of each
+    # person (mmpose's tools/test.py would otherwise use the head loss, a heatmap loss here)
     badcase=dict(
         type='BadCaseAnalysisHook',
         enable=False,
         out_dir='badcase',
         metric_type='loss',
+        metric=dict(type='KeypointMSELoss', use_target_weight=True),
         badcase_thr=5,
     ),
 )

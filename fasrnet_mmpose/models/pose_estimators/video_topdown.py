@@ -17,7 +17,7 @@ from mmpose.utils.typing import (
 from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ...structures.temporal_window import batch_margins
+from ...structures.temporal_window import NUM_FRAMES, batch_margins
 
 BACKBONE_BN_MODES = ('train_mode', 'eval')
 
@@ -106,16 +106,20 @@ class VideoTopdownPoseEstimator(TopdownPoseEstimator):
         """Run the backbone (+neck) once on all frames.
 
         Args:
-            inputs (Tensor): ``[B, T, 3, H, W]`` (a ``[B, 3, H, W]`` input is treated as ``T = 1``).
+            inputs (Tensor): ``[B, T, 3, H, W]``, or a single frame ``[B, 3, H, W]`` that is
+                repeated over the window (``[t, t, t]``): mmpose's ``get_flops.py`` calls
+                ``_forward`` on one image, and ``LoadFrameWindow`` repeats a single image the same
+                way for mmpose's stock inferencer, so the whole 3-frame model runs.
 
         Returns:
             tuple[Tensor]: each feature level as ``[B, T, C, h, w]``.
         """
-        if inputs.dim() == 4:
-            inputs = inputs.unsqueeze(1)
+        if inputs.dim() == 4:  # [B,3,H,W] -> [B,T,3,H,W], the same frame T times
+            inputs = inputs.unsqueeze(1).expand(-1, NUM_FRAMES, -1, -1, -1)
         if inputs.dim() != 5:
             raise ValueError(
-                'VideoTopdownPoseEstimator expects [B,T,3,H,W] inputs, got shape '
+                'VideoTopdownPoseEstimator expects [B,T,3,H,W] (or single-frame [B,3,H,W]) '
+                'inputs, got shape '
                 f'{tuple(inputs.shape)}'
             )
         B, T = inputs.shape[:2]
