@@ -120,3 +120,24 @@ def test_state_dict_keys_and_hrnet_checkpoint_compatibility():
     cfg['data_preprocessor'] = dict(type='PoseDataPreprocessor')
     single = MODELS.build(cfg)
     model.load_state_dict(single.state_dict(), strict=True)
+
+
+def test_single_frame_input_is_repeated_over_the_window():
+    """A [B, 3, H, W] input (mmpose's get_flops.py calls _forward on one image) runs the whole
+    3-frame model on [t, t, t], exactly like the stacked [B, 3, 3, H, W] input."""
+    from _train_helpers import tiny_model_cfg
+
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg('fasr')).eval()
+    assert model.num_frames == 3
+    crops = []
+    model.backbone.register_forward_hook(lambda m, i, o: crops.append(tuple(i[0].shape)))
+    x = torch.randn(2, 3, H, W)
+    with torch.no_grad():
+        single = model._forward(x)
+        window = model._forward(x.unsqueeze(1).repeat(1, 3, 1, 1, 1))
+    assert crops == [(2 * 3, 3, H, W)] * 2
+    assert [h.shape for h in single] == [(2, 17, 16, 12)] * 2  # (H^F, H^S)
+    torch.testing.assert_close(single, window)
+    with pytest.raises(ValueError, match='num_frames'):
+        MODELS.build(tiny_model_cfg('fasr', num_frames=0))
