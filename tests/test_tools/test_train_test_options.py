@@ -2,6 +2,7 @@
 """``tools/test.py --dump/--badcase`` and the ``--smoke`` mode of ``tools/train.py``/``test.py``,
 end to end on a small synthetic PoseTrack18 video (subprocesses, as a user runs them)."""
 
+import json
 import os
 import os.path as osp
 import pickle
@@ -89,8 +90,6 @@ def test_badcase_on_video_samples(data, tmp_path):
     run_tool(_test_cmd(data['config'], data['checkpoint'], str(work), '--badcase'))
     (run,) = [d for d in os.listdir(work) if osp.isdir(work / d / 'badcase')]
     out_dir = work / run / 'badcase'
-    import json
-
     with open(out_dir / 'results.json') as f:
         results = json.load(f)
     # a randomly initialised model: every person is a bad case (MSE of pixel coordinates >= 5)
