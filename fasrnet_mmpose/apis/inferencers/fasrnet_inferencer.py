@@ -211,6 +211,19 @@ class FaSRnetInferencer(Pose2DInferencer):
                 UserWarning,
             )
 
+    def _init_collate(self, cfg: Config):
+        """The test loader's ``collate_fn`` (a registered name; default ``pseudo_collate``).
+
+        Looked up in mmengine's ``FUNCTIONS`` registry directly: mmengine's version first switches
+        to the ``mmpose`` scope, which has no "function" registry, and logs a misleading
+        ``Failed to search registry with scope "mmpose"`` WARNING on every run.
+        """
+        from mmengine.dataset import pseudo_collate
+        from mmengine.registry import FUNCTIONS
+
+        name = cfg.get('test_dataloader', {}).get('collate_fn')
+        return FUNCTIONS.get(name) if isinstance(name, str) else pseudo_collate
+
     def _init_detector(
         self,
         det_model: Optional[Union[ModelType, str, object]] = None,
