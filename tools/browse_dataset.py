@@ -5,10 +5,11 @@ mmpose's ``tools/misc/browse_dataset.py`` (same options) shows one image per sam
 ``transformed`` mode it calls ``inputs.permute(1, 2, 0)`` on our ``[T, 3, H, W]`` inputs and
 fails (``RuntimeError: permute(sparse_coo): number of dimensions in the tensor input does not
 match the length of the desired ordering of dimensions``). This tool draws, for each sample, the
-``T`` frames of the window (``[current, previous, next]``) in one row, each with the centre frame's
-keypoints (the targets; after the pipeline's affine in ``transformed`` mode, in image coordinates
-with the box in ``original`` mode) and a title with the frame's role, file and margin (frame
-distance of the neighbour actually used). ``--output-dir`` writes one PNG per sample.
+``T`` frames of the window (``[current, previous, next]``, docs/temporal_window.md) in one row,
+each with the centre frame's keypoints (the targets; after the pipeline's affine in
+``transformed`` mode, in image coordinates with the box in ``original`` mode) and a title with the
+frame's role, file and margin (frame distance of the neighbour actually used). ``--output-dir``
+writes one PNG per sample.
 
 Example::
 
@@ -31,11 +32,10 @@ from mmpose.registry import DATASETS, VISUALIZERS
 from mmpose.structures import PoseDataSample
 
 import fasrnet_mmpose  # noqa: F401  (registers the plugin)
+from fasrnet_mmpose.structures.temporal_window import FRAME_ORDER
 
 #: height of the title bar above each frame (pixels)
 TITLE_HEIGHT = 24
-#: the window order of the plugin: frame 0 is the current frame, then previous, next
-ROLES_T3 = ('t (current)', 't-1 (previous)', 't+1 (next)')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -72,7 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def frame_titles(num_frames: int, frame_paths: Sequence[str], margins) -> List[str]:
-    """Panel titles: role (``t``, ``t-1``, ``t+1`` for the 3-frame window), file and margin.
+    """Panel titles: role in the window (``current``, ``previous``, ``next``), file and margin.
 
     Args:
         num_frames (int): ``T``.
@@ -82,7 +82,9 @@ def frame_titles(num_frames: int, frame_paths: Sequence[str], margins) -> List[s
     Returns:
         list[str]: ``T`` titles.
     """
-    roles = ROLES_T3 if num_frames == 3 else [f'frame {i}' for i in range(num_frames)]
+    roles = (
+        FRAME_ORDER if num_frames == len(FRAME_ORDER) else [f'frame {i}' for i in range(num_frames)]
+    )
     margins = [] if margins is None else [int(m) for m in np.asarray(margins).reshape(-1)]
     titles = []
     for i, role in enumerate(roles):

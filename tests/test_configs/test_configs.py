@@ -118,7 +118,7 @@ def test_dataset_meta_names_the_dataset(path, dataset_name, tmp_path):
     from _synthetic import make_video_dataset
 
     version = 'pt18' if dataset_name == 'posetrack18' else 'pt17'
-    ann = make_video_dataset(str(tmp_path), version=version)
+    ann = make_video_dataset(str(tmp_path), labelled=(1, 3, 7), version=version)  # pt17: 1-based
     cfg = Config.fromfile(path)
     init_default_scope('mmpose')
     for split in ('train', 'val', 'test'):

@@ -50,9 +50,9 @@ def test_transformed_mode_draws_every_frame_of_the_window(config, tmp_path):
 def test_titles_name_role_file_and_margin():
     titles = browse.frame_titles(3, ['a/000003.jpg', 'a/000002.jpg', 'a/000003.jpg'], [1, 1])
     assert titles == [
-        't (current) 000003.jpg',
-        't-1 (previous) 000002.jpg margin 1',
-        't+1 (next) 000003.jpg margin 1',
+        'current 000003.jpg',
+        'previous 000002.jpg margin 1',
+        'next 000003.jpg margin 1',
     ]
 
 
