@@ -41,7 +41,7 @@ def test_config_names_follow_mmpose_convention():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
-def test_config_parses_with_plugin_components(path):
+def test_config_parses_with_plugin_components(path, tmp_path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports['imports'] == ['fasrnet_mmpose']
     assert cfg.default_scope == 'mmpose'
@@ -54,8 +54,11 @@ def test_config_parses_with_plugin_components(path):
     # the PoseTrack mAP key the checkpoint hook saves the best model on exists in the metric
     assert cfg.default_hooks.checkpoint.save_best in ('posetrack/AP', 'posetrack/Total AP')
     assert cfg.auto_scale_lr.base_batch_size > 0
-    # the evaluator builds (its arguments are the metric's)
-    METRICS.build(cfg.val_evaluator)
+    # the evaluator builds (its arguments are the metric's); the metric checks its GT folder when
+    # built, so the config's (data/posetrack1x/annotations/val/) is replaced by a local one
+    assert cfg.val_evaluator.gt_folder == cfg.data_root + 'annotations/val/'
+    (tmp_path / '000001_test.json').write_text('{}')
+    METRICS.build(dict(cfg.val_evaluator, gt_folder=str(tmp_path)))
 
 
 def test_main_config_builds_official_model_with_spec_parameter_counts():
