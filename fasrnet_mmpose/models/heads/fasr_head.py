@@ -23,7 +23,8 @@ from ...structures.temporal_window import (
     default_margins,
 )
 from ..modules import FeatureRefinementModule, SemanticRefinementModule, fasr_init_weights
-from ..modules.dcn_pack import OFFSET_PADDING_MODES
+from ..modules.dcn_pack import DEFAULT_OFFSET_PADDING
+from ..modules.deform_conv import DEFAULT_DCN_IMPL
 from ..modules.feature_refinement import ALIGN_DIRECTIONS
 from ..modules.weight_init import OFFSET_INIT_MODES
 
@@ -56,6 +57,10 @@ class FaSRHead(BaseHead):
             Defaults to ``'official'``.
         dcn_offset_padding (str): ``'official_emulated'`` | ``'same'``.
             Defaults to ``'official_emulated'``.
+        dcn_impl (str): Implementation of the 9 deformable convs (same function and parameters,
+            docs/dcn_impl.md): ``'auto'`` (mmcv's CUDA ops on CUDA, torchvision on CUDA without
+            them, plain PyTorch on CPU) | ``'mmcv'`` | ``'torchvision'`` | ``'pytorch'``.
+            Defaults to ``'auto'``.
         dcn_offset_init (str): ``'official_normal'`` | ``'zero'``.
             Defaults to ``'official_normal'``.
         srm_dilations (Sequence[int]): SRM PCN dilations (FaSRnet ``[1]``, DCPose
@@ -89,7 +94,8 @@ class FaSRHead(BaseHead):
         in_channels: int = 48,
         out_channels: int = 17,
         align_direction: str = 'official',
-        dcn_offset_padding: str = 'official_emulated',
+        dcn_offset_padding: str = DEFAULT_OFFSET_PADDING,
+        dcn_impl: str = DEFAULT_DCN_IMPL,
         dcn_offset_init: str = 'official_normal',
         srm_dilations: Sequence[int] = (1,),
         srm_mask_sigmoid: bool = False,
@@ -111,14 +117,13 @@ class FaSRHead(BaseHead):
         self.components = components
         if align_direction not in ALIGN_DIRECTIONS:
             raise ValueError(f'align_direction must be one of {ALIGN_DIRECTIONS}')
-        if dcn_offset_padding not in OFFSET_PADDING_MODES:
-            raise ValueError(f'dcn_offset_padding must be one of {OFFSET_PADDING_MODES}')
         if dcn_offset_init not in OFFSET_INIT_MODES:
             raise ValueError(f'dcn_offset_init must be one of {OFFSET_INIT_MODES}')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.align_direction = align_direction
-        self.dcn_offset_padding = dcn_offset_padding
+        self.dcn_offset_padding = dcn_offset_padding  # validated by DCNPack
+        self.dcn_impl = dcn_impl  # validated by ModulatedDeformConv
         self.dcn_offset_init = dcn_offset_init
         self.freeze_rough_layer = freeze_rough_layer
 
@@ -132,6 +137,7 @@ class FaSRHead(BaseHead):
                 pcd_dilations=pcd_dilations,
                 align_direction=align_direction,
                 offset_padding=dcn_offset_padding,
+                dcn_impl=dcn_impl,
             )
             if 'frm' in components
             else None
@@ -143,6 +149,7 @@ class FaSRHead(BaseHead):
                 num_joints=out_channels,
                 dilations=srm_dilations,
                 mask_sigmoid=srm_mask_sigmoid,
+                dcn_impl=dcn_impl,
                 **srm_kwargs,
             )
             if 'srm' in components

@@ -1,5 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-from .dcn_pack import OFFSET_PADDING_MODES, DCNPack, prefix_view
+from .dcn_pack import DEFAULT_OFFSET_PADDING, OFFSET_PADDING_MODES, DCNPack, prefix_view
+from .deform_conv import (
+    DCN_IMPLS,
+    DEFAULT_DCN_IMPL,
+    ModulatedDeformConv,
+    modulated_deform_conv2d,
+    resolve_dcn_impl,
+)
 from .feature_refinement import (
     ALIGN_DIRECTIONS,
     FeatureRefinementModule,
@@ -15,6 +22,12 @@ __all__ = [
     'DCNPack',
     'prefix_view',
     'OFFSET_PADDING_MODES',
+    'DEFAULT_OFFSET_PADDING',
+    'DCN_IMPLS',
+    'DEFAULT_DCN_IMPL',
+    'ModulatedDeformConv',
+    'modulated_deform_conv2d',
+    'resolve_dcn_impl',
     'PCDAlignment3',
     'TSAFusion',
     'FeatureRefinementModule',

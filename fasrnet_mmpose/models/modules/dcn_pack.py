@@ -1,19 +1,24 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Feature-conditioned modulated deformable convolution ("DCN-pack", spec §3.3).
 
-Built on mmcv's ``ModulatedDeformConv2d`` / ``modulated_deform_conv2d`` (CPU and CUDA). The offset
-and mask layouts are those of DCNv2: offsets ``[B, 2*G*k*k, Ho, Wo]`` group-major with
-``(dy_k, dx_k)`` interleaved per tap, masks ``[B, G*k*k, Ho, Wo]``.
+Parameters are those of mmcv's ``ModulatedDeformConv2d``; the deformable conv itself runs the
+implementation chosen by ``dcn_impl`` (:mod:`.deform_conv`). The offset and mask layouts are those
+of DCNv2: offsets ``[B, 2*G*k*k, Ho, Wo]`` group-major with ``(dy_k, dx_k)`` interleaved per tap,
+masks ``[B, G*k*k, Ho, Wo]``.
 """
 
 from typing import Optional, Tuple
 
 import torch
-from mmcv.ops import ModulatedDeformConv2d, modulated_deform_conv2d
 from torch import Tensor, nn
+
+from .deform_conv import DEFAULT_DCN_IMPL, ModulatedDeformConv
 
 #: Values of the ``dcn_offset_padding`` flag (docs/official_vs_fixed.md).
 OFFSET_PADDING_MODES = ('official_emulated', 'same')
+#: The one default of ``dcn_offset_padding`` (the official value; validated by :class:`DCNPack`,
+#: the only component that interprets it).
+DEFAULT_OFFSET_PADDING = 'official_emulated'
 
 
 def prefix_view(buffer: Tensor, shape: Tuple[int, ...]) -> Tensor:
@@ -41,7 +46,7 @@ def prefix_view(buffer: Tensor, shape: Tuple[int, ...]) -> Tensor:
     return buffer.contiguous().flatten()[:numel].view(shape)
 
 
-class DCNPack(ModulatedDeformConv2d):
+class DCNPack(ModulatedDeformConv):
     """Modulated DCN whose offsets and masks are predicted from a conditioning tensor.
 
     ``conv_offset_mask`` (3×3 conv, bias) maps the conditioning tensor to ``3*G*k*k`` channels,
@@ -62,7 +67,9 @@ class DCNPack(ModulatedDeformConv2d):
             output is larger than the deformable conv's output and is read as the flattened
             prefix of the whole batch buffer (:func:`prefix_view`) — batch dependent, needed
             for official checkpoints. ``'same'`` (fixed): padding ``k // 2``, correctly sized
-            maps, batch independent. Defaults to ``'same'``.
+            maps, batch independent. Defaults to ``'official_emulated'``.
+        dcn_impl (str): Deformable-conv implementation, see :mod:`.deform_conv`.
+            Defaults to ``'auto'``.
     """
 
     def __init__(
@@ -73,11 +80,12 @@ class DCNPack(ModulatedDeformConv2d):
         dilation: int = 1,
         deform_groups: int = 1,
         cond_channels: Optional[int] = None,
-        offset_padding: str = 'same',
+        offset_padding: str = DEFAULT_OFFSET_PADDING,
+        dcn_impl: str = DEFAULT_DCN_IMPL,
     ) -> None:
         if offset_padding not in OFFSET_PADDING_MODES:
             raise ValueError(
-                f'offset_padding must be one of {OFFSET_PADDING_MODES}, got {offset_padding!r}'
+                f'dcn_offset_padding must be one of {OFFSET_PADDING_MODES}, got {offset_padding!r}'
             )
         super().__init__(
             in_channels,
@@ -89,6 +97,7 @@ class DCNPack(ModulatedDeformConv2d):
             groups=1,
             deform_groups=deform_groups,
             bias=True,
+            dcn_impl=dcn_impl,
         )
         self.offset_padding = offset_padding
         cond_padding = (
@@ -153,15 +162,4 @@ class DCNPack(ModulatedDeformConv2d):
             Tensor: ``[B, Cout, H, W]``.
         """
         offset, mask = self.offsets_and_masks(x, cond)
-        return modulated_deform_conv2d(
-            x.contiguous(),
-            offset.contiguous(),
-            mask.contiguous(),
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.groups,
-            self.deform_groups,
-        )
+        return super().forward(x, offset, mask)

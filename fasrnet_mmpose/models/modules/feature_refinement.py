@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...structures.temporal_window import FUSION_CENTRE_INDEX, NUM_FRAMES
-from .dcn_pack import OFFSET_PADDING_MODES, DCNPack
+from .dcn_pack import DEFAULT_OFFSET_PADDING, DCNPack
+from .deform_conv import DEFAULT_DCN_IMPL
 
 #: Values of the ``align_direction`` flag (docs/official_vs_fixed.md).
 ALIGN_DIRECTIONS = ('official', 'neighbour_to_current')
@@ -42,7 +43,9 @@ class PCDAlignment3(nn.Module):
         dilations (Sequence[int]): Sampling dilations from the first (coarsest, ``l{n}``) to
             the last (``l1``) level. Defaults to ``(5, 3, 1)``.
         offset_padding (str): ``dcn_offset_padding`` flag, see :class:`DCNPack`.
-            Defaults to ``'same'``.
+            Defaults to ``'official_emulated'``.
+        dcn_impl (str): Deformable-conv implementation (:mod:`.deform_conv`). Defaults to
+            ``'auto'``.
     """
 
     def __init__(
@@ -50,11 +53,10 @@ class PCDAlignment3(nn.Module):
         num_feat: int = 48,
         deform_groups: int = 1,
         dilations: Sequence[int] = (5, 3, 1),
-        offset_padding: str = 'same',
+        offset_padding: str = DEFAULT_OFFSET_PADDING,
+        dcn_impl: str = DEFAULT_DCN_IMPL,
     ) -> None:
         super().__init__()
-        if offset_padding not in OFFSET_PADDING_MODES:
-            raise ValueError(f'offset_padding must be one of {OFFSET_PADDING_MODES}')
         self.dilations = tuple(int(d) for d in dilations)
         num_levels = len(self.dilations)
         self.levels = [f'l{i}' for i in range(num_levels, 0, -1)]  # l3, l2, l1
@@ -77,13 +79,20 @@ class PCDAlignment3(nn.Module):
                 dilation=dilation,
                 deform_groups=deform_groups,
                 offset_padding=offset_padding,
+                dcn_impl=dcn_impl,
             )
             if not first:
                 self.feat_conv[level] = nn.Conv2d(2 * c, c, 3, 1, 1)
         self.cas_offset_conv1 = nn.Conv2d(2 * c, c, 3, 1, 1)
         self.cas_offset_conv2 = nn.Conv2d(c, c, 3, 1, 1)
         self.cas_dcnpack = DCNPack(
-            c, c, 3, dilation=1, deform_groups=deform_groups, offset_padding=offset_padding
+            c,
+            c,
+            3,
+            dilation=1,
+            deform_groups=deform_groups,
+            offset_padding=offset_padding,
+            dcn_impl=dcn_impl,
         )
         self.lrelu = nn.LeakyReLU(negative_slope=0.1, inplace=True)
 
@@ -204,6 +213,8 @@ class FeatureRefinementModule(nn.Module):
             Defaults to ``'official'``.
         offset_padding (str): ``dcn_offset_padding`` flag, see :class:`DCNPack`.
             Defaults to ``'official_emulated'``.
+        dcn_impl (str): Deformable-conv implementation (:mod:`.deform_conv`). Defaults to
+            ``'auto'``.
     """
 
     def __init__(
@@ -213,7 +224,8 @@ class FeatureRefinementModule(nn.Module):
         deform_groups: int = 1,
         pcd_dilations: Sequence[int] = (5, 3, 1),
         align_direction: str = 'official',
-        offset_padding: str = 'official_emulated',
+        offset_padding: str = DEFAULT_OFFSET_PADDING,
+        dcn_impl: str = DEFAULT_DCN_IMPL,
     ) -> None:
         super().__init__()
         if align_direction not in ALIGN_DIRECTIONS:
@@ -221,8 +233,9 @@ class FeatureRefinementModule(nn.Module):
                 f'align_direction must be one of {ALIGN_DIRECTIONS}, got {align_direction!r}'
             )
         self.align_direction = align_direction
-        self.pcda_p = PCDAlignment3(num_feat, deform_groups, pcd_dilations, offset_padding)
-        self.pcda_n = PCDAlignment3(num_feat, deform_groups, pcd_dilations, offset_padding)
+        pcd_args = (num_feat, deform_groups, pcd_dilations, offset_padding, dcn_impl)
+        self.pcda_p = PCDAlignment3(*pcd_args)
+        self.pcda_n = PCDAlignment3(*pcd_args)
         self.tsa_fusion = TSAFusion(
             num_feat, num_frame=NUM_FRAMES, center_frame_idx=FUSION_CENTRE_INDEX
         )  # stacked in FUSION_ORDER [previous, current, next]

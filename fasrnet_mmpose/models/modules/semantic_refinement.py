@@ -8,10 +8,10 @@ with dilations ``[3, 6, 9, 12, 15]`` and ``current = R_cur`` (the rough current 
 from typing import Sequence, Tuple
 
 import torch
-from mmcv.ops import ModulatedDeformConv2d
 from torch import Tensor, nn
 
 from ...structures.temporal_window import NUM_FRAMES
+from .deform_conv import DEFAULT_DCN_IMPL, ModulatedDeformConv
 from .rsb import ChainOfRSBBlocks
 
 
@@ -53,6 +53,8 @@ class SemanticRefinementModule(nn.Module):
             ``[3, 6, 9, 12, 15]``. Defaults to ``(1, )``.
         mask_sigmoid (bool): Apply a sigmoid to the PCN masks. The official code (FaSRnet and
             DCPose) uses the raw mask conv output. Defaults to ``False``.
+        dcn_impl (str): Deformable-conv implementation (:mod:`.deform_conv`). Defaults to
+            ``'auto'``.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class SemanticRefinementModule(nn.Module):
         combine_num_blocks: int = 2,
         dilations: Sequence[int] = (1,),
         mask_sigmoid: bool = False,
+        dcn_impl: str = DEFAULT_DCN_IMPL,
     ) -> None:
         super().__init__()
         if ptm_inner_channels != num_joints:
@@ -100,7 +103,9 @@ class SemanticRefinementModule(nn.Module):
         )
         self.dcns = nn.ModuleList(
             [
-                ModulatedDeformConv2d(k, k, 3, stride=1, padding=d, dilation=d, deform_groups=k)
+                ModulatedDeformConv(
+                    k, k, 3, stride=1, padding=d, dilation=d, deform_groups=k, dcn_impl=dcn_impl
+                )
                 for d in self.dilations
             ]
         )

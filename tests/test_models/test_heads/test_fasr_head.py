@@ -17,6 +17,8 @@ from fasrnet_mmpose.structures import batch_margins, default_margins
 
 FIXTURE = ('fixtures', 'official_head', 'fasrnet_head_official.npz')
 TOL = dict(atol=1e-4, rtol=1e-4)
+#: every concrete deformable-conv implementation reproduces the official fixture
+DCN_IMPLS = ('mmcv', 'torchvision', 'pytorch')
 
 
 def _num_params(module: torch.nn.Module, trainable_only: bool = False) -> int:
@@ -66,10 +68,16 @@ def _split_inputs(fixture, rows: Optional[List[int]] = None):
     return feats.contiguous(), rough.contiguous(), margin
 
 
+@pytest.fixture(scope='module', params=DCN_IMPLS)
+def dcn_impl(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope='module')
-def official_run(fixture):
+def official_run(fixture, dcn_impl):
     """One B=3 official-mode run with hooks on the intermediates."""
-    head = _head_from_fixture(fixture)
+    head = _head_from_fixture(fixture, dcn_impl=dcn_impl)
+    assert {m.dcn_impl for m in head.modules() if hasattr(m, 'dcn_impl')} == {dcn_impl}
     captured = {}
 
     def hook(name, what='out'):
@@ -154,8 +162,8 @@ def test_official_mode_is_batch_dependent(fixture, official_run):
         assert (alone_srm[i] - out['heatmaps_srm'][i]).abs().max() > 0.01
 
 
-def test_fixed_offset_padding_is_batch_independent(fixture):
-    head = _head_from_fixture(fixture, dcn_offset_padding='same')
+def test_fixed_offset_padding_is_batch_independent(fixture, dcn_impl):
+    head = _head_from_fixture(fixture, dcn_offset_padding='same', dcn_impl=dcn_impl)
     feats, rough, margin = _split_inputs(fixture)
     feats, rough = feats[..., :24, :20].contiguous(), rough[..., :24, :20].contiguous()
     with torch.no_grad():
@@ -171,7 +179,7 @@ def test_fixed_offset_padding_is_batch_independent(fixture):
         assert torch.allclose(hs, batch_srm[rev], atol=1e-5, rtol=1e-5)
 
 
-def test_fixture_sensitivity_to_flags(fixture, official_run):
+def test_fixture_sensitivity_to_flags(fixture, official_run, dcn_impl):
     """The fixture distinguishes the fixed alignment direction and the SRM mask sigmoid."""
     _, out = official_run
     feats, rough, margin = _split_inputs(fixture, [0])
@@ -179,7 +187,7 @@ def test_fixture_sensitivity_to_flags(fixture, official_run):
         (dict(align_direction='neighbour_to_current'), 'frm'),
         (dict(srm_mask_sigmoid=True), 'srm'),
     ):
-        head = _head_from_fixture(fixture, **kwargs)
+        head = _head_from_fixture(fixture, dcn_impl=dcn_impl, **kwargs)
         with torch.no_grad():
             hf, hs = head.refine(feats, rough, margin)
         assert torch.allclose(hf, out['heatmaps_frm'][:1], **TOL) == (changed != 'frm')
@@ -308,10 +316,15 @@ def test_init_weights_official_and_fixed():
 
 @pytest.mark.parametrize(
     'kwargs',
-    [dict(align_direction='edvr'), dict(dcn_offset_padding='crop'), dict(dcn_offset_init='xavier')],
+    [
+        dict(align_direction='edvr'),
+        dict(dcn_offset_padding='crop'),
+        dict(dcn_offset_init='xavier'),
+        dict(dcn_impl='cuda'),
+    ],
 )
 def test_invalid_flags(kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
         FaSRHead(**kwargs)
 
 

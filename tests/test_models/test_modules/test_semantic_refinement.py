@@ -105,8 +105,10 @@ def test_official_init_gives_near_zero_output():
         fasr_init_weights(srm, dcn_offset_init='kaiming')
 
 
-def test_dcpose_configuration_matches_official_dcpose_fixture():
-    """The SRM with dilations [3, 6, 9, 12, 15] on rough heatmaps is DCPose's head."""
+@pytest.mark.parametrize('dcn_impl', ['mmcv', 'torchvision', 'pytorch'])
+def test_dcpose_configuration_matches_official_dcpose_fixture(dcn_impl):
+    """The SRM with dilations [3, 6, 9, 12, 15] on rough heatmaps is DCPose's head, whatever the
+    deformable-conv implementation."""
     from conftest import shared_path
 
     with np.load(shared_path(*DCPOSE_FIXTURE), allow_pickle=False) as z:
@@ -117,7 +119,7 @@ def test_dcpose_configuration_matches_official_dcpose_fixture():
         for k, v in fx.items()
         if k.startswith('state_dict/')
     }
-    srm = SemanticRefinementModule(dilations=DCPOSE_DILATIONS)
+    srm = SemanticRefinementModule(dilations=DCPOSE_DILATIONS, dcn_impl=dcn_impl)
     srm.load_state_dict(state, strict=True)
     srm.eval()
 

@@ -1,0 +1,208 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""Modulated deformable convolution (DCNv2) with a choice of implementation (``dcn_impl``).
+
+All implementations compute the same function with the same parameters (``weight``
+``[Cout, Cin/groups, kh, kw]``, ``bias`` ``[Cout]``) and the DCNv2 layouts: offsets
+``[B, 2*G*kh*kw, Ho, Wo]`` group-major with ``(dy_k, dx_k)`` interleaved per tap ``k = i*kw + j``,
+masks ``[B, G*kh*kw, Ho, Wo]`` (applied as given). Tap ``(i, j)`` at output ``(ho, wo)`` samples
+``(ho*s - p + i*d + dy, wo*s - p + j*d + dx)`` bilinearly; a corner outside the map contributes 0.
+
+* ``'mmcv'``: ``mmcv.ops.modulated_deform_conv2d`` (mmcv's CPU or CUDA ops).
+* ``'torchvision'``: ``torchvision.ops.deform_conv2d(..., mask=...)`` (CPU and CUDA; needs no mmcv
+  CUDA ops).
+* ``'pytorch'``: plain PyTorch — the taps sampled with ``grid_sample``, times the mask, then one
+  matmul with ``weight.view(Cout, Cin*kh*kw)``. Fastest on CPU (docs/dcn_impl.md).
+* ``'auto'``: ``'mmcv'`` on CUDA when mmcv was built with CUDA ops, ``'torchvision'`` on CUDA
+  otherwise, ``'pytorch'`` on CPU. Resolved per call from the input's device.
+
+Low precision: the sampling positions (``base + offset``) need fp32 (in bf16 a position near 96 px
+is rounded to 0.5 px), so under ``torch.autocast`` or with half inputs every implementation runs in
+fp32 (the result is fp32 under autocast, else the input's dtype).
+"""
+
+import functools
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmcv.ops import ModulatedDeformConv2d
+from torch import Tensor
+
+#: Values of the ``dcn_impl`` option.
+DCN_IMPLS = ('auto', 'mmcv', 'torchvision', 'pytorch')
+#: The one default of ``dcn_impl``.
+DEFAULT_DCN_IMPL = 'auto'
+
+_Pair = Tuple[int, int]
+
+
+def check_dcn_impl(dcn_impl: str) -> str:
+    """Return ``dcn_impl`` if it is one of :data:`DCN_IMPLS`, else raise a ``ValueError``."""
+    if dcn_impl not in DCN_IMPLS:
+        raise ValueError(f'dcn_impl must be one of {DCN_IMPLS}, got {dcn_impl!r}')
+    return dcn_impl
+
+
+@functools.lru_cache(maxsize=None)
+def mmcv_has_cuda_ops() -> bool:
+    """Whether the installed mmcv was compiled with CUDA ops."""
+    try:
+        from mmcv.ops import get_compiling_cuda_version
+    except ImportError:  # mmcv without compiled ops at all
+        return False
+    return get_compiling_cuda_version() not in ('', 'not available')
+
+
+def resolve_dcn_impl(dcn_impl: str, device: torch.device) -> str:
+    """The concrete implementation ``'auto'`` stands for on ``device`` (others unchanged)."""
+    if dcn_impl != 'auto':
+        return dcn_impl
+    if device.type == 'cuda':
+        return 'mmcv' if mmcv_has_cuda_ops() else 'torchvision'
+    return 'pytorch'
+
+
+def _dcn_mmcv(x, offset, mask, weight, bias, stride, padding, dilation, groups, deform_groups):
+    if x.is_cuda and not mmcv_has_cuda_ops():
+        raise RuntimeError(
+            "dcn_impl='mmcv' on CUDA needs mmcv built with CUDA ops, and this mmcv has none; "
+            "use dcn_impl='auto' or 'torchvision' (docs/dcn_impl.md)"
+        )
+    from mmcv.ops import modulated_deform_conv2d
+
+    return modulated_deform_conv2d(
+        x.contiguous(),
+        offset.contiguous(),
+        mask.contiguous(),
+        weight,
+        bias,
+        stride,
+        padding,
+        dilation,
+        groups,
+        deform_groups,
+    )
+
+
+def _dcn_torchvision(x, offset, mask, weight, bias, stride, padding, dilation, groups, _):
+    from torchvision.ops import deform_conv2d
+
+    # groups and deformable groups follow from the weight and offset shapes
+    return deform_conv2d(
+        x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation, mask=mask
+    )
+
+
+def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, groups, deform_groups):
+    b, c_in, h, w = x.shape
+    c_out, c_in_group, k_h, k_w = weight.shape
+    h_out = (h + 2 * padding[0] - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
+    w_out = (w + 2 * padding[1] - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
+    taps, g = k_h * k_w, deform_groups
+    # absolute sampling positions, [B, G, taps, Ho, Wo]
+    off = offset.view(b, g, taps, 2, h_out, w_out)
+    kw = dict(device=x.device, dtype=x.dtype)
+    base_y = (torch.arange(k_h, **kw) * dilation[0]).repeat_interleave(k_w).view(taps, 1, 1)
+    base_x = (torch.arange(k_w, **kw) * dilation[1]).repeat(k_h).view(taps, 1, 1)
+    base_y = base_y + (torch.arange(h_out, **kw) * stride[0] - padding[0]).view(1, h_out, 1)
+    base_x = base_x + (torch.arange(w_out, **kw) * stride[1] - padding[1]).view(1, 1, w_out)
+    # grid_sample coordinates (align_corners=False: pixel p <-> (2p + 1) / size - 1). The map is
+    # zero-padded to power-of-two sizes (zeros there = the out-of-map rule), so that the
+    # normalisation round trip is exact for integer positions and adds no rounding to fractions
+    h_pad, w_pad = 1 << (h - 1).bit_length(), 1 << (w - 1).bit_length()
+    grid_x = (2.0 * (off[:, :, :, 1] + base_x) + 1.0) / w_pad - 1.0
+    grid_y = (2.0 * (off[:, :, :, 0] + base_y) + 1.0) / h_pad - 1.0
+    grid = torch.stack((grid_x, grid_y), dim=-1).view(b * g, taps * h_out, w_out, 2)
+    cols = F.grid_sample(
+        F.pad(x, (0, w_pad - w, 0, h_pad - h)).view(b * g, c_in // g, h_pad, w_pad),
+        grid,
+        mode='bilinear',
+        padding_mode='zeros',
+        align_corners=False,
+    )  # [B*G, Cin/G, taps*Ho, Wo]
+    cols = cols.view(b, g, c_in // g, taps, h_out * w_out) * mask.reshape(
+        b, g, 1, taps, h_out * w_out
+    )
+    # columns ordered (input channel, tap), as weight.view(Cout, Cin*taps)
+    cols = cols.view(b, groups, c_in_group * taps, h_out * w_out)
+    out = torch.matmul(weight.view(groups, c_out // groups, c_in_group * taps), cols)
+    out = out.view(b, c_out, h_out, w_out)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+_IMPLS = dict(mmcv=_dcn_mmcv, torchvision=_dcn_torchvision, pytorch=_dcn_pytorch)
+
+
+def modulated_deform_conv2d(
+    x: Tensor,
+    offset: Tensor,
+    mask: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor],
+    stride: _Pair = (1, 1),
+    padding: _Pair = (0, 0),
+    dilation: _Pair = (1, 1),
+    groups: int = 1,
+    deform_groups: int = 1,
+    dcn_impl: str = DEFAULT_DCN_IMPL,
+) -> Tensor:
+    """Modulated deformable conv with the implementation ``dcn_impl`` (module docstring).
+
+    Args:
+        x (Tensor): Sampled tensor ``[B, Cin, H, W]``.
+        offset (Tensor): ``[B, 2*G*kh*kw, Ho, Wo]``.
+        mask (Tensor): ``[B, G*kh*kw, Ho, Wo]``.
+        weight (Tensor): ``[Cout, Cin/groups, kh, kw]``.
+        bias (Tensor, optional): ``[Cout]``.
+        stride, padding, dilation (tuple[int, int]): Conv geometry.
+        groups (int): Conv groups. Defaults to 1.
+        deform_groups (int): Deformable groups ``G``. Defaults to 1.
+        dcn_impl (str): One of :data:`DCN_IMPLS`. Defaults to ``'auto'``.
+
+    Returns:
+        Tensor: ``[B, Cout, Ho, Wo]``.
+    """
+    impl = _IMPLS[resolve_dcn_impl(dcn_impl, x.device)]
+    args = (stride, padding, dilation, groups, deform_groups)
+    device_type = x.device.type
+    autocast = torch.is_autocast_enabled(device_type)
+    tensors = (x, offset, mask, weight, bias)
+    if not autocast and all(t is None or t.dtype == torch.float32 for t in tensors):
+        return impl(*tensors, *args)
+    # low precision: sample and convolve in fp32
+    with torch.autocast(device_type, enabled=False):
+        out = impl(*(t if t is None else t.float() for t in tensors), *args)
+    return out if autocast else out.to(x.dtype)
+
+
+class ModulatedDeformConv(ModulatedDeformConv2d):
+    """mmcv's ``ModulatedDeformConv2d`` (same parameters, names and init) whose forward runs the
+    implementation chosen by ``dcn_impl``.
+
+    Args:
+        *args: ``ModulatedDeformConv2d`` arguments (in/out channels, kernel size, stride, padding,
+            dilation, groups, deform_groups, bias).
+        dcn_impl (str): One of :data:`DCN_IMPLS` (validated here). Defaults to ``'auto'``.
+        **kwargs: ``ModulatedDeformConv2d`` keyword arguments.
+    """
+
+    def __init__(self, *args, dcn_impl: str = DEFAULT_DCN_IMPL, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.dcn_impl = check_dcn_impl(dcn_impl)
+
+    def forward(self, x: Tensor, offset: Tensor, mask: Tensor) -> Tensor:  # type: ignore[override]
+        """``[B, Cin, H, W]``, offset ``[B, 2*G*9, Ho, Wo]``, mask ``[B, G*9, Ho, Wo]`` ->
+        ``[B, Cout, Ho, Wo]``."""
+        return modulated_deform_conv2d(
+            x,
+            offset,
+            mask,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.deform_groups,
+            self.dcn_impl,
+        )
