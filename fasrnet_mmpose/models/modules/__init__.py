@@ -14,7 +14,7 @@ from .feature_refinement import (
     TSAFusion,
     interleave,
 )
-from .rsb import ChainOfRSBBlocks, ConvBNReLU, RSBBlock
+from .rsb import ChainOfRSBBlocks, RSBBlock, conv_bn
 from .semantic_refinement import SemanticRefinementModule, margin_weights
 from .weight_init import OFFSET_INIT_MODES, fasr_init_weights
 
@@ -33,7 +33,7 @@ __all__ = [
     'FeatureRefinementModule',
     'interleave',
     'ALIGN_DIRECTIONS',
-    'ConvBNReLU',
+    'conv_bn',
     'RSBBlock',
     'ChainOfRSBBlocks',
     'SemanticRefinementModule',

@@ -5,37 +5,42 @@ Module and parameter names follow the official DCPose code so that its checkpoin
 ``hm_improve.*`` part) map 1:1 (see ``tools/convert_official_checkpoint.py``).
 """
 
+import warnings
 from typing import List
 
 import torch
+from mmcv.cnn import ConvModule
 from torch import Tensor, nn
 
 
-class ConvBNReLU(nn.Module):
-    """``Conv2d`` (with bias) -> ``BatchNorm2d`` -> optional ``ReLU``.
+def conv_bn(in_channels: int, out_channels: int, kernel_size: int, relu: bool = True) -> ConvModule:
+    """mmcv ``ConvModule``: ``Conv2d`` (with bias, as in the official code) -> ``BN`` -> ``ReLU``.
+
+    State-dict keys ``conv.*`` and ``bn.*`` (those of the official ``conv_bn_relu`` units). In eval
+    mode the BN is folded into the conv weights on the fly (``efficient_conv_bn_eval``: one conv
+    instead of conv + BN, same result up to float rounding).
 
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
-        kernel_size (int): Square kernel size. Padding is ``kernel_size // 2`` (stride 1).
-        with_relu (bool): Whether a ReLU follows the BatchNorm. Defaults to ``True``.
+        kernel_size (int): Square kernel size; stride 1, padding ``kernel_size // 2``.
+        relu (bool): Whether a ReLU follows the BN. Defaults to ``True``.
+
+    Returns:
+        ConvModule: ``[B, Cin, H, W] -> [B, Cout, H, W]``.
     """
-
-    def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, with_relu: bool = True
-    ) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride=1, padding=kernel_size // 2, bias=True
+    with warnings.catch_warnings():  # the conv bias before BN is the official architecture
+        warnings.filterwarnings('ignore', 'Unnecessary conv bias')
+        return ConvModule(
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding=kernel_size // 2,
+            bias=True,
+            norm_cfg=dict(type='BN'),
+            act_cfg=dict(type='ReLU', inplace=True) if relu else None,
+            efficient_conv_bn_eval=True,
         )
-        self.bn = nn.BatchNorm2d(out_channels)
-        self.with_relu = with_relu
-        self.relu = nn.ReLU(inplace=True)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """[B, Cin, H, W] -> [B, Cout, H, W]."""
-        x = self.bn(self.conv(x))
-        return self.relu(x) if self.with_relu else x
 
 
 class RSBBlock(nn.Module):
@@ -62,23 +67,21 @@ class RSBBlock(nn.Module):
             )
         b = in_channels * 26 // 64
         self.branch_channels = b
-        self.conv_bn_relu1 = ConvBNReLU(in_channels, 4 * b, 1)
+        self.conv_bn_relu1 = conv_bn(in_channels, 4 * b, 1)
         # registration order = official state_dict order
-        self.conv_bn_relu2_1_1 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu2_2_1 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu2_2_2 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu2_3_1 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu2_3_2 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu2_3_3 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu2_4_1 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu2_4_2 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu2_4_3 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu2_4_4 = ConvBNReLU(b, b, 3)
-        self.conv_bn_relu3 = ConvBNReLU(4 * b, out_channels, 1, with_relu=False)
+        self.conv_bn_relu2_1_1 = conv_bn(b, b, 3)
+        self.conv_bn_relu2_2_1 = conv_bn(b, b, 3)
+        self.conv_bn_relu2_2_2 = conv_bn(b, b, 3)
+        self.conv_bn_relu2_3_1 = conv_bn(b, b, 3)
+        self.conv_bn_relu2_3_2 = conv_bn(b, b, 3)
+        self.conv_bn_relu2_3_3 = conv_bn(b, b, 3)
+        self.conv_bn_relu2_4_1 = conv_bn(b, b, 3)
+        self.conv_bn_relu2_4_2 = conv_bn(b, b, 3)
+        self.conv_bn_relu2_4_3 = conv_bn(b, b, 3)
+        self.conv_bn_relu2_4_4 = conv_bn(b, b, 3)
+        self.conv_bn_relu3 = conv_bn(4 * b, out_channels, 1, relu=False)
         self.downsample = (
-            ConvBNReLU(in_channels, out_channels, 1, with_relu=False)
-            if projection_shortcut
-            else None
+            conv_bn(in_channels, out_channels, 1, relu=False) if projection_shortcut else None
         )
         self.relu = nn.ReLU(inplace=True)
 

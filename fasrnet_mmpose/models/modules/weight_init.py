@@ -3,12 +3,26 @@
 
 import torch
 from mmcv.ops import ModulatedDeformConv2d
+from mmengine.model.weight_init import initialize
 from torch import nn
 
 from .dcn_pack import DCNPack
 
 #: Values of the ``dcn_offset_init`` flag (docs/official_vs_fixed.md).
 OFFSET_INIT_MODES = ('official_normal', 'zero')
+
+
+def official_init_cfg(std: float = 0.001) -> list:
+    """mmengine ``init_cfg`` of the official normal/constant rules: every ``Conv2d`` weight
+    N(0, ``std``²) with bias 0, every ``BatchNorm2d`` weight 1 and bias 0.
+
+    mmengine visits the modules depth-first in registration order, like the official
+    ``named_modules()`` loop, so the random draws land on the same convs in the same order.
+    """
+    return [
+        dict(type='Normal', layer='Conv2d', mean=0.0, std=std, bias=0.0),
+        dict(type='Constant', layer='BatchNorm2d', val=1.0, bias=0.0),
+    ]
 
 
 @torch.no_grad()
@@ -35,15 +49,9 @@ def fasr_init_weights(
         raise ValueError(
             f'dcn_offset_init must be one of {OFFSET_INIT_MODES}, got {dcn_offset_init!r}'
         )
+    initialize(module, official_init_cfg(std))
     for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.normal_(m.weight, 0.0, std)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, ModulatedDeformConv2d):
+        if isinstance(m, ModulatedDeformConv2d):
             out_ch, in_ch, k_h, k_w = m.weight.shape
             if out_ch != in_ch * m.groups:
                 raise ValueError('identity DCN init needs in_channels == out_channels')

@@ -1,0 +1,125 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The three deformable-conv implementations against mmcv: values, gradients, autocast, choice."""
+
+import pytest
+import torch
+
+from fasrnet_mmpose.models.modules import (
+    DCN_IMPLS,
+    ModulatedDeformConv,
+    SemanticRefinementModule,
+    modulated_deform_conv2d,
+    resolve_dcn_impl,
+)
+from fasrnet_mmpose.models.modules.deform_conv import mmcv_has_cuda_ops
+
+OTHERS = ('torchvision', 'pytorch')
+# (batch, channels, deformable groups, H, W, dilation = padding)
+CASES = [(2, 8, 1, 13, 11, 1), (2, 8, 1, 12, 10, 5), (2, 17, 17, 13, 11, 3), (1, 6, 2, 9, 8, 2)]
+
+
+def _inputs(b, c, g, h, w, seed=0, integer_offsets=False):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, c, h, w, generator=gen)
+    if integer_offsets:
+        offset = torch.randint(-3, 4, (b, 2 * g * 9, h, w), generator=gen).float()
+    else:
+        offset = 2 * torch.randn(b, 2 * g * 9, h, w, generator=gen)
+        offset[:, :4] += 12  # some taps far outside the map
+    mask = 3 * torch.rand(b, g * 9, h, w, generator=gen) - 1  # unbounded, raw
+    weight = 0.3 * torch.randn(c, c, 3, 3, generator=gen)
+    bias = torch.randn(c, generator=gen)
+    return x, offset, mask, weight, bias
+
+
+def _run(impl, tensors, d, g, grad=False):
+    tensors = [t.clone().requires_grad_(grad) for t in tensors]
+    out = modulated_deform_conv2d(*tensors, (1, 1), (d, d), (d, d), 1, g, impl)
+    if not grad:
+        return out, None
+    gen = torch.Generator().manual_seed(1)
+    (out * torch.randn(out.shape, generator=gen)).sum().backward()
+    return out, [t.grad for t in tensors]
+
+
+@pytest.mark.parametrize('case', CASES)
+def test_forward_and_gradients_match_mmcv(case):
+    b, c, g, h, w, d = case
+    tensors = _inputs(b, c, g, h, w)
+    ref, ref_grads = _run('mmcv', tensors, d, g, grad=True)
+    assert ref.abs().max() > 1  # outputs O(1..10)
+    for impl in OTHERS:
+        out, grads = _run(impl, tensors, d, g, grad=True)
+        assert torch.allclose(out, ref, atol=1e-4, rtol=1e-5), impl
+        for name, a, e in zip(('x', 'offset', 'mask', 'weight', 'bias'), grads, ref_grads):
+            assert torch.allclose(a, e, atol=1e-4, rtol=1e-5), (impl, name, (a - e).abs().max())
+
+
+def test_integer_sampling_points_only_the_offset_gradient_differs():
+    """At a point exactly on an integer coordinate, bilinear sampling has a kink: mmcv and the
+    grid_sample-based implementations take different one-sided slopes for the offset gradient.
+    Values and every other gradient agree; torchvision and plain PyTorch agree with each other."""
+    b, c, g, h, w, d = CASES[-1]
+    tensors = _inputs(b, c, g, h, w, integer_offsets=True)
+    ref, ref_grads = _run('mmcv', tensors, d, g, grad=True)
+    results = {impl: _run(impl, tensors, d, g, grad=True) for impl in OTHERS}
+    for impl, (out, grads) in results.items():
+        assert torch.allclose(out, ref, atol=1e-5)
+        for i in (0, 2, 3, 4):  # x, mask, weight, bias
+            assert torch.allclose(grads[i], ref_grads[i], atol=1e-4, rtol=1e-5), (impl, i)
+        assert (grads[1] - ref_grads[1]).abs().max() > 0.1  # the kink
+    assert torch.allclose(results['pytorch'][1][1], results['torchvision'][1][1], atol=1e-4)
+
+
+def test_zero_offsets_are_exact_with_the_plain_pytorch_implementation():
+    x, _, _, weight, bias = _inputs(2, 8, 1, 11, 9)
+    offset, mask = torch.zeros(2, 18, 11, 9), torch.ones(2, 9, 11, 9)
+    ref = torch.nn.functional.conv2d(x, weight, bias, padding=3, dilation=3)
+    geometry = ((1, 1), (3, 3), (3, 3), 1, 1)
+    out = modulated_deform_conv2d(x, offset, mask, weight, bias, *geometry, 'pytorch')
+    assert torch.allclose(out, ref, atol=1e-5, rtol=1e-6)
+
+
+def test_choice_resolution_and_validation():
+    assert DCN_IMPLS == ('auto', 'mmcv', 'torchvision', 'pytorch')
+    assert resolve_dcn_impl('auto', torch.device('cpu')) == 'pytorch'
+    cuda_choice = 'mmcv' if mmcv_has_cuda_ops() else 'torchvision'
+    assert resolve_dcn_impl('auto', torch.device('cuda')) == cuda_choice
+    for impl in DCN_IMPLS[1:]:
+        assert resolve_dcn_impl(impl, torch.device('cuda')) == impl
+    with pytest.raises(ValueError, match=r"dcn_impl must be one of \('auto', 'mmcv'"):
+        ModulatedDeformConv(4, 4, 3, padding=1, dcn_impl='cuda')
+    # the parameters are mmcv's: names and shapes do not depend on the implementation
+    shapes = {
+        impl: {k: v.shape for k, v in SemanticRefinementModule(dcn_impl=impl).state_dict().items()}
+        for impl in DCN_IMPLS
+    }
+    assert all(s == shapes['mmcv'] for s in shapes.values())
+
+
+@pytest.mark.parametrize('impl', DCN_IMPLS)
+def test_low_precision_runs_the_sampling_in_fp32(impl):
+    """Under bf16 autocast (and with bf16 inputs) every implementation samples in fp32."""
+    x, offset, mask, weight, bias = _inputs(1, 8, 1, 12, 10)
+    ref = modulated_deform_conv2d(x, offset, mask, weight, bias, (1, 1), (5, 5), (5, 5), 1, 1, impl)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = modulated_deform_conv2d(
+            x.bfloat16(), offset, mask, weight, bias, (1, 1), (5, 5), (5, 5), 1, 1, impl
+        )
+    assert out.dtype == torch.float32  # an fp32 op under autocast
+    # only the bf16 rounding of x remains (|x| ~ 1: 2^-9 relative)
+    assert torch.allclose(out, ref, atol=0.05, rtol=0.01)
+    half = modulated_deform_conv2d(
+        x.bfloat16(),
+        offset.bfloat16(),
+        mask,
+        weight.bfloat16(),
+        bias,
+        (1, 1),
+        (5, 5),
+        (5, 5),
+        1,
+        1,
+        impl,
+    )
+    assert half.dtype == torch.bfloat16 and torch.isfinite(half).all()
