@@ -3,30 +3,33 @@
 
 Usage::
 
-    python tools/benchmark_model.py [--batch-size 1] [--input-size 384 288] [--device auto]
-                                    [--warmup 1] [--repeats 3] [--threads N]
+    python tools/benchmark_model.py [--batch-size 1 [16 64 ...]] [--input-size 384 288]
+                                    [--device auto|cpu|cuda|cuda:N] [--warmup 1] [--repeats 5]
+                                    [--threads N] [--no-memory]
 
-In one run, on the same random inputs ``[B, 3 frames, 3, H, W]`` and randomly initialised weights
-(timing does not depend on them), it prints per person (instance):
+For each batch size, in one run, on the same random inputs ``[B, 3 frames, 3, H, W]`` and randomly
+initialised weights (timing does not depend on them), it prints per person (instance):
 
 * mmpose's single-frame HRNet-W48 top-down model (``TopdownPoseEstimator`` with HRNet-W48 +
   ``HeatmapHead`` 1×1) on the current frame, and the **floor** = 3 × that time (FaSRnet needs a
-  backbone pass on each of its 3 crops, spec §8); for reference also the same model on all 3B
-  crops in one call (what FaSRnet's backbone call costs);
-* the whole FaSRnet model (``VideoTopdownPoseEstimator`` + ``FaSRHead``) in official mode and in
-  fixed mode (``neighbour_to_current`` + ``same`` + ``zero``; ``backbone_bn`` only matters when
-  training);
-* the FaSRnet head alone (both modes) on precomputed backbone features;
-* the peak memory of each forward (CUDA: ``max_memory_allocated`` above the pre-call allocation;
-  CPU: peak of the torch profiler's memory timeline) and each time's ratio to the floor. The
-  target is FaSRnet <= 1.15 × floor.
+  backbone pass on each of its 3 crops); for reference also the same model on all 3B crops in one
+  call (what FaSRnet's backbone call costs);
+* the whole FaSRnet model (``VideoTopdownPoseEstimator`` + ``FaSRHead``) in official mode, one row
+  per deformable-conv implementation (``dcn_impl``; ``'auto'`` is the one marked ``*``), and in
+  fixed mode (``neighbour_to_current`` + ``same`` + ``zero``) with ``'auto'``;
+* the FaSRnet head alone (the same rows) on precomputed backbone features;
+* persons/s, the ratio to the floor, and the peak memory of each forward (CUDA:
+  ``max_memory_allocated`` above the pre-call allocation; CPU: peak of the torch profiler's memory
+  timeline; ``--no-memory`` skips it). The target is FaSRnet (``'auto'``) <= 1.15 × floor.
 
-Runs on CUDA when available (``--device auto``), otherwise on CPU. The configurations are timed
-round-robin and the best of ``--repeats`` runs is reported (robust to other load on the machine).
+Timing: after ``--warmup`` calls of each, the configurations run round-robin ``--repeats`` times
+(load from other processes hits every entry alike). ``ms / person`` is the median; ``x floor`` is
+the median over the rounds of the ratio to the floor measured in the same round.
 """
 
 import argparse
 import os
+import statistics
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -45,6 +48,10 @@ FIXED_HEAD = dict(
     dcn_offset_init='zero',
 )
 TARGET_RATIO = 1.15
+#: One timed row per concrete deformable-conv implementation (``'auto'`` picks one of them).
+DCN_IMPLS = ('mmcv', 'torchvision', 'pytorch')
+FLOOR = 'floor = 3 x single frame'
+SINGLE = 'HRNet-W48 single frame (mmpose)'
 
 
 def _sync(device: torch.device) -> None:
@@ -54,11 +61,11 @@ def _sync(device: torch.device) -> None:
 
 def time_calls(
     fns: Dict[str, Callable[[], object]], device: torch.device, warmup: int, repeats: int
-) -> Dict[str, float]:
-    """Best (minimum) wall time in seconds of each ``fn()`` over ``repeats`` calls.
+) -> Dict[str, List[float]]:
+    """Wall times in seconds of each ``fn()``, one per round, over ``repeats`` rounds.
 
     The calls are interleaved round-robin (after ``warmup`` calls of each), so that load from other
-    processes affects every entry alike; the minimum is the least disturbed measurement.
+    processes affects every entry alike.
     """
     for fn in fns.values():
         for _ in range(warmup):
@@ -71,7 +78,7 @@ def time_calls(
             fn()
             _sync(device)
             times[name].append(time.perf_counter() - start)
-    return {name: min(ts) for name, ts in times.items()}
+    return times
 
 
 def _cpu_peak_mib(fn: Callable[[], object]) -> Optional[float]:
@@ -153,7 +160,7 @@ def build_models(device: torch.device) -> Dict[str, torch.nn.Module]:
             freeze_backbone=True,
         )
     )
-    fasrnet.head.init_weights()  # spec §6 init of the head (random backbone: timing only)
+    fasrnet.head.init_weights()  # official init of the head (random backbone: timing only)
     fixed_head = MODELS.build(FIXED_HEAD)
     fixed_head.init_weights()
     return {
@@ -163,32 +170,60 @@ def build_models(device: torch.device) -> Dict[str, torch.nn.Module]:
     }
 
 
+def set_dcn_impl(module: torch.nn.Module, dcn_impl: str) -> None:
+    """Switch every deformable conv of ``module`` to ``dcn_impl`` (same weights)."""
+    for m in module.modules():
+        if hasattr(m, 'dcn_impl'):
+            m.dcn_impl = dcn_impl
+
+
+def available_impls(device: torch.device) -> List[str]:
+    """The implementations that run on ``device`` (mmcv on CUDA needs mmcv's CUDA ops)."""
+    from fasrnet_mmpose.models.modules.deform_conv import mmcv_has_cuda_ops
+
+    if device.type == 'cuda' and not mmcv_has_cuda_ops():
+        return [impl for impl in DCN_IMPLS if impl != 'mmcv']
+    return list(DCN_IMPLS)
+
+
 def run_benchmark(
     batch_size: int = 1,
     input_size=(384, 288),
     device: str = 'auto',
     warmup: int = 1,
-    repeats: int = 3,
+    repeats: int = 5,
     seed: int = 0,
+    memory: bool = True,
+    models: Optional[Dict[str, torch.nn.Module]] = None,
 ) -> List[Dict[str, object]]:
-    """Run the benchmark and return its rows (also printed by :func:`main`).
+    """Run the benchmark for one batch size and return its rows (also printed by :func:`main`).
 
     Returns:
-        list[dict]: rows with ``name``, ``seconds`` (best per call), ``ms_per_person``, ``ratio``
-        (to the floor) and ``peak_mib``.
+        list[dict]: rows with ``name``, ``seconds`` (median per call), ``ms_per_person``,
+        ``persons_per_s``, ``ratio`` (median per-round ratio to the floor), ``peak_mib`` and
+        ``target`` (True for FaSRnet in official mode with ``dcn_impl='auto'``).
     """
+    from fasrnet_mmpose.models.modules import resolve_dcn_impl
+
     h, w = input_size
     if h % 32 or w % 32:
         raise ValueError(f'HRNet-W48 needs H and W divisible by 32, got {h}x{w}')
-    if device == 'auto':
-        device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    dev = torch.device(device)
+    dev = resolve_device(device)
     torch.manual_seed(seed)
-    models = build_models(dev)
+    models = models or build_models(dev)
     single, fasrnet, fixed_head = models['single'], models['fasrnet'], models['fixed_head']
     official_head = fasrnet.head
+    auto = resolve_dcn_impl('auto', dev)
     inputs = torch.randn(batch_size, 3, 3, h, w, device=dev)  # [B, T=3, 3, H, W]
     current = inputs[:, 0].contiguous()
+
+    def with_impl(head, impl, fn):
+
+        def _run():
+            set_dcn_impl(head, impl)
+            return fn()
+
+        return _run
 
     def run_fasrnet(head):
 
@@ -205,43 +240,71 @@ def run_benchmark(
         feats = fasrnet.extract_feat(inputs)  # levels of [B, 3, 48, H/4, W/4]
         all_crops = inputs.flatten(0, 1)  # [B*3, 3, H, W]
         fns = {
-            'HRNet-W48 single frame (mmpose)': lambda: single._forward(current),
+            SINGLE: lambda: single._forward(current),
             'HRNet-W48 on the 3B crops at once': lambda: single._forward(all_crops),
-            'FaSRnet, official mode': run_fasrnet(official_head),
-            'FaSRnet, fixed mode': run_fasrnet(fixed_head),
-            'FaSRHead only, official mode': lambda: official_head.forward(feats),
-            'FaSRHead only, fixed mode': lambda: fixed_head.forward(feats),
         }
-        seconds = time_calls(fns, dev, warmup, repeats)
-        peaks = {name: peak_memory_mib(fn, dev) for name, fn in fns.items()}
-    floor_name = 'floor = 3 x single frame'
-    seconds[floor_name] = 3 * seconds['HRNet-W48 single frame (mmpose)']
-    peaks[floor_name] = peaks['HRNet-W48 single frame (mmpose)']
-    order = [floor_name] + list(fns)
-    rows = [
-        dict(
-            name=name,
-            seconds=seconds[name],
-            ms_per_person=1e3 * seconds[name] / batch_size,
-            ratio=seconds[name] / seconds[floor_name],
-            peak_mib=peaks[name],
+        impls = available_impls(dev)
+        for impl in impls:
+            star = '*' if impl == auto else ''
+            fns[f'FaSRnet, official, {impl}{star}'] = with_impl(
+                official_head, impl, run_fasrnet(official_head)
+            )
+        fns[f'FaSRnet, fixed, {auto}*'] = with_impl(fixed_head, 'auto', run_fasrnet(fixed_head))
+        for impl in impls:
+            star = '*' if impl == auto else ''
+            fns[f'FaSRHead only, official, {impl}{star}'] = with_impl(
+                official_head, impl, lambda: official_head.forward(feats)
+            )
+        fns[f'FaSRHead only, fixed, {auto}*'] = with_impl(
+            fixed_head, 'auto', lambda: fixed_head.forward(feats)
         )
-        for name in order
-    ]
+        times = time_calls(fns, dev, warmup, repeats)
+        peaks = {name: peak_memory_mib(fn, dev) if memory else None for name, fn in fns.items()}
+        set_dcn_impl(official_head, 'auto')
+    times[FLOOR] = [3 * t for t in times[SINGLE]]
+    peaks[FLOOR] = peaks[SINGLE]
+    rows = []
+    for name in [FLOOR] + list(fns):
+        seconds = statistics.median(times[name])
+        rows.append(
+            dict(
+                name=name,
+                seconds=seconds,
+                ms_per_person=1e3 * seconds / batch_size,
+                persons_per_s=batch_size / seconds,
+                ratio=statistics.median(t / f for t, f in zip(times[name], times[FLOOR])),
+                peak_mib=peaks[name],
+                target=name == f'FaSRnet, official, {auto}*',  # the row the 1.15x goal is about
+            )
+        )
     return rows
 
 
+def resolve_device(device: str) -> torch.device:
+    """``'auto'``: CUDA when available, else CPU."""
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    return torch.device(device)
+
+
 def format_table(rows: List[Dict[str, object]], header: str) -> str:
-    lines = [header, f'{"model":<36}{"ms / person":>14}{"x floor":>10}{"peak MiB":>12}']
+    lines = [
+        header,
+        f'{"model (dcn_impl; * = auto)":<38}{"ms / person":>13}{"persons/s":>11}'
+        f'{"x floor":>9}{"peak MiB":>10}',
+    ]
     for row in rows:
         peak = '-' if row['peak_mib'] is None else f'{row["peak_mib"]:.0f}'
         lines.append(
-            f'{row["name"]:<36}{row["ms_per_person"]:>14.1f}{row["ratio"]:>10.3f}{peak:>12}'
+            f'{row["name"]:<38}{row["ms_per_person"]:>13.1f}{row["persons_per_s"]:>11.2f}'
+            f'{row["ratio"]:>9.3f}{peak:>10}'
         )
-    official = next(r for r in rows if r['name'] == 'FaSRnet, official mode')
+    official = next(
+        r for r in rows if r['name'].startswith('FaSRnet, official, ') and '*' in r['name']
+    )
     verdict = 'within' if official['ratio'] <= TARGET_RATIO else 'ABOVE'
     lines.append(
-        f'FaSRnet (official) = {official["ratio"]:.3f} x floor: {verdict} the '
+        f'FaSRnet (official, auto) = {official["ratio"]:.3f} x floor: {verdict} the '
         f'{TARGET_RATIO} x target'
     )
     return '\n'.join(lines)
@@ -249,7 +312,13 @@ def format_table(rows: List[Dict[str, object]], header: str) -> str:
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='FaSRnet vs 3 x HRNet-W48 inference benchmark')
-    parser.add_argument('--batch-size', type=int, default=1, help='persons per forward')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        nargs='+',
+        default=[1],
+        help='persons per forward (one table each)',
+    )
     parser.add_argument(
         '--input-size',
         type=int,
@@ -260,36 +329,49 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--repeats', type=int, default=5, help='interleaved rounds (median)')
     parser.add_argument('--threads', type=int, default=None, help='CPU threads (torch)')
+    parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> List[Dict[str, object]]:
+def main(argv: Optional[List[str]] = None) -> Dict[int, List[Dict[str, object]]]:
+    """Print one table per batch size; return ``{batch_size: rows}``."""
     args = parse_args(argv)
     from fasrnet_mmpose.utils.cli import check_device
 
     check_device(args.device)  # one clear line instead of a CUDA traceback
     if args.threads:
         torch.set_num_threads(args.threads)
-    rows = run_benchmark(
-        args.batch_size, tuple(args.input_size), args.device, args.warmup, args.repeats
-    )
-    device = (
-        args.device if args.device != 'auto' else ('cuda' if torch.cuda.is_available() else 'cpu')
-    )
+    dev = resolve_device(args.device)
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'--device {args.device}: CUDA is not available on this machine')
     desc = (
-        torch.cuda.get_device_name(device)
-        if device.startswith('cuda')
-        else (f'cpu, {torch.get_num_threads()} threads, {os.cpu_count()} cores')
+        torch.cuda.get_device_name(dev)
+        if dev.type == 'cuda'
+        else f'cpu, {torch.get_num_threads()} threads, {os.cpu_count()} cores'
     )
-    header = (
-        f'device: {desc} | batch {args.batch_size} person(s) x 3 frames | input '
-        f'{args.input_size[0]}x{args.input_size[1]} | best of {args.repeats} interleaved '
-        f'runs (warmup {args.warmup}) | torch {torch.__version__}'
-    )
-    print(format_table(rows, header))
-    return rows
+    torch.manual_seed(0)
+    models = build_models(dev)
+    results = {}
+    for batch_size in args.batch_size:
+        rows = run_benchmark(
+            batch_size,
+            tuple(args.input_size),
+            str(dev),
+            args.warmup,
+            args.repeats,
+            memory=not args.no_memory,
+            models=models,
+        )
+        header = (
+            f'device: {desc} | batch {batch_size} person(s) x 3 frames | input '
+            f'{args.input_size[0]}x{args.input_size[1]} | median of {args.repeats} interleaved '
+            f'rounds (warmup {args.warmup}) | torch {torch.__version__}'
+        )
+        print(format_table(rows, header), flush=True)
+        results[batch_size] = rows
+    return results
 
 
 if __name__ == '__main__':

@@ -34,27 +34,59 @@ def test_benchmark_prints_ratio_table(monkeypatch, capsys):
     monkeypatch.setattr(bench, 'BACKBONE', NARROW_HRNET)
     # the profiler-based CPU peak memory is slow; it is tested on its own below
     monkeypatch.setattr(bench, '_cpu_peak_mib', lambda fn: (fn(), 1.0)[1])
-    rows = bench.main(
-        ['--input-size', '64', '32', '--repeats', '1', '--warmup', '0', '--device', 'cpu']
-    )
+    results = bench.main(
+        [
+            '--input-size', '64', '32', '--repeats', '1', '--warmup', '0', '--device', 'cpu',
+            '--batch-size', '1', '2',
+        ]
+    )  # fmt: skip
     out = capsys.readouterr().out
-    names = [r['name'] for r in rows]
-    assert names == [
-        'floor = 3 x single frame',
-        'HRNet-W48 single frame (mmpose)',
-        'HRNet-W48 on the 3B crops at once',
-        'FaSRnet, official mode',
-        'FaSRnet, fixed mode',
-        'FaSRHead only, official mode',
-        'FaSRHead only, fixed mode',
-    ]
-    assert rows[0]['ratio'] == 1.0
-    assert abs(rows[1]['ratio'] - 1 / 3) < 1e-9
-    assert all(r['seconds'] > 0 for r in rows)
-    for name in names:
-        assert name in out
-    assert 'x floor' in out and 'target' in out
-    assert all(r['peak_mib'] == 1.0 for r in rows)
+    assert sorted(results) == [1, 2]
+    assert out.count('ms / person') == 2 and out.count('target') == 2 and 'x floor' in out
+    for batch_size, rows in results.items():
+        names = [r['name'] for r in rows]
+        # one row per deformable-conv implementation; '*' marks the one 'auto' picks on CPU
+        assert names == [
+            'floor = 3 x single frame',
+            'HRNet-W48 single frame (mmpose)',
+            'HRNet-W48 on the 3B crops at once',
+            'FaSRnet, official, mmcv',
+            'FaSRnet, official, torchvision',
+            'FaSRnet, official, pytorch*',
+            'FaSRnet, fixed, pytorch*',
+            'FaSRHead only, official, mmcv',
+            'FaSRHead only, official, torchvision',
+            'FaSRHead only, official, pytorch*',
+            'FaSRHead only, fixed, pytorch*',
+        ]
+        assert [r['name'] for r in rows if r['target']] == ['FaSRnet, official, pytorch*']
+        assert rows[0]['ratio'] == 1.0
+        assert abs(rows[1]['ratio'] - 1 / 3) < 1e-9
+        assert all(r['seconds'] > 0 for r in rows)
+        for r in rows:
+            assert abs(r['persons_per_s'] - batch_size / r['seconds']) < 1e-6 * r['persons_per_s']
+            assert abs(r['ms_per_person'] - 1e3 * r['seconds'] / batch_size) < 1e-9
+        for name in names:
+            assert name in out
+        assert all(r['peak_mib'] == 1.0 for r in rows)
+    assert 'persons/s' in out and 'batch 2 person(s)' in out
+
+
+def test_benchmark_rows_switch_the_implementation_only(monkeypatch):
+    """The timed rows share one set of weights; each sets its implementation before running."""
+    monkeypatch.setattr(bench, 'BACKBONE', NARROW_HRNET)
+    models = bench.build_models(torch.device('cpu'))
+    head = models['fasrnet'].head
+    feats = (torch.rand(1, 3, 48, 16, 8),)
+    outputs = {}
+    with torch.no_grad():
+        for impl in bench.DCN_IMPLS:
+            bench.set_dcn_impl(head, impl)
+            assert {m.dcn_impl for m in head.modules() if hasattr(m, 'dcn_impl')} == {impl}
+            outputs[impl] = head(feats)[1]
+    for impl in ('torchvision', 'pytorch'):
+        assert torch.allclose(outputs[impl], outputs['mmcv'], atol=1e-5)
+    assert bench.available_impls(torch.device('cpu')) == list(bench.DCN_IMPLS)
 
 
 def test_peak_memory_counts_only_new_tensors():
