@@ -93,41 +93,79 @@ def _dcn_torchvision(x, offset, mask, weight, bias, stride, padding, dilation, g
     )
 
 
+@functools.lru_cache(maxsize=32)
+def _tap_grid(
+    k_h, k_w, h_out, w_out, stride, padding, dilation, h_pad, w_pad, device, dtype
+) -> Tuple[Tensor, Tensor]:
+    """``grid_sample`` coordinates of the undeformed taps, ``[taps, Ho, Wo]`` for x and y.
+
+    Pixel ``p`` of a map of size ``S`` is ``(2p + 1) / S - 1`` (``align_corners=False``); with
+    ``S`` a power of two these values and ``offset * 2 / S`` are exact, so the only rounding is
+    their sum (as in mmcv's ``base + offset``) and integer positions stay exact.
+    """
+    kw = dict(device=device, dtype=torch.float64)
+    rows = (torch.arange(k_h, **kw) * dilation[0]).repeat_interleave(k_w).view(-1, 1, 1)
+    cols = (torch.arange(k_w, **kw) * dilation[1]).repeat(k_h).view(-1, 1, 1)
+    y = rows + (torch.arange(h_out, **kw) * stride[0] - padding[0]).view(1, -1, 1)
+    x = cols + (torch.arange(w_out, **kw) * stride[1] - padding[1]).view(1, 1, -1)
+    grid_x = ((2 * x + 1) / w_pad - 1).expand(-1, h_out, -1)
+    grid_y = ((2 * y + 1) / h_pad - 1).expand(-1, -1, w_out)
+    return grid_x.to(dtype).contiguous(), grid_y.to(dtype).contiguous()
+
+
 def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, groups, deform_groups):
     b, c_in, h, w = x.shape
     c_out, c_in_group, k_h, k_w = weight.shape
     h_out = (h + 2 * padding[0] - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
     w_out = (w + 2 * padding[1] - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
-    taps, g = k_h * k_w, deform_groups
-    # absolute sampling positions, [B, G, taps, Ho, Wo]
-    off = offset.view(b, g, taps, 2, h_out, w_out)
-    kw = dict(device=x.device, dtype=x.dtype)
-    base_y = (torch.arange(k_h, **kw) * dilation[0]).repeat_interleave(k_w).view(taps, 1, 1)
-    base_x = (torch.arange(k_w, **kw) * dilation[1]).repeat(k_h).view(taps, 1, 1)
-    base_y = base_y + (torch.arange(h_out, **kw) * stride[0] - padding[0]).view(1, h_out, 1)
-    base_x = base_x + (torch.arange(w_out, **kw) * stride[1] - padding[1]).view(1, 1, w_out)
-    # grid_sample coordinates (align_corners=False: pixel p <-> (2p + 1) / size - 1). The map is
-    # zero-padded to power-of-two sizes (zeros there = the out-of-map rule), so that the
-    # normalisation round trip is exact for integer positions and adds no rounding to fractions
+    taps, g, cg, area = k_h * k_w, deform_groups, c_in // deform_groups, h_out * w_out
+    # The map is zero-padded to power-of-two sizes (zeros there = the out-of-map rule) so that
+    # grid_sample's normalised coordinates add no rounding (see _tap_grid).
     h_pad, w_pad = 1 << (h - 1).bit_length(), 1 << (w - 1).bit_length()
-    grid_x = (2.0 * (off[:, :, :, 1] + base_x) + 1.0) / w_pad - 1.0
-    grid_y = (2.0 * (off[:, :, :, 0] + base_y) + 1.0) / h_pad - 1.0
-    grid = torch.stack((grid_x, grid_y), dim=-1).view(b * g, taps * h_out, w_out, 2)
+    base_x, base_y = _tap_grid(
+        k_h, k_w, h_out, w_out, tuple(stride), tuple(padding), tuple(dilation), h_pad, w_pad,
+        x.device, x.dtype,
+    )  # fmt: skip
+    off = offset.view(b, g, taps, 2, h_out, w_out)  # (dy, dx) per tap
+    grid = torch.stack(
+        (
+            torch.add(base_x, off[:, :, :, 1], alpha=2.0 / w_pad),
+            torch.add(base_y, off[:, :, :, 0], alpha=2.0 / h_pad),
+        ),
+        dim=-1,
+    ).view(b * g, taps * h_out, w_out, 2)
+    # one deformable group: channels-last sampling reads a corner's Cin channels at once
+    layout = torch.channels_last if g == 1 else torch.contiguous_format
+    padded = torch.empty(
+        (b, c_in, h_pad, w_pad), device=x.device, dtype=x.dtype, memory_format=layout
+    )
+    padded[:, :, h:].zero_()
+    padded[:, :, :h, w:].zero_()
+    padded[:, :, :h, :w] = x
     cols = F.grid_sample(
-        F.pad(x, (0, w_pad - w, 0, h_pad - h)).view(b * g, c_in // g, h_pad, w_pad),
+        padded.view(b * g, cg, h_pad, w_pad),
         grid,
         mode='bilinear',
         padding_mode='zeros',
         align_corners=False,
-    )  # [B*G, Cin/G, taps*Ho, Wo]
-    cols = cols.view(b, g, c_in // g, taps, h_out * w_out) * mask.reshape(
-        b, g, 1, taps, h_out * w_out
-    )
+    ).view(b, g, cg, taps, area)  # sampled taps [B, G, Cin/G, taps, Ho*Wo]
+    mask = mask.reshape(b, g, 1, taps, area)
+    if torch.is_grad_enabled() and (cols.requires_grad or mask.requires_grad):
+        cols = cols * mask
+    else:  # inference: no 3M-element temporary
+        cols = cols.mul_(mask)
     # columns ordered (input channel, tap), as weight.view(Cout, Cin*taps)
-    cols = cols.view(b, groups, c_in_group * taps, h_out * w_out)
-    out = torch.matmul(weight.view(groups, c_out // groups, c_in_group * taps), cols)
-    out = out.view(b, c_out, h_out, w_out)
-    return out if bias is None else out + bias.view(1, -1, 1, 1)
+    cols = cols.view(b, groups, c_in_group * taps, area)
+    w_mat = weight.view(groups, c_out // groups, c_in_group * taps)
+    if bias is None:
+        out = torch.matmul(w_mat, cols)
+    else:
+        out = torch.baddbmm(
+            bias.view(groups, c_out // groups, 1).expand(-1, -1, area).repeat(b, 1, 1),
+            w_mat.repeat(b, 1, 1),
+            cols.reshape(b * groups, c_in_group * taps, area),
+        )
+    return out.view(b, c_out, h_out, w_out)
 
 
 _IMPLS = dict(mmcv=_dcn_mmcv, torchvision=_dcn_torchvision, pytorch=_dcn_pytorch)
