@@ -5,7 +5,7 @@ Usage::
 
     python tools/benchmark_model.py [--batch-size 1 [16 64 ...]] [--input-size 384 288]
                                     [--device auto|cpu|cuda|cuda:N] [--warmup 1] [--repeats 5]
-                                    [--threads N] [--no-memory]
+                                    [--threads N] [--no-memory] [--clock wall|cpu]
 
 For each batch size, in one run, on the same random inputs ``[B, 3 frames, 3, H, W]`` and randomly
 initialised weights (timing does not depend on them), it prints per person (instance):
@@ -24,7 +24,9 @@ initialised weights (timing does not depend on them), it prints per person (inst
 
 Timing: after ``--warmup`` calls of each, the configurations run round-robin ``--repeats`` times
 (load from other processes hits every entry alike). ``ms / person`` is the median; ``x floor`` is
-the median over the rounds of the ratio to the floor measured in the same round.
+the median over the rounds of the ratio to the floor measured in the same round. On a machine
+shared with other jobs, ``--threads 1 --clock cpu`` times the CPU work of the single torch thread,
+which other processes do not inflate the way they inflate wall time.
 """
 
 import argparse
@@ -60,13 +62,20 @@ def _sync(device: torch.device) -> None:
 
 
 def time_calls(
-    fns: Dict[str, Callable[[], object]], device: torch.device, warmup: int, repeats: int
+    fns: Dict[str, Callable[[], object]],
+    device: torch.device,
+    warmup: int,
+    repeats: int,
+    clock: str = 'wall',
 ) -> Dict[str, List[float]]:
-    """Wall times in seconds of each ``fn()``, one per round, over ``repeats`` rounds.
+    """Times in seconds of each ``fn()``, one per round, over ``repeats`` rounds.
 
     The calls are interleaved round-robin (after ``warmup`` calls of each), so that load from other
-    processes affects every entry alike.
+    processes affects every entry alike. ``clock='wall'``: wall time; ``'cpu'``: CPU time of the
+    calling thread (single-threaded torch only), which does not count the time the thread waits
+    for a core that other processes hold.
     """
+    timer = time.thread_time if clock == 'cpu' else time.perf_counter
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -74,10 +83,10 @@ def time_calls(
     for _ in range(repeats):
         for name, fn in fns.items():
             _sync(device)
-            start = time.perf_counter()
+            start = timer()
             fn()
             _sync(device)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(timer() - start)
     return times
 
 
@@ -195,6 +204,7 @@ def run_benchmark(
     seed: int = 0,
     memory: bool = True,
     models: Optional[Dict[str, torch.nn.Module]] = None,
+    clock: str = 'wall',
 ) -> List[Dict[str, object]]:
     """Run the benchmark for one batch size and return its rows (also printed by :func:`main`).
 
@@ -258,7 +268,7 @@ def run_benchmark(
         fns[f'FaSRHead only, fixed, {auto}*'] = with_impl(
             fixed_head, 'auto', lambda: fixed_head.forward(feats)
         )
-        times = time_calls(fns, dev, warmup, repeats)
+        times = time_calls(fns, dev, warmup, repeats, clock)
         peaks = {name: peak_memory_mib(fn, dev) if memory else None for name, fn in fns.items()}
         set_dcn_impl(official_head, 'auto')
     times[FLOOR] = [3 * t for t in times[SINGLE]]
@@ -332,6 +342,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=5, help='interleaved rounds (median)')
     parser.add_argument('--threads', type=int, default=None, help='CPU threads (torch)')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
+    parser.add_argument(
+        '--clock',
+        choices=('wall', 'cpu'),
+        default='wall',
+        help="'cpu': CPU time of the (single) torch thread, robust on a shared machine; needs "
+        '--threads 1 and a CPU device',
+    )
     return parser.parse_args(argv)
 
 
@@ -344,6 +361,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, List[Dict[str, object]]]
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = resolve_device(args.device)
+    if args.clock == 'cpu' and (dev.type != 'cpu' or torch.get_num_threads() != 1):
+        raise SystemExit(
+            '--clock cpu measures one thread on the CPU: use it with --device cpu --threads 1'
+        )
     if dev.type == 'cuda' and not torch.cuda.is_available():
         raise SystemExit(f'--device {args.device}: CUDA is not available on this machine')
     desc = (
@@ -363,11 +384,12 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, List[Dict[str, object]]]
             args.repeats,
             memory=not args.no_memory,
             models=models,
+            clock=args.clock,
         )
         header = (
             f'device: {desc} | batch {batch_size} person(s) x 3 frames | input '
-            f'{args.input_size[0]}x{args.input_size[1]} | median of {args.repeats} interleaved '
-            f'rounds (warmup {args.warmup}) | torch {torch.__version__}'
+            f'{args.input_size[0]}x{args.input_size[1]} | {args.clock} time, median of '
+            f'{args.repeats} interleaved rounds (warmup {args.warmup}) | torch {torch.__version__}'
         )
         print(format_table(rows, header), flush=True)
         results[batch_size] = rows

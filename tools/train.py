@@ -3,6 +3,7 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -49,7 +50,7 @@ def parse_args():
         '--amp',
         action='store_true',
         default=False,
-        help='enable automatic-mixed-precision training',
+        help='mixed precision: fp16 autocast + loss scaling on CUDA (no CUDA: fp32, says so)',
     )
     parser.add_argument(
         '--no-validate',
@@ -128,7 +129,13 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     # enable automatic-mixed-precision training
-    if args.amp is True:
+    if args.amp is True and not torch.cuda.is_available():
+        # mmengine's AmpOptimWrapper (fp16 autocast + dynamic loss scaling) needs a GPU
+        print(
+            'tools/train.py: --amp needs a CUDA device (fp16 autocast with loss scaling); '
+            'none here, so this run trains in fp32 on the CPU (docs/dcn_impl.md, mixed precision)'
+        )
+    elif args.amp is True:
         from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
         optim_wrapper = cfg.optim_wrapper.get('type', OptimWrapper)
