@@ -57,6 +57,9 @@ model = dict(
         dcn_offset_init='official_normal',
         srm_dilations=(1,),
         srm_mask_sigmoid=False,
+        # deformable-conv implementation, same results and weights (docs/dcn_impl.md): 'auto' =
+        # mmcv's CUDA ops on CUDA (torchvision without them), plain PyTorch on CPU
+        dcn_impl='auto',
         freeze_rough_layer=True,
         loss=dict(type='FaSRLoss', alpha=0.4),
         decoder=codec,

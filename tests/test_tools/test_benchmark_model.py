@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """tools/benchmark_model.py: smoke test with a narrow HRNet (the real one is W48)."""
 
+import pytest
 import torch
 from conftest import load_tool
 
@@ -101,3 +102,9 @@ def test_peak_memory_counts_only_new_tensors():
     with torch.no_grad():
         peak = bench.peak_memory_mib(fn, torch.device('cpu'))
     assert peak is None or abs(peak - 0.5) < 0.01  # None only if the private profiler API changed
+
+
+def test_clock_cpu_needs_one_cpu_thread(monkeypatch):
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: 2)
+    with pytest.raises(SystemExit, match='--threads 1'):
+        bench.main(['--device', 'cpu', '--clock', 'cpu'])
