@@ -365,8 +365,6 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, List[Dict[str, object]]]
         raise SystemExit(
             '--clock cpu measures one thread on the CPU: use it with --device cpu --threads 1'
         )
-    if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit(f'--device {args.device}: CUDA is not available on this machine')
     desc = (
         torch.cuda.get_device_name(dev)
         if dev.type == 'cuda'

@@ -49,12 +49,13 @@ def test_bf16_autocast_training_step(fixture, dcn_impl):
     head = _head_from_fixture(fixture, dcn_impl=dcn_impl).train()
     feats, _, margin = _split_inputs(fixture)
     feats = feats[:2]
-    samples = _samples(2, size=(48, 36), margins=margin[:2].tolist())
+    margins = margin[:2]
+    samples = _samples(2, size=(48, 36))
     losses, grads = {}, {}
     for precision in ('fp32', 'bf16'):
         head.zero_grad()
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=precision == 'bf16'):
-            loss = head.loss((feats,), samples, train_cfg={})['loss_kpt']
+            loss = head.loss((feats,), samples, train_cfg={}, margins=margins)['loss_kpt']
         assert loss.dtype == torch.float32 and torch.isfinite(loss)
         loss.backward()
         losses[precision] = loss.item()
