@@ -123,3 +123,15 @@ def test_low_precision_runs_the_sampling_in_fp32(impl):
         impl,
     )
     assert half.dtype == torch.bfloat16 and torch.isfinite(half).all()
+
+
+def test_mmcv_on_cuda_without_its_cuda_ops_is_one_clear_error(monkeypatch):
+    from fasrnet_mmpose.models.modules import deform_conv
+
+    class _CudaTensor:  # stands in for a CUDA tensor on this CPU-only machine
+        is_cuda = True
+
+    monkeypatch.setattr(deform_conv, 'mmcv_has_cuda_ops', lambda: False)
+    with pytest.raises(RuntimeError, match="use dcn_impl='auto' or 'torchvision'"):
+        deform_conv._dcn_mmcv(_CudaTensor(), None, None, None, None, (1, 1), (1, 1), (1, 1), 1, 1)
+    assert deform_conv.resolve_dcn_impl('auto', torch.device('cuda')) == 'torchvision'
