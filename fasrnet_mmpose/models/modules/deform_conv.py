@@ -142,26 +142,30 @@ def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, group
     padded[:, :, h:].zero_()
     padded[:, :, :h, w:].zero_()
     padded[:, :, :h, :w] = x
-    cols = F.grid_sample(
-        padded.view(b * g, cg, h_pad, w_pad),
-        grid,
-        mode='bilinear',
-        padding_mode='zeros',
-        align_corners=False,
-    ).view(b, g, cg, taps, area)  # sampled taps [B, G, Cin/G, taps, Ho*Wo]
-    mask = mask.reshape(b, g, 1, taps, area)
+    kwargs = dict(mode='bilinear', padding_mode='zeros', align_corners=False)
+    if b == 1 and g == 1:
+        # grid_sample parallelises over its batch only: one image per tap, columns (tap, channel)
+        cols = F.grid_sample(
+            padded.expand(taps, -1, -1, -1), grid.view(taps, h_out, w_out, 2), **kwargs
+        ).view(1, taps, c_in, area)  # [1, taps, Cin, Ho*Wo]
+        mask = mask.reshape(1, taps, 1, area)
+        w_mat = weight.permute(0, 2, 3, 1).reshape(groups, c_out // groups, taps * c_in_group)
+    else:
+        cols = F.grid_sample(padded.view(b * g, cg, h_pad, w_pad), grid, **kwargs).view(
+            b, g, cg, taps, area
+        )  # [B, G, Cin/G, taps, Ho*Wo], columns (channel, tap) as weight.view(Cout, Cin*taps)
+        mask = mask.reshape(b, g, 1, taps, area)
+        w_mat = weight.view(groups, c_out // groups, c_in_group * taps)
     if torch.is_grad_enabled() and (cols.requires_grad or mask.requires_grad):
         cols = cols * mask
     else:  # inference: no 3M-element temporary
         cols = cols.mul_(mask)
-    # columns ordered (input channel, tap), as weight.view(Cout, Cin*taps)
     cols = cols.view(b, groups, c_in_group * taps, area)
-    w_mat = weight.view(groups, c_out // groups, c_in_group * taps)
     if bias is None:
         out = torch.matmul(w_mat, cols)
     else:
-        out = torch.baddbmm(
-            bias.view(groups, c_out // groups, 1).expand(-1, -1, area).repeat(b, 1, 1),
+        out = torch.baddbmm(  # bias broadcast over Ho*Wo inside the matmul
+            bias.view(groups, c_out // groups, 1).repeat(b, 1, 1),
             w_mat.repeat(b, 1, 1),
             cols.reshape(b * groups, c_in_group * taps, area),
         )
