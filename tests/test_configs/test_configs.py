@@ -192,7 +192,7 @@ def test_dcpose_config_head_reproduces_official_dcpose_fixture():
     cfg = Config.fromfile(DCPOSE)
     cfg.model.head.init_cfg = None
     head = MODELS.build(cfg.model.head)
-    assert _num(head, trainable=True) == 1_603_053  # DCPose's trainable head (spec §8)
+    assert _num(head, trainable=True) == 1_603_053  # DCPose's trainable head (architecture.md §8)
     state = {
         'srm.' + conv.official_srm_key_to_plugin(k[len('state_dict/') :]): torch.from_numpy(v)
         for k, v in fx.items()

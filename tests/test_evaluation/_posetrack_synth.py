@@ -27,7 +27,7 @@ PT18_NAMES = (
     'left_ankle',
     'right_ankle',
 )
-#: 17-keypoint index -> poseval id (-1 for the ears), spec §7.3
+#: 17-keypoint index -> poseval id (-1 for the ears), the PT17 writer
 PT18_TO_POSEVAL = np.array([13, 12, 14, -1, -1, 9, 8, 10, 7, 11, 6, 3, 2, 4, 1, 5, 0])
 #: poseval id -> 17-keypoint index
 POSEVAL_TO_PT18 = np.array([int(np.flatnonzero(PT18_TO_POSEVAL == j)[0]) for j in range(15)])

@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""FaSRnet head: rough heatmaps + FRM + SRM (spec §2–§6)."""
+"""FaSRnet head: rough heatmaps + FRM + SRM (architecture.md §2–§6)."""
 
 from typing import Optional, Sequence, Tuple, Union
 
@@ -80,7 +80,8 @@ class FaSRHead(BaseHead):
             ``dict(type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)``.
             Defaults to ``None``.
         init_cfg (dict | list[dict], optional): Only ``Pretrained`` entries are honoured (applied
-            after the spec §6 initialisation of :meth:`init_weights`). Defaults to ``None``.
+            after the architecture.md §6 initialisation of :meth:`init_weights`). Defaults to
+            ``None``.
         components (Sequence[str]): Refinement modules to build, for the paper's ablations and
             for DCPose: ``('frm', 'srm')`` (FaSRnet), ``('frm', )`` (FRM only: ``H^S := H^F``,
             so the loss is ``MSE(H^F)`` for any alpha) or ``('srm', )`` (SRM only: the SRM refines
@@ -162,7 +163,7 @@ class FaSRHead(BaseHead):
 
     # ------------------------------------------------------------------ init
     def init_weights(self) -> None:
-        """Official initialisation (spec §6) of the whole head, then ``Pretrained`` init_cfg.
+        """Official initialisation (architecture.md §6) of the head, then ``Pretrained`` init_cfg.
 
         ``dcn_offset_init='zero'`` zero-initialises the DCN-packs' conditioning convs instead.
         The rough layer is N(0, 0.001²) too until the COCO HRNet checkpoint is loaded into it.

@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""FaSRnet double heatmap loss (spec §5)."""
+"""FaSRnet double heatmap loss (architecture.md §5)."""
 
 from typing import Dict, Optional
 

@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Feature-conditioned modulated deformable convolution ("DCN-pack", spec §3.3).
+"""Feature-conditioned modulated deformable convolution ("DCN-pack", architecture.md §3.3).
 
 Parameters are those of mmcv's ``ModulatedDeformConv2d``; the deformable conv itself runs the
 implementation chosen by ``dcn_impl`` (:mod:`.deform_conv`). The offset and mask layouts are those
@@ -26,7 +26,7 @@ def prefix_view(buffer: Tensor, shape: Tuple[int, ...]) -> Tensor:
 
     This is what the official CUDA DCNv2 kernel does with an oversized offset / mask buffer: it
     indexes the raw memory of the *whole batch* as if it were a contiguous tensor of the expected
-    shape (fixtures/official_head/README.md §3). Sample ``b`` therefore reads a scrambled part of
+    shape (architecture.md §3.3). Sample ``b`` therefore reads a scrambled part of
     its own map and, for ``b >= 1``, the tail of earlier samples' maps. Differentiable.
 
     Args:
@@ -116,7 +116,8 @@ class DCNPack(ModulatedDeformConv):
     def init_weights(self) -> None:
         """mmcv's default DCN init plus EDVR's zero init of ``conv_offset_mask``.
 
-        The model-level initialisation (spec §6, :func:`fasr_init_weights`) overrides this.
+        The model-level initialisation (architecture.md §6, :func:`fasr_init_weights`)
+        overrides this.
         """
         super().init_weights()
         if hasattr(self, 'conv_offset_mask'):

@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""FaSRnet Feature Refinement Module: two PCD-3 alignments + TSA fusion + 1×1 (spec §3).
+"""FaSRnet Feature Refinement Module: two PCD-3 alignments + TSA fusion + 1×1 (architecture.md §3).
 
 Submodule names follow the official code (``offset_conv1.l3`` ...) so that checkpoints map 1:1.
 """
@@ -19,7 +19,7 @@ ALIGN_DIRECTIONS = ('official', 'neighbour_to_current')
 
 
 def interleave(a: Tensor, b: Tensor) -> Tensor:
-    """Per-channel interleaved concat ``a0, b0, a1, b1, ...`` (spec §3.2 ``ilv``).
+    """Per-channel interleaved concat ``a0, b0, a1, b1, ...`` (architecture.md §3.2 ``ilv``).
 
     Args:
         a (Tensor): ``[B, C, H, W]``.
@@ -32,7 +32,7 @@ def interleave(a: Tensor, b: Tensor) -> Tensor:
 
 
 class PCDAlignment3(nn.Module):
-    """Pyramid-less PCD alignment ("PCD-3", official ``PCDAlignment_3``, spec §3.2).
+    """Pyramid-less PCD alignment ("PCD-3", official ``PCDAlignment_3``, architecture.md §3.2).
 
     All levels run at full resolution; level ``l{n}`` ... ``l1`` differ only in the sampling
     dilation of their DCN-pack (default 5, 3, 1), followed by a cascading DCN-pack (dilation 1).
@@ -129,7 +129,7 @@ class PCDAlignment3(nn.Module):
 
 
 class TSAFusion(nn.Module):
-    """Temporal-spatial attention fusion of EDVR (unmodified, spec §3.4).
+    """Temporal-spatial attention fusion of EDVR (unmodified, architecture.md §3.4).
 
     Args:
         num_feat (int): Channels per frame ``C``. Defaults to 48.
@@ -199,7 +199,7 @@ class TSAFusion(nn.Module):
 
 
 class FeatureRefinementModule(nn.Module):
-    """FRM: ``H^F = heatmap_layer(TSA([A_p, F_cur, A_n]))`` (spec §3).
+    """FRM: ``H^F = heatmap_layer(TSA([A_p, F_cur, A_n]))`` (architecture.md §3).
 
     Args:
         num_feat (int): Backbone feature channels ``C``. Defaults to 48.

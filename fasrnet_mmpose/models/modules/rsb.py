@@ -44,7 +44,7 @@ def conv_bn(in_channels: int, out_channels: int, kernel_size: int, relu: bool = 
 
 
 class RSBBlock(nn.Module):
-    """One residual steps block (spec §4.3).
+    """One residual steps block (architecture.md §4.3).
 
     The 1×1 input unit produces ``4b`` channels (``b = floor(cin * 26 / 64)``) that are split into
     four groups feeding 1, 2, 3 and 4 chained 3×3 units; the four group outputs are concatenated and

@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Semantics Refinement Module: DCPose's PRF + PTM + PCN heatmap head (spec §4).
+"""Semantics Refinement Module: DCPose's PRF + PTM + PCN heatmap head (architecture.md §4).
 
 FaSRnet uses it with a single dilation ``[1]`` and ``current = H^F``; DCPose uses the same module
 with dilations ``[3, 6, 9, 12, 15]`` and ``current = R_cur`` (the rough current heatmaps).
@@ -16,7 +16,7 @@ from .rsb import ChainOfRSBBlocks
 
 
 def margin_weights(margins: Tensor, batch_size: int, device: torch.device) -> Tuple[Tensor, Tensor]:
-    """Inverse-distance frame weights from margins (spec §1.2).
+    """Inverse-distance frame weights from margins (architecture.md §1.2).
 
     ``m = margin / margin.sum(1)``; previous weight ``m[:, 1]``, next weight ``m[:, 0]``.
 
@@ -113,7 +113,7 @@ class SemanticRefinementModule(nn.Module):
     def build_inputs(
         self, current: Tensor, prev: Tensor, next: Tensor, margins: Tensor
     ) -> Tuple[Tensor, Tensor]:
-        """Per-joint interleaved PRF / PTM inputs (spec §4.2), no per-joint loop.
+        """Per-joint interleaved PRF / PTM inputs (architecture.md §4.2), no per-joint loop.
 
         Args:
             current (Tensor): Current heatmaps (``H^F`` in FaSRnet) ``[B, K, H, W]``.

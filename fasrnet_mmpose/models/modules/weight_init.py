@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""FaSRnet / DCPose head initialisation (spec §6)."""
+"""FaSRnet / DCPose head initialisation (architecture.md §6)."""
 
 import torch
 from mmcv.ops import ModulatedDeformConv2d

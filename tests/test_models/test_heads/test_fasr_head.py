@@ -389,7 +389,7 @@ def test_registered():
 
 
 def test_pretrained_init_cfg_loads_the_rough_layer(tmp_path):
-    """A head-level ``Pretrained`` init_cfg (e.g. the COCO HRNet checkpoint) overrides spec §6."""
+    """A head-level ``Pretrained`` init_cfg (e.g. COCO HRNet) overrides architecture.md §6."""
     path = str(tmp_path / 'coco_hrnet.pth')
     weight, bias = torch.randn(17, 48, 1, 1), torch.randn(17)
     torch.save(

@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""FaSRLoss = alpha * MSE(H^F) + (1 - alpha) * MSE(H^S) (spec §5)."""
+"""FaSRLoss = alpha * MSE(H^F) + (1 - alpha) * MSE(H^S) (architecture.md §5)."""
 
 import pytest
 import torch

@@ -28,7 +28,7 @@ def test_prefix_view_reads_the_flat_batch_prefix():
 
 
 def test_official_conditioning_maps_are_oversized_at_full_size():
-    """Full 96x72 heatmaps: l3 (d=5) 104x80, l2 (d=3) 100x76, d=1 correct (spec §11)."""
+    """Full 96x72 heatmaps: l3 (d=5) 104x80, l2 (d=3) 100x76, d=1 correct (architecture.md §3.3)."""
     cond = torch.zeros(1, 48, 96, 72)
     for dilation, size in ((5, (104, 80)), (3, (100, 76)), (1, (96, 72))):
         pack = DCNPack(48, 48, 3, dilation=dilation, offset_padding='official_emulated')

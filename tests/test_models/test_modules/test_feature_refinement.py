@@ -1,5 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""PCD-3, TSA and the FRM wiring (spec §3)."""
+"""PCD-3, TSA and the FRM wiring (architecture.md §3)."""
 
 import pytest
 import torch
