@@ -121,7 +121,8 @@ def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, group
     taps, g, cg, area = k_h * k_w, deform_groups, c_in // deform_groups, h_out * w_out
     # The map is zero-padded to power-of-two sizes (zeros there = the out-of-map rule) so that
     # grid_sample's normalised coordinates add no rounding (see _tap_grid).
-    h_pad, w_pad = 1 << (h - 1).bit_length(), 1 << (w - 1).bit_length()
+    # int(): under torch.jit tracing (mmpose's get_flops) the sizes are traced tensors
+    h_pad, w_pad = 1 << (int(h) - 1).bit_length(), 1 << (int(w) - 1).bit_length()
     base_x, base_y = _tap_grid(
         k_h, k_w, h_out, w_out, tuple(stride), tuple(padding), tuple(dilation), h_pad, w_pad,
         x.device, x.dtype,
