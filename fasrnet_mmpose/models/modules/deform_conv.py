@@ -13,7 +13,12 @@ masks ``[B, G*kh*kw, Ho, Wo]`` (applied as given). Tap ``(i, j)`` at output ``(h
 * ``'pytorch'``: plain PyTorch — the taps sampled with ``grid_sample``, times the mask, then one
   matmul with ``weight.view(Cout, Cin*kh*kw)``. Fastest on CPU (docs/dcn_impl.md).
 * ``'auto'``: ``'mmcv'`` on CUDA when mmcv was built with CUDA ops, ``'torchvision'`` on CUDA
-  otherwise, ``'pytorch'`` on CPU. Resolved per call from the input's device.
+  otherwise; on CPU ``'pytorch'`` for inference and ``'mmcv'`` when gradients are needed. Resolved
+  per call from the input's device and grad mode. Why training stays on mmcv: at initialisation
+  the offsets are ~0, so every tap samples (almost) on an integer coordinate, where the
+  offset gradient is a one-sided slope whose side depends on rounding and differs between
+  implementations; Adam turns these tiny gradients into full-size steps, so the training
+  trajectory follows the op's convention (docs/dcn_impl.md: measured on the learning check).
 
 Low precision: the sampling positions (``base + offset``) need fp32 (in bf16 a position near 96 px
 is rounded to 0.5 px), so under ``torch.autocast`` or with half inputs every implementation runs in
@@ -53,13 +58,22 @@ def mmcv_has_cuda_ops() -> bool:
     return get_compiling_cuda_version() not in ('', 'not available')
 
 
-def resolve_dcn_impl(dcn_impl: str, device: torch.device) -> str:
-    """The concrete implementation ``'auto'`` stands for on ``device`` (others unchanged)."""
+def resolve_dcn_impl(dcn_impl: str, device: torch.device, needs_grad: bool = False) -> str:
+    """The concrete implementation ``'auto'`` stands for on ``device`` (others unchanged).
+
+    Args:
+        dcn_impl (str): One of :data:`DCN_IMPLS`.
+        device (torch.device): Device of the input.
+        needs_grad (bool): Whether the call is differentiated (training). Defaults to False.
+
+    Returns:
+        str: ``'mmcv'``, ``'torchvision'`` or ``'pytorch'``.
+    """
     if dcn_impl != 'auto':
         return dcn_impl
     if device.type == 'cuda':
         return 'mmcv' if mmcv_has_cuda_ops() else 'torchvision'
-    return 'pytorch'
+    return 'mmcv' if needs_grad else 'pytorch'
 
 
 def _dcn_mmcv(x, offset, mask, weight, bias, stride, padding, dilation, groups, deform_groups):
@@ -205,11 +219,12 @@ def modulated_deform_conv2d(
     Returns:
         Tensor: ``[B, Cout, Ho, Wo]``.
     """
-    impl = _IMPLS[resolve_dcn_impl(dcn_impl, x.device)]
+    tensors = (x, offset, mask, weight, bias)
+    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+    impl = _IMPLS[resolve_dcn_impl(dcn_impl, x.device, needs_grad)]
     args = (stride, padding, dilation, groups, deform_groups)
     device_type = x.device.type
     autocast = torch.is_autocast_enabled(device_type)
-    tensors = (x, offset, mask, weight, bias)
     if not autocast and all(t is None or t.dtype == torch.float32 for t in tensors):
         return impl(*tensors, *args)
     # low precision: sample and convolve in fp32

@@ -83,6 +83,8 @@ def test_zero_offsets_are_exact_with_the_plain_pytorch_implementation():
 def test_choice_resolution_and_validation():
     assert DCN_IMPLS == ('auto', 'mmcv', 'torchvision', 'pytorch')
     assert resolve_dcn_impl('auto', torch.device('cpu')) == 'pytorch'
+    # training on CPU keeps mmcv's gradient convention (docs/dcn_impl.md)
+    assert resolve_dcn_impl('auto', torch.device('cpu'), needs_grad=True) == 'mmcv'
     cuda_choice = 'mmcv' if mmcv_has_cuda_ops() else 'torchvision'
     assert resolve_dcn_impl('auto', torch.device('cuda')) == cuda_choice
     for impl in DCN_IMPLS[1:]:
