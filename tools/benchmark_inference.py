@@ -30,11 +30,25 @@ On CPU use ``--input-size 256 192`` and ``--max-frames`` to keep it short.
 
 import argparse
 import copy
+import logging
 import os.path as osp
 import sys
-import time
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional
+
+import torch
+from mmengine.config import Config
+from mmpose.apis.inferencers import Pose2DInferencer
+
+from fasrnet_mmpose.apis import (
+    FaSRnetInferencer,
+    HOGPersonDetector,
+    find_model_entry,
+    open_frame_source,
+)
+from fasrnet_mmpose.apis.inferencers.utils import FrameListSource
+from fasrnet_mmpose.utils import check_device, mmlogger_level
+from fasrnet_mmpose.utils.benchmark import CLOCKS, ratio_str, resolve_device, timed_call
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_INPUT = osp.join(PROJECT_ROOT, 'demo', 'resources', 'vtest_clip.mp4')
@@ -102,12 +116,12 @@ COLUMNS = ('decode', 'boxes', 'preprocess', 'model', 'postproc', 'render', 'trac
 
 
 class StageTimer:
-    """Accumulates wall time and call counts per stage."""
+    """Accumulates time (synchronised ``clock``) and call counts per stage."""
 
-    def __init__(self, sync: Callable[[], None], clock: Callable[[], float]) -> None:
+    def __init__(self, device: torch.device, clock: Callable[[], float]) -> None:
         self.seconds: Dict[str, float] = defaultdict(float)
         self.calls: Dict[str, int] = defaultdict(int)
-        self.sync, self.clock = sync, clock
+        self.device, self.clock = device, clock
         self.enabled = False
 
     def wrap(self, stage: str, fn: Callable) -> Callable:
@@ -115,11 +129,8 @@ class StageTimer:
         def timed(*args, **kwargs):
             if not self.enabled:
                 return fn(*args, **kwargs)
-            self.sync()
-            start = self.clock()
-            out = fn(*args, **kwargs)
-            self.sync()
-            self.seconds[stage] += self.clock() - start
+            out, seconds = timed_call(lambda: fn(*args, **kwargs), self.device, self.clock)
+            self.seconds[stage] += seconds
             self.calls[stage] += 1
             return out
 
@@ -185,37 +196,18 @@ def single_frame_config(cfg):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from fasrnet_mmpose.utils.cli import check_device
-
     check_device(args.device)  # one clear line instead of a CUDA traceback
-
-    import logging
-
-    from fasrnet_mmpose.utils import mmlogger_level  # imports (registers) the plugin
-
     with mmlogger_level(logging.ERROR):
         return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    import torch
-    from mmengine.config import Config
-    from mmpose.apis.inferencers import Pose2DInferencer
-
-    from fasrnet_mmpose.apis import (
-        FaSRnetInferencer,
-        HOGPersonDetector,
-        find_model_entry,
-        open_frame_source,
-    )
-    from fasrnet_mmpose.apis.inferencers.utils import FrameListSource
-
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    dev = resolve_device(args.device)
+    device = str(dev)
     if args.clock == 'auto':
-        args.clock = 'wall' if device.startswith('cuda') else 'cpu'
+        args.clock = 'wall' if dev.type == 'cuda' else 'cpu'
 
     # ---- decode once
     try:
@@ -223,10 +215,8 @@ def _run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f'benchmark_inference.py: error: {e}', file=sys.stderr)
         return 1
-    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
-    start = clock()
-    decoded = [(frame, name) for frame, name in source]
-    decode_s = clock() - start
+    clock = CLOCKS[args.clock]
+    decoded, decode_s = timed_call(lambda: [(frame, name) for frame, name in source], dev, clock)
     if len(decoded) <= args.warmup:
         print(
             f'benchmark_inference.py: error: {args.input} has {len(decoded)} frame(s); need more '
@@ -279,7 +269,7 @@ def _run(args: argparse.Namespace) -> int:
     call_kwargs = dict(return_vis=args.render, draw_bbox=True)
     for side in sides:
         inferencer = side['inferencer']
-        side['timer'] = timer = StageTimer(sync, clock)
+        side['timer'] = timer = StageTimer(dev, clock)
         if inferencer.detector is not None:
             inferencer.detector = timer.wrap('boxes', inferencer.detector)
         for stage, attr in STAGES:
@@ -296,11 +286,8 @@ def _run(args: argparse.Namespace) -> int:
     # interleaved: frame t of one model, then frame t of the other (same machine load)
     for _ in timed:
         for side in sides:
-            sync()
-            start = clock()
-            result = next(side['results'])
-            sync()
-            side['loop'] += clock() - start
+            result, seconds = timed_call(lambda: next(side['results']), dev, clock)
+            side['loop'] += seconds
             side['persons'] += len(result['predictions'][0])
     for side in sides:
         for _ in side['results']:  # let the inferencer finish its run (output files)
@@ -343,12 +330,11 @@ def _run(args: argparse.Namespace) -> int:
             + f' {r["fps"]:>9.2f} {r["pps"]:>9.2f}'
         )
     a, b = rows
-    ratio = lambda x, y: f'{x / y:.2f}x' if y > 0 else '-'  # noqa: E731
     print('-' * len(header))
     print(
         f'{"ratio FaSRnet / single-frame":<30} {"":>6} {"":>7} {"":>4} '
-        + ' '.join(f'{ratio(a[c], b[c]):>10}' for c in cols)
-        + f' {ratio(a["fps"], b["fps"]):>9} {ratio(a["pps"], b["pps"]):>9}'
+        + ' '.join(f'{ratio_str(a[c], b[c]):>10}' for c in cols)
+        + f' {ratio_str(a["fps"], b["fps"]):>9} {ratio_str(a["pps"], b["pps"]):>9}'
     )
     print(
         '\nboxes = person detection (detect; shared detector), preprocess = test pipeline '
