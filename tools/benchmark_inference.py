@@ -47,12 +47,9 @@ from fasrnet_mmpose.apis import (
     open_frame_source,
 )
 from fasrnet_mmpose.apis.inferencers.utils import FrameListSource
+from fasrnet_mmpose.apis.inferencers.utils.model_index import DEFAULT_MODEL, DEMO_CLIP
 from fasrnet_mmpose.utils import check_device, mmlogger_level
 from fasrnet_mmpose.utils.benchmark import CLOCKS, ratio_str, resolve_device, timed_call
-
-PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_INPUT = osp.join(PROJECT_ROOT, 'demo', 'resources', 'vtest_clip.mp4')
-DEFAULT_MODEL = 'fasrnet_hrnet-w48_posetrack17'
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -61,9 +58,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'single-frame HRNet-W48 inferencer on a real clip.',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        'input', nargs='?', default=DEFAULT_INPUT, help='video file or image folder'
-    )
+    parser.add_argument('input', nargs='?', default=DEMO_CLIP, help='video file or image folder')
     parser.add_argument(
         '--config', default=DEFAULT_MODEL, help='FaSRnet config file or model alias'
     )
