@@ -49,7 +49,13 @@ from fasrnet_mmpose.apis import (
 from fasrnet_mmpose.apis.inferencers.utils import FrameListSource
 from fasrnet_mmpose.apis.inferencers.utils.model_index import DEFAULT_MODEL, DEMO_CLIP
 from fasrnet_mmpose.utils import check_device, mmlogger_level
-from fasrnet_mmpose.utils.benchmark import CLOCKS, ratio_str, resolve_device, timed_call
+from fasrnet_mmpose.utils.benchmark import (
+    CLOCKS,
+    add_size_option,
+    ratio_str,
+    resolve_device,
+    timed_call,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -67,13 +73,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--warmup', type=int, default=1, help='untimed warm-up frames (run before the timed pass)'
     )
-    parser.add_argument(
+    add_size_option(
+        parser,
         '--input-size',
-        type=int,
-        nargs=2,
-        metavar=('H', 'W'),
-        default=None,
-        help='override the crop size of both models (multiples of 32), e.g. '
+        'HW',
+        'override the crop size of both models (multiples of 32), e.g. '
         "128 96 on CPU; default: the config's (384 288)",
     )
     parser.add_argument(

@@ -46,6 +46,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from fasrnet_mmpose.utils.benchmark import (
+    add_size_option,
     dump_json,
     hrnet_variant,
     max_rss_mib,
@@ -64,12 +65,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='auto', help="'cuda', 'cpu' or 'auto' (default)")
     parser.add_argument('--batch-size', type=int, help='per-process batch (default: config)')
     parser.add_argument('--num-workers', type=int, help='loader workers (default: config)')
-    parser.add_argument(
+    add_size_option(
+        parser,
         '--input-size',
-        type=int,
-        nargs=2,
-        metavar=('W', 'H'),
-        help='model input size (heatmaps W/4 x H/4; multiples of 16); default: config',
+        'WH',
+        'model input size (heatmaps W/4 x H/4; multiples of 16); default: config',
     )
     parser.add_argument(
         '--backbone',
@@ -101,13 +101,8 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help="use the config's own training dataset (data must exist)",
     )
-    parser.add_argument(
-        '--frame-size',
-        type=int,
-        nargs=2,
-        default=(1280, 720),
-        metavar=('W', 'H'),
-        help='synthetic frame size (default 1280 720)',
+    add_size_option(
+        parser, '--frame-size', 'WH', 'synthetic frame size (default 1280 720)', (1280, 720)
     )
     parser.add_argument(
         '--num-frames', type=int, default=24, help='frames of the synthetic video (default 24)'

@@ -8,6 +8,7 @@ them alike) and the best round is kept, CUDA work is synchronised before each cl
 on a shared CPU the process's CPU time can replace the wall clock.
 """
 
+import argparse
 import json
 import resource
 import time
@@ -18,6 +19,25 @@ import torch
 
 #: ``--clock`` choices: this process's CPU time or the elapsed (wall) time.
 CLOCKS: Dict[str, Callable[[], float]] = dict(cpu=time.process_time, wall=time.perf_counter)
+
+
+def add_size_option(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    order: str,
+    help: str,
+    default: Optional[Tuple[int, int]] = None,
+) -> None:
+    """Add a size option of two integers, e.g. ``--input-size W H``.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        flag (str): The option, e.g. ``'--input-size'``.
+        order (str): ``'WH'`` or ``'HW'``: the order of the two values (shown as metavar).
+        help (str): The option's help.
+        default (tuple[int, int], optional): The default. Defaults to None.
+    """
+    parser.add_argument(flag, type=int, nargs=2, default=default, metavar=tuple(order), help=help)
 
 
 def resolve_device(device: Optional[str] = 'auto') -> torch.device:
