@@ -12,13 +12,16 @@ import argparse
 import json
 import resource
 import time
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
-#: ``--clock`` choices: this process's CPU time or the elapsed (wall) time.
-CLOCKS: Dict[str, Callable[[], float]] = dict(cpu=time.process_time, wall=time.perf_counter)
+#: ``--clock`` choices: this process's CPU time, the calling thread's CPU time (single-threaded
+#: torch: robust on a machine shared with other jobs) or the elapsed (wall) time.
+CLOCKS: Dict[str, Callable[[], float]] = dict(
+    cpu=time.process_time, thread=time.thread_time, wall=time.perf_counter
+)
 
 
 def add_size_option(
@@ -108,34 +111,92 @@ def best_of_rounds(
     return best
 
 
-def time_calls(
+def time_rounds(
     fns: Dict[str, Callable[[], object]],
     device: torch.device,
     warmup: int,
     repeats: int,
     clock: Callable[[], float] = time.perf_counter,
-) -> Dict[str, float]:
-    """Best time in seconds of each ``fn()`` over ``repeats`` interleaved rounds.
+) -> Dict[str, List[float]]:
+    """Seconds of each ``fn()``, one per round, over ``repeats`` interleaved rounds.
+
+    After ``warmup`` untimed calls of each, the calls run round-robin, so that load from other
+    processes affects every entry alike (take the median, or per-round ratios, of the lists).
 
     Args:
         fns (dict[str, callable]): Name -> function to time.
         device (torch.device): Synchronised before and after each call.
         warmup (int): Untimed calls of each function first.
         repeats (int): Timed rounds.
-        clock (callable): ``time.perf_counter`` (default) or ``time.process_time``.
+        clock (callable): One of :data:`CLOCKS`. Defaults to ``time.perf_counter``.
 
     Returns:
-        dict[str, float]: Name -> best seconds per call.
+        dict[str, list[float]]: Name -> seconds per round.
     """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
+    times: Dict[str, List[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(timed_call(fn, device, clock)[1])
+    return times
 
-    def seconds(fn: Callable[[], object]) -> Callable[[], Dict[str, object]]:
-        return lambda: dict(seconds=float(timed_call(fn, device, clock)[1]))
 
-    best = best_of_rounds({name: seconds(fn) for name, fn in fns.items()}, repeats)
-    return {name: out['seconds'] for name, out in best.items()}
+def cpu_peak_mib(fn: Callable[[], object]) -> Optional[float]:
+    """Peak of the CPU tensor memory allocated during ``fn()`` (torch profiler memory timeline);
+    tensors that exist before the call (weights, inputs) are not counted. None if the private
+    profiler API is unavailable."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+        from torch.profiler._memory_profiler import Action, MemoryProfileTimeline
+
+        with profile(
+            activities=[ProfilerActivity.CPU],
+            profile_memory=True,
+            record_shapes=True,
+            with_stack=True,
+        ) as prof:
+            fn()
+        timeline = MemoryProfileTimeline(prof._memory_profile()).timeline
+        current = peak = 0
+        for _, action, (key, _), numbytes in sorted(timeline, key=lambda e: e[0]):
+            if key.device.type != 'cpu' or action == Action.PREEXISTING:
+                continue
+            if action == Action.CREATE:
+                current += numbytes
+            elif action == Action.DESTROY:
+                current -= numbytes
+            peak = max(peak, current)
+        return peak / 2**20
+    except Exception:  # noqa: BLE001  (private profiler API: report n/a if it changes)
+        return None
+
+
+def peak_memory_mib(
+    fn: Callable[[], object],
+    device: torch.device,
+    cpu_peak: Callable[[Callable[[], object]], Optional[float]] = cpu_peak_mib,
+) -> Optional[float]:
+    """Peak memory (MiB) that one ``fn()`` call allocates on top of what exists before it.
+
+    Args:
+        fn (callable): The call.
+        device (torch.device): CUDA: ``max_memory_allocated`` minus the allocation before the
+            call; CPU: ``cpu_peak(fn)``.
+        cpu_peak (callable): The CPU measurement. Defaults to :func:`cpu_peak_mib`.
+
+    Returns:
+        float, optional: MiB, or None where the CPU measurement is unavailable.
+    """
+    if device.type != 'cuda':
+        return cpu_peak(fn)
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats(device)
+    base = torch.cuda.memory_allocated(device)
+    fn()
+    synchronize(device)
+    return (torch.cuda.max_memory_allocated(device) - base) / 2**20
 
 
 def max_rss_mib() -> float:
