@@ -1,11 +1,12 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""What the ``tools/benchmark_*.py`` scripts share: device and clock choice, synchronised timing
-in interleaved rounds, peak memory, synthetic frames, benchmark backbones and result output.
+"""What the four ``tools/benchmark_*.py`` scripts share: device and clock choice, synchronised
+timing in interleaved rounds, peak memory (CUDA allocator, CPU profiler timeline, process RSS),
+synthetic frames, benchmark backbones, size options and result output.
 
-Every benchmark prints ratios against a baseline measured in the same run; the helpers here make
-the measurements comparable: the entries are timed round-robin (other load on the machine affects
-them alike) and the best round is kept, CUDA work is synchronised before each clock reading, and
-on a shared CPU the process's CPU time can replace the wall clock.
+Every benchmark prints ratios against a baseline measured in the same run; these helpers keep the
+measurements comparable: the entries are timed round-robin (other load on the machine affects
+them alike; the tools report the best or the median round), CUDA work is synchronised before each
+clock reading, and on a shared CPU the process's or thread's CPU time can replace the wall clock.
 """
 
 import argparse
