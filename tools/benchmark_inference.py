@@ -30,15 +30,32 @@ On CPU use ``--input-size 256 192`` and ``--max-frames`` to keep it short.
 
 import argparse
 import copy
+import logging
 import os.path as osp
 import sys
-import time
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional
 
-PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_INPUT = osp.join(PROJECT_ROOT, 'demo', 'resources', 'vtest_clip.mp4')
-DEFAULT_MODEL = 'fasrnet_hrnet-w48_posetrack17'
+import torch
+from mmengine.config import Config
+from mmpose.apis.inferencers import Pose2DInferencer
+
+from fasrnet_mmpose.apis import (
+    FaSRnetInferencer,
+    HOGPersonDetector,
+    find_model_entry,
+    open_frame_source,
+)
+from fasrnet_mmpose.apis.inferencers.utils import FrameListSource
+from fasrnet_mmpose.apis.inferencers.utils.model_index import DEFAULT_MODEL, DEMO_CLIP
+from fasrnet_mmpose.utils import check_device, mmlogger_level
+from fasrnet_mmpose.utils.benchmark import (
+    CLOCKS,
+    add_size_option,
+    ratio_str,
+    resolve_device,
+    timed_call,
+)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -47,9 +64,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'single-frame HRNet-W48 inferencer on a real clip.',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        'input', nargs='?', default=DEFAULT_INPUT, help='video file or image folder'
-    )
+    parser.add_argument('input', nargs='?', default=DEMO_CLIP, help='video file or image folder')
     parser.add_argument(
         '--config', default=DEFAULT_MODEL, help='FaSRnet config file or model alias'
     )
@@ -58,13 +73,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--warmup', type=int, default=1, help='untimed warm-up frames (run before the timed pass)'
     )
-    parser.add_argument(
+    add_size_option(
+        parser,
         '--input-size',
-        type=int,
-        nargs=2,
-        metavar=('H', 'W'),
-        default=None,
-        help='override the crop size of both models (multiples of 32), e.g. '
+        'HW',
+        'override the crop size of both models (multiples of 32), e.g. '
         "128 96 on CPU; default: the config's (384 288)",
     )
     parser.add_argument(
@@ -102,12 +115,12 @@ COLUMNS = ('decode', 'boxes', 'preprocess', 'model', 'postproc', 'render', 'trac
 
 
 class StageTimer:
-    """Accumulates wall time and call counts per stage."""
+    """Accumulates time (synchronised ``clock``) and call counts per stage."""
 
-    def __init__(self, sync: Callable[[], None], clock: Callable[[], float]) -> None:
+    def __init__(self, device: torch.device, clock: Callable[[], float]) -> None:
         self.seconds: Dict[str, float] = defaultdict(float)
         self.calls: Dict[str, int] = defaultdict(int)
-        self.sync, self.clock = sync, clock
+        self.device, self.clock = device, clock
         self.enabled = False
 
     def wrap(self, stage: str, fn: Callable) -> Callable:
@@ -115,11 +128,8 @@ class StageTimer:
         def timed(*args, **kwargs):
             if not self.enabled:
                 return fn(*args, **kwargs)
-            self.sync()
-            start = self.clock()
-            out = fn(*args, **kwargs)
-            self.sync()
-            self.seconds[stage] += self.clock() - start
+            out, seconds = timed_call(lambda: fn(*args, **kwargs), self.device, self.clock)
+            self.seconds[stage] += seconds
             self.calls[stage] += 1
             return out
 
@@ -185,37 +195,18 @@ def single_frame_config(cfg):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from fasrnet_mmpose.utils.cli import check_device
-
     check_device(args.device)  # one clear line instead of a CUDA traceback
-
-    import logging
-
-    from fasrnet_mmpose.utils import mmlogger_level  # imports (registers) the plugin
-
     with mmlogger_level(logging.ERROR):
         return _run(args)
 
 
 def _run(args: argparse.Namespace) -> int:
-    import torch
-    from mmengine.config import Config
-    from mmpose.apis.inferencers import Pose2DInferencer
-
-    from fasrnet_mmpose.apis import (
-        FaSRnetInferencer,
-        HOGPersonDetector,
-        find_model_entry,
-        open_frame_source,
-    )
-    from fasrnet_mmpose.apis.inferencers.utils import FrameListSource
-
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    dev = resolve_device(args.device)
+    device = str(dev)
     if args.clock == 'auto':
-        args.clock = 'wall' if device.startswith('cuda') else 'cpu'
+        args.clock = 'wall' if dev.type == 'cuda' else 'cpu'
 
     # ---- decode once
     try:
@@ -223,10 +214,8 @@ def _run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f'benchmark_inference.py: error: {e}', file=sys.stderr)
         return 1
-    clock = time.process_time if args.clock == 'cpu' else time.perf_counter
-    start = clock()
-    decoded = [(frame, name) for frame, name in source]
-    decode_s = clock() - start
+    clock = CLOCKS[args.clock]
+    decoded, decode_s = timed_call(lambda: [(frame, name) for frame, name in source], dev, clock)
     if len(decoded) <= args.warmup:
         print(
             f'benchmark_inference.py: error: {args.input} has {len(decoded)} frame(s); need more '
@@ -279,7 +268,7 @@ def _run(args: argparse.Namespace) -> int:
     call_kwargs = dict(return_vis=args.render, draw_bbox=True)
     for side in sides:
         inferencer = side['inferencer']
-        side['timer'] = timer = StageTimer(sync, clock)
+        side['timer'] = timer = StageTimer(dev, clock)
         if inferencer.detector is not None:
             inferencer.detector = timer.wrap('boxes', inferencer.detector)
         for stage, attr in STAGES:
@@ -296,11 +285,8 @@ def _run(args: argparse.Namespace) -> int:
     # interleaved: frame t of one model, then frame t of the other (same machine load)
     for _ in timed:
         for side in sides:
-            sync()
-            start = clock()
-            result = next(side['results'])
-            sync()
-            side['loop'] += clock() - start
+            result, seconds = timed_call(lambda: next(side['results']), dev, clock)
+            side['loop'] += seconds
             side['persons'] += len(result['predictions'][0])
     for side in sides:
         for _ in side['results']:  # let the inferencer finish its run (output files)
@@ -343,12 +329,11 @@ def _run(args: argparse.Namespace) -> int:
             + f' {r["fps"]:>9.2f} {r["pps"]:>9.2f}'
         )
     a, b = rows
-    ratio = lambda x, y: f'{x / y:.2f}x' if y > 0 else '-'  # noqa: E731
     print('-' * len(header))
     print(
         f'{"ratio FaSRnet / single-frame":<30} {"":>6} {"":>7} {"":>4} '
-        + ' '.join(f'{ratio(a[c], b[c]):>10}' for c in cols)
-        + f' {ratio(a["fps"], b["fps"]):>9} {ratio(a["pps"], b["pps"]):>9}'
+        + ' '.join(f'{ratio_str(a[c], b[c]):>10}' for c in cols)
+        + f' {ratio_str(a["fps"], b["fps"]):>9} {ratio_str(a["pps"], b["pps"]):>9}'
     )
     print(
         '\nboxes = person detection (detect; shared detector), preprocess = test pipeline '

@@ -32,7 +32,6 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import resource
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,8 @@ from types import ModuleType
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
+
+from fasrnet_mmpose.utils.benchmark import best_of_rounds, max_rss_mib
 
 #: The last commit of the previous evaluation implementation (the baseline).
 BASELINE_REF = '0360b2cadee301fd40a0bc02f8b42524c0e61a5a'
@@ -261,23 +262,22 @@ def _file_evaluation(args: argparse.Namespace, tmp: str, baseline: Optional[Modu
     from fasrnet_mmpose.evaluation.functional import posetrack_data
 
     gt_dir, pred_dir = osp.join(tmp, 'gt'), osp.join(tmp, 'pred')
-    best = {}
-    for _ in range(args.repeat):
-        for name in ('baseline', 'current'):  # interleaved: same machine load
-            if name == 'current':
-                r = _phases(current, gt_dir, pred_dir)
-            elif baseline is not None:
-                r = _phases(baseline, gt_dir, pred_dir)
-            else:  # the current readers on the standard library's json
-                fast = posetrack_data.orjson
-                posetrack_data.orjson = None
-                try:
-                    r = _phases(current, gt_dir, pred_dir)
-                finally:
-                    posetrack_data.orjson = fast
-            if name in best:
-                r = {k: (min(v, best[name][k]) if k != 'res' else v) for k, v in r.items()}
-            best[name] = r
+
+    def run_baseline() -> dict:
+        if baseline is not None:
+            return _phases(baseline, gt_dir, pred_dir)
+        fast = posetrack_data.orjson  # the current readers on the standard library's json
+        posetrack_data.orjson = None
+        try:
+            return _phases(current, gt_dir, pred_dir)
+        finally:
+            posetrack_data.orjson = fast
+
+    # interleaved: same machine load
+    best = best_of_rounds(
+        dict(baseline=run_baseline, current=lambda: _phases(current, gt_dir, pred_dir)),
+        args.repeat,
+    )
     for key in ('ap', 'pre', 'rec'):
         np.testing.assert_array_equal(best['current']['res'][key], best['baseline']['res'][key])
     return best['current'], best['baseline']
@@ -335,7 +335,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         with tempfile.TemporaryDirectory() as tmp, mmlogger_level(logging.WARNING):
             res, peak, num_samples = _metric(args, fmt, tmp)
             cur, base = _file_evaluation(args, tmp, baseline)
-        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
+        maxrss = max_rss_mib()
         out_fmt = args.outfile_format or fmt
         n_gt, n_pred = cur['res']['num_gt_persons'], cur['res']['num_pred_persons']
         print(

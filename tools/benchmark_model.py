@@ -32,10 +32,18 @@ which other processes do not inflate the way they inflate wall time.
 import argparse
 import os
 import statistics
-import time
 from typing import Callable, Dict, List, Optional
 
 import torch
+
+from fasrnet_mmpose.utils.benchmark import (
+    CLOCKS,
+    add_size_option,
+    cpu_peak_mib,
+    resolve_device,
+    time_rounds,
+)
+from fasrnet_mmpose.utils.benchmark import peak_memory_mib as benchmark_peak_memory_mib
 
 #: The backbone of the models built here; ``None``: mmpose's HRNet-W48
 #: (:func:`fasrnet_mmpose.models.backbones_cfg.hrnet_w48`, imported with the plugin when the models
@@ -56,82 +64,14 @@ FLOOR = 'floor = 3 x single frame'
 SINGLE = 'HRNet-W48 single frame (mmpose)'
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def time_calls(
-    fns: Dict[str, Callable[[], object]],
-    device: torch.device,
-    warmup: int,
-    repeats: int,
-    clock: str = 'wall',
-) -> Dict[str, List[float]]:
-    """Times in seconds of each ``fn()``, one per round, over ``repeats`` rounds.
-
-    The calls are interleaved round-robin (after ``warmup`` calls of each), so that load from other
-    processes affects every entry alike. ``clock='wall'``: wall time; ``'cpu'``: CPU time of the
-    calling thread (single-threaded torch only), which does not count the time the thread waits
-    for a core that other processes hold.
-    """
-    timer = time.thread_time if clock == 'cpu' else time.perf_counter
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times: Dict[str, List[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            _sync(device)
-            start = timer()
-            fn()
-            _sync(device)
-            times[name].append(timer() - start)
-    return times
-
-
-def _cpu_peak_mib(fn: Callable[[], object]) -> Optional[float]:
-    """Peak of the tensor memory allocated during ``fn()`` (torch profiler memory timeline)."""
-    try:
-        from torch.profiler import ProfilerActivity, profile
-        from torch.profiler._memory_profiler import Action, MemoryProfileTimeline
-
-        with profile(
-            activities=[ProfilerActivity.CPU],
-            profile_memory=True,
-            record_shapes=True,
-            with_stack=True,
-        ) as prof:
-            fn()
-        timeline = MemoryProfileTimeline(prof._memory_profile()).timeline
-        current = peak = 0
-        for _, action, (key, _), numbytes in sorted(timeline, key=lambda e: e[0]):
-            if key.device.type != 'cpu' or action == Action.PREEXISTING:
-                continue  # weights and inputs that exist before the call are not counted
-            if action == Action.CREATE:
-                current += numbytes
-            elif action == Action.DESTROY:
-                current -= numbytes
-            peak = max(peak, current)
-        return peak / 2**20
-    except Exception:  # noqa: BLE001  (private profiler API: report n/a if it changes)
-        return None
+#: The CPU peak-memory measurement (tests replace it: the profiler is slow).
+_cpu_peak_mib = cpu_peak_mib
 
 
 def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> Optional[float]:
-    """Peak memory (MiB) that one ``fn()`` call allocates on top of what exists before it.
-
-    CUDA: ``max_memory_allocated`` minus the allocation before the call. CPU: the peak of the
-    torch profiler's memory timeline of the call (``None`` if unavailable).
-    """
-    if device.type == 'cuda':
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-        fn()
-        _sync(device)
-        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
-    return _cpu_peak_mib(fn)
+    """Peak memory (MiB) of one ``fn()`` call: :func:`fasrnet_mmpose.utils.benchmark.
+    peak_memory_mib` with this module's :data:`_cpu_peak_mib`."""
+    return benchmark_peak_memory_mib(fn, device, cpu_peak=lambda f: _cpu_peak_mib(f))
 
 
 def backbone_cfg() -> dict:
@@ -268,7 +208,9 @@ def run_benchmark(
         fns[f'FaSRHead only, fixed, {auto}*'] = with_impl(
             fixed_head, 'auto', lambda: fixed_head.forward(feats)
         )
-        times = time_calls(fns, dev, warmup, repeats, clock)
+        times = time_rounds(
+            fns, dev, warmup, repeats, CLOCKS['thread' if clock == 'cpu' else 'wall']
+        )
         peaks = {name: peak_memory_mib(fn, dev) if memory else None for name, fn in fns.items()}
         set_dcn_impl(official_head, 'auto')
     times[FLOOR] = [3 * t for t in times[SINGLE]]
@@ -288,13 +230,6 @@ def run_benchmark(
             )
         )
     return rows
-
-
-def resolve_device(device: str) -> torch.device:
-    """``'auto'``: CUDA when available, else CPU."""
-    if device == 'auto':
-        device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    return torch.device(device)
 
 
 def format_table(rows: List[Dict[str, object]], header: str) -> str:
@@ -329,14 +264,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=[1],
         help='persons per forward (one table each)',
     )
-    parser.add_argument(
-        '--input-size',
-        type=int,
-        nargs=2,
-        default=(384, 288),
-        metavar=('H', 'W'),
-        help='crop size (multiples of 32)',
-    )
+    add_size_option(parser, '--input-size', 'HW', 'crop size (multiples of 32)', (384, 288))
     parser.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=5, help='interleaved rounds (median)')

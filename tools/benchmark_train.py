@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import resource
 import shutil
 import sys
 import tempfile
@@ -46,58 +45,15 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-
-def tiny_hrnet(width: int) -> dict:
-    """HRNet with one block per stage and ``width`` channels at 1/4 resolution (3 branches, so
-    that small inputs need only be multiples of 16)."""
-    w = width
-    return dict(
-        type='HRNet',
-        in_channels=3,
-        extra=dict(
-            stage1=dict(
-                num_modules=1,
-                num_branches=1,
-                block='BOTTLENECK',
-                num_blocks=(1,),
-                num_channels=(w,),
-            ),
-            stage2=dict(
-                num_modules=1,
-                num_branches=2,
-                block='BASIC',
-                num_blocks=(1, 1),
-                num_channels=(w, 2 * w),
-            ),
-            stage3=dict(
-                num_modules=1,
-                num_branches=3,
-                block='BASIC',
-                num_blocks=(1, 1, 1),
-                num_channels=(w, 2 * w, 4 * w),
-            ),
-            stage4=dict(
-                num_modules=1,
-                num_branches=3,
-                block='BASIC',
-                num_blocks=(1, 1, 1),
-                num_channels=(w, 2 * w, 4 * w),
-                multiscale_output=False,
-            ),
-        ),
-    )
-
-
-def hrnet(width: int) -> dict:
-    """Standard HRNet-W``width``: the plugin's HRNet-W48 (``configs/_base_/models/hrnet_w48.py``)
-    with ``width * 2**i`` channels on branch ``i`` of stages 2-4 (mmpose's W32/W48 layout)."""
-    from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
-
-    cfg = hrnet_w48()
-    for stage in ('stage2', 'stage3', 'stage4'):
-        extra = cfg['extra'][stage]
-        extra['num_channels'] = tuple(width * 2**i for i in range(extra['num_branches']))
-    return cfg
+from fasrnet_mmpose.utils.benchmark import (
+    add_size_option,
+    dump_json,
+    hrnet_variant,
+    max_rss_mib,
+    resolve_device,
+    synchronize,
+    synthetic_frame,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -109,12 +65,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='auto', help="'cuda', 'cpu' or 'auto' (default)")
     parser.add_argument('--batch-size', type=int, help='per-process batch (default: config)')
     parser.add_argument('--num-workers', type=int, help='loader workers (default: config)')
-    parser.add_argument(
+    add_size_option(
+        parser,
         '--input-size',
-        type=int,
-        nargs=2,
-        metavar=('W', 'H'),
-        help='model input size (heatmaps W/4 x H/4; multiples of 16); default: config',
+        'WH',
+        'model input size (heatmaps W/4 x H/4; multiples of 16); default: config',
     )
     parser.add_argument(
         '--backbone',
@@ -146,13 +101,8 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help="use the config's own training dataset (data must exist)",
     )
-    parser.add_argument(
-        '--frame-size',
-        type=int,
-        nargs=2,
-        default=(1280, 720),
-        metavar=('W', 'H'),
-        help='synthetic frame size (default 1280 720)',
+    add_size_option(
+        parser, '--frame-size', 'WH', 'synthetic frame size (default 1280 720)', (1280, 720)
     )
     parser.add_argument(
         '--num-frames', type=int, default=24, help='frames of the synthetic video (default 24)'
@@ -176,21 +126,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # ----------------------------------------------------------------------------------- data
-def _synthetic_frame(rng: np.random.RandomState, w: int, h: int, t: int) -> np.ndarray:
-    """A smooth frame with moving shapes and mild noise (JPEG size close to real footage)."""
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.empty((h, w, 3), np.float32)
-    img[..., 0] = 80 + 60 * np.sin(xx / 97 + t / 5)
-    img[..., 1] = 100 + 50 * np.cos(yy / 53)
-    img[..., 2] = 120 + 40 * np.sin((xx + yy) / 151)
-    for k in range(12):
-        cx = (k * 211 + 9 * t) % w
-        cy = (k * 137) % h
-        img[max(0, cy - 40) : cy + 40, max(0, cx - 25) : cx + 25] = rng.randint(0, 255, 3)
-    img += rng.normal(0, 6, img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
-
-
 def make_benchmark_video(
     out_dir: str,
     frames_dir: Optional[str],
@@ -236,7 +171,7 @@ def make_benchmark_video(
     else:
         w, h = frame_size
         for t in range(num_frames):
-            cv2.imwrite(osp.join(out_dir, video, f'{t:06d}.jpg'), _synthetic_frame(rng, w, h, t))
+            cv2.imwrite(osp.join(out_dir, video, f'{t:06d}.jpg'), synthetic_frame(rng, w, h, t))
     images, anns = [], []
     for t in range(num_frames):
         image_id = 10000 + t
@@ -308,7 +243,7 @@ def prepare_config(args: argparse.Namespace, data_dir: str) -> Tuple[Config, str
     model.pop('init_cfg', None)
     if args.backbone != 'config':
         width = args.backbone_width if args.backbone == 'tiny' else 32
-        model.backbone = tiny_hrnet(width) if args.backbone == 'tiny' else hrnet(width)
+        model.backbone = hrnet_variant(width, tiny=args.backbone == 'tiny')
         if 'in_channels' in model.get('head', {}):
             model.head.in_channels = width
     if args.input_size:
@@ -346,11 +281,6 @@ def prepare_config(args: argparse.Namespace, data_dir: str) -> Tuple[Config, str
 
 
 # -------------------------------------------------------------------------------- bench
-def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
 def _batch_size(batch: dict) -> int:
     return len(batch['inputs'])
 
@@ -360,17 +290,17 @@ def bench_step(
 ) -> Dict[str, float]:
     """Time ``model.train_step`` on one batch; peak memory per sample."""
     n = _batch_size(batch)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    rss0 = max_rss_mib()
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
     for _ in range(warmup):
         model.train_step(batch, optim_wrapper)
-    _sync(device)
+    synchronize(device)
     t0 = time.perf_counter()
     for _ in range(steps):
         model.train_step(batch, optim_wrapper)
-    _sync(device)
+    synchronize(device)
     elapsed = time.perf_counter() - t0
     out = dict(step_samples_per_s=n * steps / elapsed, step_s=elapsed / steps)
     if device.type == 'cuda':
@@ -382,7 +312,7 @@ def bench_step(
             'before the first step, divided by the batch)',
         )
     else:
-        grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+        grown = max_rss_mib() - rss0
         out.update(
             peak_rss_growth_mib=grown,
             peak_mem_per_sample_mib=grown / n,
@@ -408,21 +338,15 @@ def bench_end_to_end(
     model, optim_wrapper, loader_iter: Iterator, steps: int, device: torch.device
 ) -> Dict[str, float]:
     """The loader feeding the step, as in a training loop."""
-    _sync(device)
+    synchronize(device)
     t0 = time.perf_counter()
     samples = 0
     for _ in range(steps):
         batch = next(loader_iter)
         samples += _batch_size(batch)
         model.train_step(batch, optim_wrapper)
-    _sync(device)
+    synchronize(device)
     return dict(end_to_end_samples_per_s=samples / (time.perf_counter() - t0))
-
-
-def _dump(path: Optional[str], results: dict) -> None:
-    if path:
-        with open(path, 'w') as f:
-            json.dump(results, f, indent=2)
 
 
 def main() -> None:
@@ -438,11 +362,7 @@ def main() -> None:
 
     init_default_scope('mmpose')
 
-    device = torch.device(
-        'cuda'
-        if args.device == 'auto' and torch.cuda.is_available()
-        else ('cpu' if args.device == 'auto' else args.device)
-    )
+    device = resolve_device(args.device)
     data_dir = tempfile.mkdtemp(prefix='fasrnet_bench_')
     try:
         cfg, data_desc = prepare_config(args, data_dir)
@@ -494,7 +414,7 @@ def main() -> None:
                 f'({load["loader_batch_s"]:.3f} s per batch: 3-frame decode + augmentation + '
                 'affine + target + collate)'
             )
-            _dump(args.json_out, results)
+            dump_json(args.json_out, results)
             return
         step = bench_step(model, optim_wrapper, batch, args.steps, args.warmup, device)
         load = bench_loader(loader_iter, args.loader_batches, args.warmup)
@@ -544,7 +464,7 @@ def main() -> None:
                 '. On CPU the workers and the model share the cores: see the end-to-end number'
             )
         print(f'verdict     : {verdict}')
-        _dump(args.json_out, results)
+        dump_json(args.json_out, results)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -474,8 +474,14 @@ def check_train(device: torch.device, batch: int, steps: int, timeout: int) -> L
     ]
 
 
+def _tool_row(check: str, code: int, out: str, secs: float) -> Row:
+    """The row of a benchmark run: INFO with its last line, or FAIL with the exit status."""
+    print(out)
+    detail = _last_line(out) if code == 0 else f'exit {code}: {_last_line(out)}'
+    return row(check, 'INFO' if code == 0 else 'FAIL', f'{secs:.0f} s', detail)
+
+
 def check_benchmarks(device: torch.device, timeout: int) -> List[Row]:
-    rows = []
     commands = benchmark_commands(device)
     model_args = commands['model']
     code, out, secs = run_tool(model_args, timeout)
@@ -488,25 +494,9 @@ def check_benchmarks(device: torch.device, timeout: int) -> List[Row]:
             if code != 0:
                 break
         out = '\n'.join(outs)
-    print(out)
-    rows.append(
-        row(
-            'benchmark_model.py, batch 1/16/64',
-            'INFO' if code == 0 else 'FAIL',
-            f'{secs:.0f} s',
-            _last_line(out) if code == 0 else f'exit {code}: {_last_line(out)}',
-        )
-    )
+    rows = [_tool_row('benchmark_model.py, batch 1/16/64', code, out, secs)]
     code, out, secs = run_tool(commands['inference'], timeout)
-    print(out)
-    rows.append(
-        row(
-            'benchmark_inference.py, shipped clip',
-            'INFO' if code == 0 else 'FAIL',
-            f'{secs:.0f} s',
-            _last_line(out) if code == 0 else f'exit {code}: {_last_line(out)}',
-        )
-    )
+    rows.append(_tool_row('benchmark_inference.py, shipped clip', code, out, secs))
     return rows
 
 

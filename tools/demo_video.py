@@ -23,9 +23,7 @@ import sys
 import time
 from typing import List, Optional
 
-PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEFAULT_INPUT = osp.join(PROJECT_ROOT, 'demo', 'resources', 'vtest_clip.mp4')
-DEFAULT_MODEL = 'fasrnet_hrnet-w48_posetrack17'
+from fasrnet_mmpose.apis.inferencers.utils.model_index import DEFAULT_MODEL, DEMO_CLIP
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -37,7 +35,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         'input',
         nargs='?',
-        default=DEFAULT_INPUT,
+        default=DEMO_CLIP,
         help='video file, image folder (frames in natural order), image, or webcam[:id]',
     )
     parser.add_argument(

@@ -132,19 +132,22 @@ val_pipeline = [
     dict(type='PackPoseInputs', meta_keys=meta_keys),
 ]
 
-# data loaders
+# data loaders: the dataset settings train and val share, then each split's files
+dataset_common = dict(
+    type=dataset_type,
+    version=dataset_version,
+    metainfo=dataset_metainfo,
+    frame_offsets=frame_offsets,
+    data_root=data_root,
+    data_mode=data_mode,
+)
 train_dataloader = dict(
     batch_size=64,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        version=dataset_version,
-        metainfo=dataset_metainfo,
-        frame_offsets=frame_offsets,
-        data_root=data_root,
-        data_mode=data_mode,
+        **dataset_common,
         ann_file='annotations/posetrack17_train.json',
         data_prefix=dict(img=''),
         pipeline=train_pipeline,
@@ -157,12 +160,7 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type=dataset_type,
-        version=dataset_version,
-        metainfo=dataset_metainfo,
-        frame_offsets=frame_offsets,
-        data_root=data_root,
-        data_mode=data_mode,
+        **dataset_common,
         ann_file='annotations/posetrack17_val.json',
         bbox_file='annotations/posetrack17_val_boxes.json',
         filter_cfg=dict(bbox_score_thr=0.2),

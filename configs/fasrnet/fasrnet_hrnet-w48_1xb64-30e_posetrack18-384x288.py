@@ -8,19 +8,15 @@ data_root = 'data/posetrack18/'
 dataset_version = 'pt18'
 dataset_metainfo = None  # the dataset's default: mmpose's PoseTrack18 keypoint definition
 
+# the dataset settings train and val share (the base config's `dataset_common` was built with the
+# PoseTrack17 values), then each split's files
+dataset_common = dict(version=dataset_version, metainfo=dataset_metainfo, data_root=data_root)
 train_dataloader = dict(
-    dataset=dict(
-        version=dataset_version,
-        metainfo=dataset_metainfo,
-        data_root=data_root,
-        ann_file='annotations/posetrack18_train.json',
-    )
+    dataset=dict(**dataset_common, ann_file='annotations/posetrack18_train.json')
 )
 val_dataloader = dict(
     dataset=dict(
-        version=dataset_version,
-        metainfo=dataset_metainfo,
-        data_root=data_root,
+        **dataset_common,
         ann_file='annotations/posetrack18_val.json',
         bbox_file='annotations/posetrack18_val_human_detections.json',
     )

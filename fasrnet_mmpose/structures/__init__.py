@@ -1,44 +1,9 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-from .temporal_window import (
-    CURRENT_INDEX,
-    DEFAULT_FRAME_OFFSETS,
-    DEFAULT_MARGIN,
-    FALLBACK_BOUNDARY,
-    FALLBACK_MISSING,
-    FALLBACK_NONE,
-    FRAME_ORDER,
-    FRAME_SAMPLERS,
-    FUSION_CENTRE_INDEX,
-    FUSION_ORDER,
-    NEXT_INDEX,
-    NUM_FRAMES,
-    PREVIOUS_INDEX,
-    TemporalWindow,
-    WindowSample,
-    batch_margins,
-    check_frame_offsets,
-    default_margins,
-    window_margins,
-)
+"""The data structures shared by the dataset, the model and the inferencer.
 
-__all__ = [
-    'FRAME_ORDER',
-    'NUM_FRAMES',
-    'CURRENT_INDEX',
-    'PREVIOUS_INDEX',
-    'NEXT_INDEX',
-    'FUSION_ORDER',
-    'FUSION_CENTRE_INDEX',
-    'DEFAULT_FRAME_OFFSETS',
-    'DEFAULT_MARGIN',
-    'FRAME_SAMPLERS',
-    'FALLBACK_NONE',
-    'FALLBACK_BOUNDARY',
-    'FALLBACK_MISSING',
-    'check_frame_offsets',
-    'window_margins',
-    'default_margins',
-    'batch_margins',
-    'WindowSample',
-    'TemporalWindow',
-]
+``temporal_window`` (the frame order, offsets, sampling, margins) is the only one; its ``__all__``
+is the package's, listed once there.
+"""
+
+from .temporal_window import *  # noqa: F403
+from .temporal_window import __all__  # noqa: F401

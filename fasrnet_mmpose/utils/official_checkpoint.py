@@ -41,21 +41,40 @@ _PREFIX_MAP: Tuple[Tuple[str, str], ...] = (
 _SRM_OFFICIAL_PREFIX = 'hm_improve.'
 _SRM_PLUGIN_PREFIX = 'head.srm.'
 
-_SRM_OFFICIAL_PATTERNS = (
-    (re.compile(r'^offsets_list\.(\d+)\.0\.(weight)$'), 'offset_convs.{}.{}'),
-    (re.compile(r'^masks_list\.(\d+)\.0\.(weight)$'), 'mask_convs.{}.{}'),
-    (re.compile(r'^modulated_deform_conv_list\.(\d+)\.deform_conv\.(weight|bias)$'), 'dcns.{}.{}'),
+# SRM keys that differ: (official template, plugin template, parameter names); `{}` = layer index,
+# then parameter name. Both directions are read from this one table.
+_SRM_KEY_TEMPLATES = (
+    ('offsets_list.{}.0.{}', 'offset_convs.{}.{}', 'weight'),
+    ('masks_list.{}.0.{}', 'mask_convs.{}.{}', 'weight'),
+    ('modulated_deform_conv_list.{}.deform_conv.{}', 'dcns.{}.{}', 'weight|bias'),
 )
-_SRM_PLUGIN_PATTERNS = (
-    (re.compile(r'^offset_convs\.(\d+)\.(weight)$'), 'offsets_list.{}.0.{}'),
-    (re.compile(r'^mask_convs\.(\d+)\.(weight)$'), 'masks_list.{}.0.{}'),
-    (re.compile(r'^dcns\.(\d+)\.(weight|bias)$'), 'modulated_deform_conv_list.{}.deform_conv.{}'),
-)
+
+
+def _template_regex(template: str, params: str) -> re.Pattern:
+    """The regex of a key template: ``'a.{}.b.{}'`` -> ``^a\\.(\\d+)\\.b\\.(params)$``."""
+    head, mid, tail = template.split('{}')
+    return re.compile(f'^{re.escape(head)}(\\d+){re.escape(mid)}({params}){re.escape(tail)}$')
+
+
+# (official regex, plugin template) and (plugin regex, official template)
+_SRM_TO_PLUGIN = tuple((_template_regex(o, ps), p) for o, p, ps in _SRM_KEY_TEMPLATES)
+_SRM_TO_OFFICIAL = tuple((_template_regex(p, ps), o) for o, p, ps in _SRM_KEY_TEMPLATES)
 _RSB_CHAINS = ('diff_temporal_fuse.', 'support_temporal_fuse.', 'offset_mask_combine_conv.')
 
 
 class ConversionError(ValueError):
     """Raised when a checkpoint cannot be converted or does not match the target model."""
+
+
+def _convert_srm_key(key: str, to_plugin: bool) -> str:
+    """Map an SRM key official -> plugin (``to_plugin``) or plugin -> official."""
+    if key.startswith(_RSB_CHAINS):
+        return key
+    for pattern, template in _SRM_TO_PLUGIN if to_plugin else _SRM_TO_OFFICIAL:
+        match = pattern.match(key)
+        if match:
+            return template.format(*match.groups())
+    raise ConversionError(f'unknown {"official" if to_plugin else "plugin"} SRM key {key!r}')
 
 
 def official_srm_key_to_plugin(key: str) -> str:
@@ -65,44 +84,38 @@ def official_srm_key_to_plugin(key: str) -> str:
     ``masks_list.i.0.weight`` -> ``mask_convs.i.weight``,
     ``modulated_deform_conv_list.i.deform_conv.{weight,bias}`` -> ``dcns.i.{weight,bias}``.
     """
-    if key.startswith(_RSB_CHAINS):
-        return key
-    for pattern, fmt in _SRM_OFFICIAL_PATTERNS:
-        match = pattern.match(key)
-        if match:
-            return fmt.format(*match.groups())
-    raise ConversionError(f'unknown official SRM key {key!r}')
+    return _convert_srm_key(key, to_plugin=True)
 
 
 def plugin_srm_key_to_official(key: str) -> str:
     """Inverse of :func:`official_srm_key_to_plugin`."""
-    if key.startswith(_RSB_CHAINS):
-        return key
-    for pattern, fmt in _SRM_PLUGIN_PATTERNS:
-        match = pattern.match(key)
-        if match:
-            return fmt.format(*match.groups())
-    raise ConversionError(f'unknown plugin SRM key {key!r}')
+    return _convert_srm_key(key, to_plugin=False)
+
+
+def _convert_key(key: str, to_plugin: bool) -> str:
+    """Map a whole-model key official -> plugin (``to_plugin``) or plugin -> official."""
+    srm_src, srm_dst = _SRM_OFFICIAL_PREFIX, _SRM_PLUGIN_PREFIX
+    if not to_plugin:
+        srm_src, srm_dst = srm_dst, srm_src
+    if key.startswith(srm_src):
+        return srm_dst + _convert_srm_key(key[len(srm_src) :], to_plugin)
+    for official, plugin in _PREFIX_MAP:
+        src, dst = (official, plugin) if to_plugin else (plugin, official)
+        if key.startswith(src):
+            return dst + key[len(src) :]
+    if to_plugin:
+        raise ConversionError(f'unexpected key {key!r}: not part of the official FaSRnet model')
+    raise ConversionError(f'unexpected plugin key {key!r}')
 
 
 def official_key_to_plugin(key: str) -> str:
     """Map one official FaSRnet state-dict key (``module.`` already stripped) to the plugin key."""
-    if key.startswith(_SRM_OFFICIAL_PREFIX):
-        return _SRM_PLUGIN_PREFIX + official_srm_key_to_plugin(key[len(_SRM_OFFICIAL_PREFIX) :])
-    for src, dst in _PREFIX_MAP:
-        if key.startswith(src):
-            return dst + key[len(src) :]
-    raise ConversionError(f'unexpected key {key!r}: not part of the official FaSRnet model')
+    return _convert_key(key, to_plugin=True)
 
 
 def plugin_key_to_official(key: str) -> str:
     """Inverse of :func:`official_key_to_plugin`."""
-    if key.startswith(_SRM_PLUGIN_PREFIX):
-        return _SRM_OFFICIAL_PREFIX + plugin_srm_key_to_official(key[len(_SRM_PLUGIN_PREFIX) :])
-    for src, dst in _PREFIX_MAP:
-        if key.startswith(dst):
-            return src + key[len(dst) :]
-    raise ConversionError(f'unexpected plugin key {key!r}')
+    return _convert_key(key, to_plugin=False)
 
 
 def strip_module_prefix(key: str) -> str:

@@ -211,10 +211,9 @@ class FeatureRefinementModule(nn.Module):
             features are sampled, the neighbour only conditions the offsets).
             ``'neighbour_to_current'`` (fixed, EDVR/paper): ``A_p = pcda_p(F_prev, F_cur)``.
             Defaults to ``'official'``.
-        offset_padding (str): ``dcn_offset_padding`` flag, see :class:`DCNPack`.
+        offset_padding (str): Of both alignments (:class:`PCDAlignment3`).
             Defaults to ``'official_emulated'``.
-        dcn_impl (str): Deformable-conv implementation (:mod:`.deform_conv`). Defaults to
-            ``'auto'``.
+        dcn_impl (str): Of both alignments (:class:`PCDAlignment3`). Defaults to ``'auto'``.
     """
 
     def __init__(

@@ -30,6 +30,11 @@ __all__ = [
 
 _PACKAGE_DIR = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+#: The defaults of the video tools (``tools/demo_video.py``, ``tools/benchmark_inference.py``):
+#: the model alias, and the clip shipped in a source checkout.
+DEFAULT_MODEL = 'fasrnet_hrnet-w48_posetrack17'
+DEMO_CLIP = osp.join(osp.dirname(_PACKAGE_DIR), 'demo', 'resources', 'vtest_clip.mp4')
+
 
 class ModelNotFoundError(ValueError):
     """A model name/alias is not in the plugin's model index."""
