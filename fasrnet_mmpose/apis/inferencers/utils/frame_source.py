@@ -12,6 +12,7 @@ import mimetypes
 import os
 import os.path as osp
 import re
+from abc import ABC, abstractmethod
 from types import SimpleNamespace
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -58,7 +59,7 @@ def _read_image(path: str) -> np.ndarray:
     return img
 
 
-class FrameSource:
+class FrameSource(ABC):
     """Base class of the sequential frame sources (iterable once).
 
     Attributes:
@@ -83,9 +84,9 @@ class FrameSource:
         self._consumed = False
         self.exhausted = False  # read to its end (not stopped by max_frames or an error)
 
+    @abstractmethod
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         """Yield ``(source frame number, frame, name)`` in order."""
-        raise NotImplementedError
 
     def __iter__(self) -> Iterator[Frame]:
         if self._consumed:
