@@ -16,6 +16,7 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmengine.config import Config
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
@@ -32,27 +33,11 @@ TIMESTAMP = re.compile(r'^\d{8}_\d{6}$')
 #: ("fixed") DCN offset maps; 64x48 input, 16x12 heatmaps (multiples of 4 for the TSA pyramid)
 TINY_INPUT = (48, 64)
 TINY_CODEC = dict(type='MSRAHeatmap', input_size=TINY_INPUT, heatmap_size=(12, 16), sigma=2)
-META_KEYS = (
-    'id',
-    'img_id',
-    'img_path',
-    'category_id',
-    'crowd_index',
-    'ori_shape',
-    'img_shape',
-    'input_size',
-    'input_center',
-    'input_scale',
-    'flip',
-    'flip_direction',
-    'flip_indices',
-    'frame_paths',
-    'margin',
-    'vid_id',
-    'frame_id',
-    'frame_index',
-    'nframes',
+#: the main config: the tests' pipelines pack the metainfo it packs (``meta_keys``)
+MAIN_CONFIG = osp.join(
+    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
 )
+META_KEYS = tuple(Config.fromfile(MAIN_CONFIG).meta_keys)
 
 
 # --------------------------------------------------------------------------- test-only hooks
@@ -148,7 +133,7 @@ def tiny_model_cfg(head: str = 'fasr', codec: Optional[dict] = None, **kwargs) -
         codec (dict, optional): Codec. Defaults to :data:`TINY_CODEC`.
         **kwargs: Overrides of the ``VideoTopdownPoseEstimator`` arguments.
     """
-    from _tiny_models import PREPROCESSOR, TINY_HRNET
+    from _tiny_models import PREPROCESSOR, TINY_HRNET, centre_head_cfg
 
     codec = codec or TINY_CODEC
     if head == 'fasr':
@@ -165,14 +150,7 @@ def tiny_model_cfg(head: str = 'fasr', codec: Optional[dict] = None, **kwargs) -
             decoder=codec,
         )
     elif head == 'centre':
-        head_cfg = dict(
-            type='TestCentreFrameHead',
-            in_channels=8,
-            out_channels=17,
-            deconv_out_channels=None,
-            decoder=codec,
-            loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        )
+        head_cfg = centre_head_cfg(codec)
     else:
         raise ValueError(f'unknown head {head!r}')
     cfg = dict(

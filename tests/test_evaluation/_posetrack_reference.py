@@ -14,42 +14,10 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-POSEVAL = (
-    'right_ankle',
-    'right_knee',
-    'right_hip',
-    'left_hip',
-    'left_knee',
-    'left_ankle',
-    'right_wrist',
-    'right_elbow',
-    'right_shoulder',
-    'left_shoulder',
-    'left_elbow',
-    'left_wrist',
-    'head_bottom',
-    'nose',
-    'head_top',
-)
-PT18 = (
-    'nose',
-    'head_bottom',
-    'head_top',
-    'left_ear',
-    'right_ear',
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
-)
+from fasrnet_mmpose.evaluation.functional import POSEVAL_JOINTS, PT18_KEYPOINTS
+
+POSEVAL = POSEVAL_JOINTS
+PT18 = PT18_KEYPOINTS
 MIN_SCORE = -9999
 
 

@@ -8,29 +8,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-PT18_NAMES = (
-    'nose',
-    'head_bottom',
-    'head_top',
-    'left_ear',
-    'right_ear',
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
-)
-#: 17-keypoint index -> poseval id (-1 for the ears), the PT17 writer
-PT18_TO_POSEVAL = np.array([13, 12, 14, -1, -1, 9, 8, 10, 7, 11, 6, 3, 2, 4, 1, 5, 0])
-#: poseval id -> 17-keypoint index
-POSEVAL_TO_PT18 = np.array([int(np.flatnonzero(PT18_TO_POSEVAL == j)[0]) for j in range(15)])
+from fasrnet_mmpose.evaluation.functional import POSEVAL_TO_PT18, PT18_KEYPOINTS
+
+PT18_NAMES = PT18_KEYPOINTS
 CATEGORIES = [dict(supercategory='person', id=1, name='person', keypoints=list(PT18_NAMES))]
 
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import PROJECT_ROOT, load_tool, shared_path
 from scipy.optimize import linear_sum_assignment
 
-from fasrnet_mmpose.evaluation.functional import PoseTrackFormatError
+from fasrnet_mmpose.evaluation.functional import PT18_TO_POSEVAL, PoseTrackFormatError
 from fasrnet_mmpose.evaluation.functional.posetrack_mot import (
     MAX_TRACK_ID,
     NUM_JOINTS,
@@ -26,27 +26,6 @@ from fasrnet_mmpose.evaluation.functional.posetrack_mot import (
 REF = ('data', 'posetrack_tracking_reference')
 SETS = ('true_ids', 'ids_reset_every_4_frames', 'shuffled_ids_per_frame', 'noisy_with_misses')
 KEYS = ('mota', 'motp', 'pre', 'rec')
-PT18_NAMES = (
-    'nose',
-    'head_bottom',
-    'head_top',
-    'left_ear',
-    'right_ear',
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
-)
-#: PT18 keypoint index -> poseval joint id (None: the ears, dropped)
-PT18_TO_POSEVAL = (13, 12, 14, None, None, 9, 8, 10, 7, 11, 6, 3, 2, 4, 1, 5, 0)
 
 
 def _expected(name):
@@ -83,8 +62,8 @@ def to_pt17(data: dict) -> dict:
         kp = np.asarray(ann['keypoints'], float).reshape(17, 3)
         scores = ann.get('scores') or []
         points = []
-        for k, jid in enumerate(PT18_TO_POSEVAL):
-            if jid is None or (kp[k, 0] == 0 and kp[k, 1] == 0 and kp[k, 2] == 0):
+        for k, jid in enumerate(PT18_TO_POSEVAL.tolist()):  # -1: an ear, dropped
+            if jid < 0 or (kp[k, 0] == 0 and kp[k, 1] == 0 and kp[k, 2] == 0):
                 continue
             point = {'id': [jid], 'x': [kp[k, 0]], 'y': [kp[k, 1]], 'is_visible': [kp[k, 2]]}
             if scores:
