@@ -23,6 +23,19 @@ from _tiny_models import TINY_CODEC, TINY_HRNET, centre_head_cfg  # noqa: E402
 from _train_helpers import MAIN_CONFIG, pipelines  # noqa: E402
 
 
+def cli_args(*positional, **options) -> List[str]:
+    """A tool's argument list: ``positional``, then ``--key-name value`` per option, in order.
+
+    Underscores in a key become dashes; the value ``True`` gives the flag alone.
+    """
+    args = [str(p) for p in positional]
+    for key, value in options.items():
+        args.append('--' + key.replace('_', '-'))
+        if value is not True:
+            args.append(str(value))
+    return args
+
+
 @pytest.fixture(scope='module', autouse=True)
 def one_torch_thread():
     """Run the tiny models single-threaded (imported by the test modules).

@@ -11,6 +11,8 @@ import numpy as np
 from fasrnet_mmpose.evaluation.functional import POSEVAL_TO_PT18, PT18_KEYPOINTS
 
 PT18_NAMES = PT18_KEYPOINTS
+#: the header row of poseval's printed AP table
+TABLE_HEADER = 'Method Head Shoulder Elbow Wrist Hip Knee Ankle mAP'.split()
 CATEGORIES = [dict(supercategory='person', id=1, name='person', keypoints=list(PT18_NAMES))]
 
 
@@ -42,6 +44,19 @@ def frame_name(video_name: str, frame: int) -> str:
     return f'images/val/{video_name}/{frame:06d}.jpg'
 
 
+def pt18_keypoints(p: 'Person', third: np.ndarray) -> np.ndarray:
+    """``(17, 3)`` PT18 keypoints of ``p`` (absent joints and ears at 0, 0).
+
+    Args:
+        p (Person): The person, in poseval joint order.
+        third (np.ndarray): ``(15,)`` the third column (visibility or score), poseval order.
+    """
+    kp = np.zeros((17, 3))
+    kp[POSEVAL_TO_PT18, :2] = p.xy * p.has[:, None]
+    kp[POSEVAL_TO_PT18, 2] = third
+    return kp
+
+
 def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     images, anns = [], []
     for f, fr in enumerate(frames):
@@ -58,9 +73,7 @@ def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
             img['ignore_regions_y'] = [list(ys) for _, ys in fr.regions]
         images.append(img)
         for t, p in enumerate(fr.gt):
-            kp = np.zeros((17, 3))
-            kp[POSEVAL_TO_PT18, :2] = p.xy * p.has[:, None]
-            kp[POSEVAL_TO_PT18, 2] = p.has
+            kp = pt18_keypoints(p, p.has)
             anns.append(
                 dict(
                     image_id=image_id(video, f),
@@ -110,9 +123,7 @@ def pred_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     for f, fr in enumerate(frames):
         images.append(dict(id=image_id(video, f), file_name=frame_name(name, f)))
         for t, p in enumerate(fr.pred):
-            kp = np.zeros((17, 3))
-            kp[POSEVAL_TO_PT18, :2] = p.xy * p.has[:, None]
-            kp[POSEVAL_TO_PT18, 2] = p.score * p.has
+            kp = pt18_keypoints(p, p.score * p.has)
             anns.append(
                 dict(
                     image_id=image_id(video, f),
