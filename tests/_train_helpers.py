@@ -303,6 +303,24 @@ def train_config(
     return write_config(path, **cfg)
 
 
+def synthetic_data(tmp: str, nframes: int, labelled: Sequence[int]) -> Tuple[str, str, str]:
+    """A synthetic PoseTrack18 video (``_synthetic.make_video_dataset``) and its GT folder.
+
+    Args:
+        tmp (str): Folder that receives ``data/`` and ``gt/``.
+        nframes (int): Frames of the video.
+        labelled (Sequence[int]): The labelled frames (2 persons each).
+
+    Returns:
+        tuple[str, str, str]: The data root, the annotation file and the per-video GT folder.
+    """
+    from _synthetic import make_video_dataset
+
+    root = osp.join(str(tmp), 'data')
+    ann = make_video_dataset(root, nframes=nframes, labelled=labelled)
+    return root, ann, write_pt18_gt(ann, osp.join(str(tmp), 'gt'))
+
+
 def write_pt18_gt(ann_file: str, gt_folder: str, video: str = '000001_test') -> str:
     """Per-video PoseTrack18 GT file for a synthetic dataset (head box = 10x10 at the nose).
 

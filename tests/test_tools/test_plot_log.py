@@ -8,15 +8,14 @@ import os.path as osp
 import sys
 
 import pytest
-from _synthetic import make_video_dataset
 from _train_helpers import (
     PROJECT_ROOT,
     read_scalars,
     run_dirs,
     run_tool,
+    synthetic_data,
     train_cmd,
     train_config,
-    write_pt18_gt,
 )
 
 PLOT_LOG = osp.join(PROJECT_ROOT, 'tools', 'plot_log.py')
@@ -34,9 +33,7 @@ def _load_plot_log():
 def work_dir(tmp_path_factory):
     """2 epochs of the tiny FaSRnet with PoseTrack mAP validation after each epoch."""
     tmp = tmp_path_factory.mktemp('plot')
-    root = str(tmp / 'data')
-    ann = make_video_dataset(root, nframes=8, labelled=(0, 3, 7))
-    gt = write_pt18_gt(ann, str(tmp / 'gt'))
+    root, ann, gt = synthetic_data(tmp, nframes=8, labelled=(0, 3, 7))
     cfg = train_config(
         str(tmp / 'cfg.py'),
         ann_file=ann,
