@@ -303,22 +303,26 @@ def train_config(
     return write_config(path, **cfg)
 
 
-def synthetic_data(tmp: str, nframes: int, labelled: Sequence[int]) -> Tuple[str, str, str]:
+def synthetic_data(tmp: str, nframes: int, labelled: Sequence[int], gt: bool = True) -> dict:
     """A synthetic PoseTrack18 video (``_synthetic.make_video_dataset``) and its GT folder.
 
     Args:
         tmp (str): Folder that receives ``data/`` and ``gt/``.
         nframes (int): Frames of the video.
         labelled (Sequence[int]): The labelled frames (2 persons each).
+        gt (bool): Also write the per-video GT folder. Defaults to True.
 
     Returns:
-        tuple[str, str, str]: The data root, the annotation file and the per-video GT folder.
+        dict: :func:`train_config` keywords: ``data_root``, ``ann_file`` and (with ``gt``)
+        ``gt_folder``.
     """
     from _synthetic import make_video_dataset
 
     root = osp.join(str(tmp), 'data')
-    ann = make_video_dataset(root, nframes=nframes, labelled=labelled)
-    return root, ann, write_pt18_gt(ann, osp.join(str(tmp), 'gt'))
+    data = dict(data_root=root, ann_file=make_video_dataset(root, nframes, labelled=labelled))
+    if gt:
+        data['gt_folder'] = write_pt18_gt(data['ann_file'], osp.join(str(tmp), 'gt'))
+    return data
 
 
 def write_pt18_gt(ann_file: str, gt_folder: str, video: str = '000001_test') -> str:

@@ -44,17 +44,23 @@ def frame_name(video_name: str, frame: int) -> str:
     return f'images/val/{video_name}/{frame:06d}.jpg'
 
 
-def pt18_keypoints(p: 'Person', third: np.ndarray) -> np.ndarray:
-    """``(17, 3)`` PT18 keypoints of ``p`` (absent joints and ears at 0, 0).
+def pt18_annotation(
+    video: int, frame: int, track_id: int, p: 'Person', third: np.ndarray, **extra
+) -> dict:
+    """A PT18 annotation of ``p`` (absent joints and ears stored as (0, 0)).
 
     Args:
+        video (int), frame (int): Where (``image_id``).
+        track_id (int): The person's track id.
         p (Person): The person, in poseval joint order.
-        third (np.ndarray): ``(15,)`` the third column (visibility or score), poseval order.
+        third (np.ndarray): ``(15,)`` the keypoints' third column (visibility or score).
+        **extra: More annotation keys.
     """
     kp = np.zeros((17, 3))
     kp[POSEVAL_TO_PT18, :2] = p.xy * p.has[:, None]
     kp[POSEVAL_TO_PT18, 2] = third
-    return kp
+    keypoints = kp.reshape(-1).tolist()
+    return dict(image_id=image_id(video, frame), track_id=track_id, keypoints=keypoints, **extra)
 
 
 def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
@@ -73,18 +79,8 @@ def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
             img['ignore_regions_y'] = [list(ys) for _, ys in fr.regions]
         images.append(img)
         for t, p in enumerate(fr.gt):
-            kp = pt18_keypoints(p, p.has)
-            anns.append(
-                dict(
-                    image_id=image_id(video, f),
-                    track_id=t,
-                    id=len(anns),
-                    keypoints=kp.reshape(-1).tolist(),
-                    bbox_head=list(p.head),
-                    scores=[],
-                    category_id=1,
-                )
-            )
+            extra = dict(id=len(anns), bbox_head=list(p.head), scores=[], category_id=1)
+            anns.append(pt18_annotation(video, f, t, p, p.has, **extra))
     return dict(images=images, annotations=anns, categories=CATEGORIES)
 
 
@@ -123,16 +119,8 @@ def pred_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     for f, fr in enumerate(frames):
         images.append(dict(id=image_id(video, f), file_name=frame_name(name, f)))
         for t, p in enumerate(fr.pred):
-            kp = pt18_keypoints(p, p.score * p.has)
-            anns.append(
-                dict(
-                    image_id=image_id(video, f),
-                    track_id=t,
-                    keypoints=kp.reshape(-1).tolist(),
-                    scores=kp[:, 2].tolist(),
-                    score=p.box_score,
-                )
-            )
+            ann = pt18_annotation(video, f, t, p, p.score * p.has, score=p.box_score)
+            anns.append(dict(ann, scores=ann['keypoints'][2::3]))
     return dict(images=images, annotations=anns, categories=CATEGORIES)
 
 

@@ -33,8 +33,8 @@ class _FailOnFirstIteration(Hook):
 
 
 def _runner(tmp_path, name, **evaluator):
-    root, ann, gt = synthetic_data(tmp_path, nframes=8, labelled=(0, 3))
-    path = train_config(str(tmp_path / f'{name}.py'), ann_file=ann, data_root=root, gt_folder=gt)
+    data = synthetic_data(tmp_path, nframes=8, labelled=(0, 3))
+    path = train_config(str(tmp_path / f'{name}.py'), **data)
     cfg = Config.fromfile(path)
     for key in ('val_evaluator', 'test_evaluator'):
         cfg[key].update(evaluator)

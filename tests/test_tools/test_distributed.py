@@ -55,13 +55,10 @@ def runs(tmp_path_factory):
     """Train the same config once with 2 processes and once with 1 process."""
     tmp = tmp_path_factory.mktemp('dist')
     # 4 labelled frames x 2 persons = 8 samples = 2 global batches per epoch
-    root, ann, gt = synthetic_data(tmp, nframes=8, labelled=(0, 2, 5, 7))
     common = dict(
-        ann_file=ann,
-        data_root=root,
+        synthetic_data(tmp, nframes=8, labelled=(0, 2, 5, 7)),
         max_epochs=EPOCHS,
         head='fasr',
-        gt_folder=gt,
         val_cfg=None,
         val_dataloader=None,
         val_evaluator=None,

@@ -43,9 +43,10 @@ def _env() -> dict:
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('mim')
-    root, ann, gt = synthetic_data(tmp, nframes=8, labelled=(0, 3))
+    synthetic = synthetic_data(tmp, nframes=8, labelled=(0, 3))
+    gt = synthetic['gt_folder']
     train_pipeline, test_pipeline = pipelines()
-    data = dict(data_root=root + '/', ann_file=ann)
+    data = dict(data_root=synthetic['data_root'] + '/', ann_file=synthetic['ann_file'])
     cfg = write_config(
         str(tmp / 'fasrnet_tiny_posetrack18.py'),
         base=PT18_CONFIG,

@@ -33,16 +33,13 @@ def _load_plot_log():
 def work_dir(tmp_path_factory):
     """2 epochs of the tiny FaSRnet with PoseTrack mAP validation after each epoch."""
     tmp = tmp_path_factory.mktemp('plot')
-    root, ann, gt = synthetic_data(tmp, nframes=8, labelled=(0, 3, 7))
     cfg = train_config(
         str(tmp / 'cfg.py'),
-        ann_file=ann,
-        data_root=root,
+        **synthetic_data(tmp, nframes=8, labelled=(0, 3, 7)),
         max_epochs=2,
         batch_size=3,
         optimizer=dict(type='Adam', lr=1e-3),
         param_scheduler=[dict(type='MultiStepLR', milestones=[1], gamma=0.5)],
-        gt_folder=gt,
     )
     work = str(tmp / 'work')
     run_tool(train_cmd(cfg, work))

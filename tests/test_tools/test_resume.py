@@ -32,10 +32,8 @@ SCHEDULE = [dict(type='MultiStepLR', milestones=[1], gamma=0.1, by_epoch=True)]
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('resume')
     # 3 labelled frames x 2 persons = 6 samples, batch 2: 3 iterations per epoch
-    root, ann, _ = synthetic_data(tmp, nframes=8, labelled=(0, 3, 7))
     common = dict(
-        ann_file=ann,
-        data_root=root,
+        synthetic_data(tmp, nframes=8, labelled=(0, 3, 7), gt=False),
         max_epochs=EPOCHS,
         head='fasr',
         shuffle=True,

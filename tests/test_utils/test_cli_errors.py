@@ -41,8 +41,7 @@ def test_setup(tmp_path_factory):
     from mmpose.registry import MODELS
 
     tmp = tmp_path_factory.mktemp('cli')
-    root, ann, gt = synthetic_data(tmp, nframes=4, labelled=(1, 2))
-    cfg = train_config(str(tmp / 'cfg.py'), ann, root, gt_folder=gt)
+    cfg = train_config(str(tmp / 'cfg.py'), **synthetic_data(tmp, nframes=4, labelled=(1, 2)))
     torch.manual_seed(0)
     state = MODELS.build(tiny_model_cfg('fasr')).state_dict()
     full, partial = str(tmp / 'full.pth'), str(tmp / 'backbone_only.pth')
