@@ -4,6 +4,7 @@
 import json
 import os
 import os.path as osp
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -63,6 +64,21 @@ def pt18_annotation(
     return dict(image_id=image_id(video, frame), track_id=track_id, keypoints=keypoints, **extra)
 
 
+def pt17_points(p: 'Person', **column: Sequence) -> List[dict]:
+    """The PT17 ``point`` dicts of ``p``'s present joints.
+
+    Args:
+        p (Person): The person, in poseval joint order.
+        **column: One more per-joint field: its name -> its 15 values (poseval order).
+    """
+    ((key, values),) = column.items()
+    return [
+        {'id': [j], 'x': [float(p.xy[j, 0])], 'y': [float(p.xy[j, 1])], key: [values[j]]}
+        for j in range(15)
+        if p.has[j]
+    ]
+
+
 def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     images, anns = [], []
     for f, fr in enumerate(frames):
@@ -84,36 +100,6 @@ def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     return dict(images=images, annotations=anns, categories=CATEGORIES)
 
 
-def gt_pt17(video: int, name: str, frames: Sequence[Frame]) -> dict:
-    annolist = []
-    for f, fr in enumerate(frames):
-        rects = []
-        for t, p in enumerate(fr.gt):
-            x, y, w, h = p.head
-            pts = [
-                dict(id=[j], x=[float(p.xy[j, 0])], y=[float(p.xy[j, 1])], is_visible=[1])
-                for j in range(15)
-                if p.has[j]
-            ]
-            rects.append(
-                dict(
-                    track_id=[t],
-                    x1=[x],
-                    y1=[y],
-                    x2=[x + w],
-                    y2=[y + h],
-                    annopoints=[dict(point=pts)],
-                )
-            )
-        item = dict(image=[dict(name=frame_name(name, f))], imgnum=[f + 1], annorect=rects)
-        if fr.regions:
-            item['ignore_regions'] = [
-                dict(point=[dict(x=[x], y=[y]) for x, y in zip(xs, ys)]) for xs, ys in fr.regions
-            ]
-        annolist.append(item)
-    return dict(annolist=annolist)
-
-
 def pred_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     images, anns = [], []
     for f, fr in enumerate(frames):
@@ -124,24 +110,35 @@ def pred_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     return dict(images=images, annotations=anns, categories=CATEGORIES)
 
 
-def pred_pt17(video: int, name: str, frames: Sequence[Frame]) -> dict:
+def pt17(video: int, name: str, frames: Sequence[Frame], gt: bool) -> dict:
+    """A PT17 per-video dict: the GT (head boxes, visibility, ignore regions) or predictions."""
     annolist = []
     for f, fr in enumerate(frames):
         rects = []
-        for t, p in enumerate(fr.pred):
-            pts = [
-                dict(
-                    id=[j], x=[float(p.xy[j, 0])], y=[float(p.xy[j, 1])], score=[float(p.score[j])]
-                )
-                for j in range(15)
-                if p.has[j]
+        for t, p in enumerate(fr.gt if gt else fr.pred):
+            if gt:
+                x, y, w, h = p.head
+                rect = dict(x1=[x], y1=[y], x2=[x + w], y2=[y + h])
+                pts = pt17_points(p, is_visible=[1] * 15)
+            else:
+                rect = dict(score=[p.box_score])
+                pts = pt17_points(p, score=p.score.tolist())
+            rects.append(dict(track_id=[t], **rect, annopoints=[dict(point=pts)]))
+        item = dict(image=[dict(name=frame_name(name, f))], annorect=rects)
+        if gt:
+            item['imgnum'] = [f + 1]
+        if gt and fr.regions:
+            item['ignore_regions'] = [
+                dict(point=[dict(x=[x], y=[y]) for x, y in zip(xs, ys)]) for xs, ys in fr.regions
             ]
-            rects.append(dict(track_id=[t], score=[p.box_score], annopoints=[dict(point=pts)]))
-        annolist.append(dict(image=[dict(name=frame_name(name, f))], annorect=rects))
+        annolist.append(item)
     return dict(annolist=annolist)
 
 
-WRITERS = dict(pt18=(gt_pt18, pred_pt18), pt17=(gt_pt17, pred_pt17))
+WRITERS = dict(
+    pt18=(gt_pt18, pred_pt18),
+    pt17=(partial(pt17, gt=True), partial(pt17, gt=False)),
+)
 
 
 def write_videos(
