@@ -38,6 +38,10 @@ MAIN_CONFIG = osp.join(
     PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
 )
 META_KEYS = tuple(Config.fromfile(MAIN_CONFIG).meta_keys)
+#: the config with the batch-independent ("fixed") head flags
+FIXED_CONFIG = osp.join(
+    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet-fixed_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
+)
 
 
 # --------------------------------------------------------------------------- test-only hooks
@@ -137,18 +141,9 @@ def tiny_model_cfg(head: str = 'fasr', codec: Optional[dict] = None, **kwargs) -
 
     codec = codec or TINY_CODEC
     if head == 'fasr':
-        head_cfg = dict(
-            type='FaSRHead',
-            in_channels=8,
-            out_channels=17,
-            align_direction='neighbour_to_current',
-            dcn_offset_padding='same',
-            dcn_offset_init='zero',
-            srm_mask_sigmoid=True,
-            freeze_rough_layer=False,
-            loss=dict(type='FaSRLoss', alpha=0.4),
-            decoder=codec,
-        )
+        # the head of the "fixed" config on the tiny HRNet's 8 channels, rough layer trainable
+        head_cfg = Config.fromfile(FIXED_CONFIG).model.head.to_dict()
+        head_cfg.update(in_channels=8, freeze_rough_layer=False, decoder=codec, init_cfg=None)
     elif head == 'centre':
         head_cfg = centre_head_cfg(codec)
     else:
