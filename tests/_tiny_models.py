@@ -7,32 +7,29 @@ from mmpose.models.heads import HeatmapHead
 from mmpose.registry import MODELS
 from torch import Tensor
 
+
+def _stage(channels: Tuple[int, ...], block: str = 'BASIC', **kwargs) -> dict:
+    """One HRNet stage: one module, one block per branch, a branch per channel count."""
+    n = len(channels)
+    return dict(
+        num_modules=1,
+        num_branches=n,
+        block=block,
+        num_blocks=(1,) * n,
+        num_channels=channels,
+        **kwargs,
+    )
+
+
 TINY_HRNET = dict(
     type='HRNet',
     in_channels=3,
     extra=dict(
-        stage1=dict(
-            num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1,), num_channels=(8,)
-        ),
-        stage2=dict(
-            num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1), num_channels=(8, 16)
-        ),
-        stage3=dict(
-            num_modules=1,
-            num_branches=3,
-            block='BASIC',
-            num_blocks=(1, 1, 1),
-            num_channels=(8, 16, 32),
-        ),
+        stage1=_stage((8,), 'BOTTLENECK'),
+        stage2=_stage((8, 16)),
+        stage3=_stage((8, 16, 32)),
         # 3 branches (1/4, 1/8, 1/16) so that 64x48 crops work (a 4th branch needs /32)
-        stage4=dict(
-            num_modules=1,
-            num_branches=3,
-            block='BASIC',
-            num_blocks=(1, 1, 1),
-            num_channels=(8, 16, 32),
-            multiscale_output=False,
-        ),
+        stage4=_stage((8, 16, 32), multiscale_output=False),
     ),
 )
 TINY_CODEC = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=2)
@@ -54,19 +51,30 @@ if 'TestCentreFrameHead' not in MODELS.module_dict:
             return super().forward([f[:, 0] for f in feats])
 
 
+def centre_head_cfg(codec: dict = TINY_CODEC, **kwargs) -> dict:
+    """A ``TestCentreFrameHead`` on the tiny HRNet's 8 channels (17 keypoints, no deconv).
+
+    Args:
+        codec (dict): The decoder. Defaults to ``TINY_CODEC``.
+        **kwargs: More head keys (e.g. ``_delete_=True`` in a child config).
+    """
+    return dict(
+        type='TestCentreFrameHead',
+        in_channels=8,
+        out_channels=17,
+        deconv_out_channels=None,
+        decoder=codec,
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        **kwargs,
+    )
+
+
 def tiny_estimator_cfg(**kwargs) -> dict:
     cfg = dict(
         type='VideoTopdownPoseEstimator',
         data_preprocessor=PREPROCESSOR,
         backbone=TINY_HRNET,
-        head=dict(
-            type='TestCentreFrameHead',
-            in_channels=8,
-            out_channels=17,
-            deconv_out_channels=None,
-            decoder=TINY_CODEC,
-            loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        ),
+        head=centre_head_cfg(),
         test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True),
     )
     cfg.update(kwargs)

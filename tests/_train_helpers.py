@@ -16,6 +16,7 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmengine.config import Config
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
@@ -32,26 +33,14 @@ TIMESTAMP = re.compile(r'^\d{8}_\d{6}$')
 #: ("fixed") DCN offset maps; 64x48 input, 16x12 heatmaps (multiples of 4 for the TSA pyramid)
 TINY_INPUT = (48, 64)
 TINY_CODEC = dict(type='MSRAHeatmap', input_size=TINY_INPUT, heatmap_size=(12, 16), sigma=2)
-META_KEYS = (
-    'id',
-    'img_id',
-    'img_path',
-    'category_id',
-    'crowd_index',
-    'ori_shape',
-    'img_shape',
-    'input_size',
-    'input_center',
-    'input_scale',
-    'flip',
-    'flip_direction',
-    'flip_indices',
-    'frame_paths',
-    'margin',
-    'vid_id',
-    'frame_id',
-    'frame_index',
-    'nframes',
+#: the main config: the tests' pipelines pack the metainfo it packs (``meta_keys``)
+MAIN_CONFIG = osp.join(
+    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
+)
+META_KEYS = tuple(Config.fromfile(MAIN_CONFIG).meta_keys)
+#: the config with the batch-independent ("fixed") head flags
+FIXED_CONFIG = osp.join(
+    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet-fixed_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
 )
 
 
@@ -148,31 +137,15 @@ def tiny_model_cfg(head: str = 'fasr', codec: Optional[dict] = None, **kwargs) -
         codec (dict, optional): Codec. Defaults to :data:`TINY_CODEC`.
         **kwargs: Overrides of the ``VideoTopdownPoseEstimator`` arguments.
     """
-    from _tiny_models import PREPROCESSOR, TINY_HRNET
+    from _tiny_models import PREPROCESSOR, TINY_HRNET, centre_head_cfg
 
     codec = codec or TINY_CODEC
     if head == 'fasr':
-        head_cfg = dict(
-            type='FaSRHead',
-            in_channels=8,
-            out_channels=17,
-            align_direction='neighbour_to_current',
-            dcn_offset_padding='same',
-            dcn_offset_init='zero',
-            srm_mask_sigmoid=True,
-            freeze_rough_layer=False,
-            loss=dict(type='FaSRLoss', alpha=0.4),
-            decoder=codec,
-        )
+        # the head of the "fixed" config on the tiny HRNet's 8 channels, rough layer trainable
+        head_cfg = Config.fromfile(FIXED_CONFIG).model.head.to_dict()
+        head_cfg.update(in_channels=8, freeze_rough_layer=False, decoder=codec, init_cfg=None)
     elif head == 'centre':
-        head_cfg = dict(
-            type='TestCentreFrameHead',
-            in_channels=8,
-            out_channels=17,
-            deconv_out_channels=None,
-            decoder=codec,
-            loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        )
+        head_cfg = centre_head_cfg(codec)
     else:
         raise ValueError(f'unknown head {head!r}')
     cfg = dict(
@@ -323,6 +296,28 @@ def train_config(
         )
     cfg.update(entries)
     return write_config(path, **cfg)
+
+
+def synthetic_data(tmp: str, nframes: int, labelled: Sequence[int], gt: bool = True) -> dict:
+    """A synthetic PoseTrack18 video (``_synthetic.make_video_dataset``) and its GT folder.
+
+    Args:
+        tmp (str): Folder that receives ``data/`` and ``gt/``.
+        nframes (int): Frames of the video.
+        labelled (Sequence[int]): The labelled frames (2 persons each).
+        gt (bool): Also write the per-video GT folder. Defaults to True.
+
+    Returns:
+        dict: :func:`train_config` keywords: ``data_root``, ``ann_file`` and (with ``gt``)
+        ``gt_folder``.
+    """
+    from _synthetic import make_video_dataset
+
+    root = osp.join(str(tmp), 'data')
+    data = dict(data_root=root, ann_file=make_video_dataset(root, nframes, labelled=labelled))
+    if gt:
+        data['gt_folder'] = write_pt18_gt(data['ann_file'], osp.join(str(tmp), 'gt'))
+    return data
 
 
 def write_pt18_gt(ann_file: str, gt_folder: str, video: str = '000001_test') -> str:

@@ -44,6 +44,14 @@ def load_tool(name: str) -> ModuleType:
     return module
 
 
+def posetrack_sigmas():
+    """PoseTrack's ``(17,)`` OKS sigmas as the configs' dataset meta has them (= COCO's)."""
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+
+    path = osp.join(PROJECT_ROOT, 'configs', '_base_', 'datasets', 'posetrack17.py')
+    return parse_pose_metainfo(dict(from_file=path))['sigmas']
+
+
 @pytest.fixture
 def shared_dir() -> str:
     return shared_path()

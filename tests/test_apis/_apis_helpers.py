@@ -16,36 +16,24 @@ import pytest
 import torch
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-MAIN_CONFIG = osp.join(
-    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
-)
 DEMO_CLIP = osp.join(PROJECT_ROOT, 'demo', 'resources', 'vtest_clip.mp4')
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _tiny_models import TINY_CODEC, TINY_HRNET  # noqa: E402
+from _tiny_models import TINY_CODEC, TINY_HRNET, centre_head_cfg  # noqa: E402
+from _train_helpers import MAIN_CONFIG, pipelines  # noqa: E402
 
-META_KEYS = (
-    'id',
-    'img_id',
-    'img_path',
-    'category_id',
-    'crowd_index',
-    'ori_shape',
-    'img_shape',
-    'input_size',
-    'input_center',
-    'input_scale',
-    'flip',
-    'flip_direction',
-    'flip_indices',
-    'frame_paths',
-    'frame_offsets',
-    'margin',
-    'vid_id',
-    'frame_id',
-    'frame_index',
-    'nframes',
-)
+
+def cli_args(*positional, **options) -> List[str]:
+    """A tool's argument list: ``positional``, then ``--key-name value`` per option, in order.
+
+    Underscores in a key become dashes; the value ``True`` gives the flag alone.
+    """
+    args = [str(p) for p in positional]
+    for key, value in options.items():
+        args.append('--' + key.replace('_', '-'))
+        if value is not True:
+            args.append(str(value))
+    return args
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -72,20 +60,8 @@ def write_tiny_config(path: str, head: str = 'FaSRHead') -> str:
     if head == 'FaSRHead':
         head_cfg = dict(in_channels=8, decoder=TINY_CODEC, init_cfg=None)
     else:
-        head_cfg = dict(
-            _delete_=True,
-            type='TestCentreFrameHead',
-            in_channels=8,
-            out_channels=17,
-            deconv_out_channels=None,
-            decoder=TINY_CODEC,
-        )
-    pipeline = [
-        dict(type='LoadFrameWindow', num_frames=3),
-        dict(type='GetBBoxCenterScale', padding=1.25),
-        dict(type='TopdownAffine', input_size=TINY_CODEC['input_size']),
-        dict(type='PackPoseInputs', meta_keys=META_KEYS),
-    ]
+        head_cfg = centre_head_cfg(_delete_=True)
+    pipeline = pipelines(TINY_CODEC)[1]
     text = '\n'.join(
         [
             f'_base_ = [{MAIN_CONFIG!r}]',

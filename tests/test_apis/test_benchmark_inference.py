@@ -4,7 +4,7 @@
 import re
 
 import pytest
-from _apis_helpers import one_torch_thread, tiny_assets, write_video  # noqa: F401
+from _apis_helpers import cli_args, one_torch_thread, tiny_assets, write_video  # noqa: F401
 from conftest import load_tool
 
 bench = load_tool('benchmark_inference')
@@ -14,19 +14,14 @@ def test_benchmark_table(tmp_path, capsys):
     video = str(tmp_path / 'clip.mp4')
     write_video(video, 4)
     rc = bench.main(
-        [
+        cli_args(
             video,
-            '--config',
-            tiny_assets()['config'],
-            '--max-frames',
-            '2',
-            '--warmup',
-            '1',
-            '--det',
-            'whole-image',
-            '--device',
-            'cpu',
-        ]
+            config=tiny_assets()['config'],
+            max_frames=2,
+            warmup=1,
+            det='whole-image',
+            device='cpu',
+        )
     )
     assert rc == 0
     out = capsys.readouterr().out

@@ -10,6 +10,7 @@ import pytest
 from _apis_helpers import (  # noqa: F401
     DEMO_CLIP,
     PROJECT_ROOT,
+    cli_args,
     one_torch_thread,
     read_video,
     tiny_assets,
@@ -28,18 +29,14 @@ def test_demo_on_a_synthetic_video_with_weights(tmp_path, capsys):
     out = tmp_path / 'out'
     assets = tiny_assets()
     rc = demo.main(
-        [
+        cli_args(
             video,
-            '--config',
-            assets['config'],
-            '--weights',
-            assets['checkpoint'],
-            '--whole-image',
-            '--out-dir',
-            str(out),
-            '--device',
-            'cpu',
-        ]
+            config=assets['config'],
+            weights=assets['checkpoint'],
+            whole_image=True,
+            out_dir=out,
+            device='cpu',
+        )
     )
     assert rc == 0
     stdout = capsys.readouterr().out
@@ -58,17 +55,13 @@ def test_demo_on_a_synthetic_video_with_weights(tmp_path, capsys):
 def test_demo_default_clip_hog_random_init(tmp_path, capsys):
     out = tmp_path / 'out'
     rc = demo.main(
-        [
-            '--config',
-            tiny_assets()['config'],
-            '--max-frames',
-            '2',
-            '--out-dir',
-            str(out),
-            '--device',
-            'cpu',
-            '--no-progress',
-        ]
+        cli_args(
+            config=tiny_assets()['config'],
+            max_frames=2,
+            out_dir=out,
+            device='cpu',
+            no_progress=True,
+        )
     )
     assert rc == 0
     err = capsys.readouterr().err
@@ -89,23 +82,17 @@ def test_demo_image_folder_bbox_file_online(tmp_path):
     out = tmp_path / 'out'
     assets = tiny_assets()
     rc = demo.main(
-        [
-            str(tmp_path / 'seq'),
-            '--config',
-            assets['config'],
-            '--weights',
-            assets['checkpoint'],
-            '--bbox-file',
-            str(boxes),
-            '--online',
-            '--fps',
-            '5',
-            '--out-dir',
-            str(out),
-            '--device',
-            'cpu',
-            '--no-progress',
-        ]
+        cli_args(
+            tmp_path / 'seq',
+            config=assets['config'],
+            weights=assets['checkpoint'],
+            bbox_file=boxes,
+            online=True,
+            fps=5,
+            out_dir=out,
+            device='cpu',
+            no_progress=True,
+        )
     )
     assert rc == 0
     frames, fps = read_video(str(out / 'seq_pose.mp4'))
@@ -140,20 +127,15 @@ def test_demo_bad_inputs(tmp_path, capsys, make):
 def test_demo_cli_subprocess(tmp_path):
     """The README command shape, as a real process (tiny config, 2 frames of the shipped clip)."""
     proc = subprocess.run(
-        [
+        cli_args(
             sys.executable,
             DEMO,
-            '--config',
-            tiny_assets()['config'],
-            '--max-frames',
-            '2',
-            '--out-dir',
-            str(tmp_path),
-            '--device',
-            'cpu',
-            '--threads',
-            '1',
-        ],
+            config=tiny_assets()['config'],
+            max_frames=2,
+            out_dir=tmp_path,
+            device='cpu',
+            threads=1,
+        ),
         capture_output=True,
         text=True,
         cwd=PROJECT_ROOT,

@@ -58,24 +58,12 @@ def test_reads_lazily_and_once(online, lookahead):
 
 def test_wide_offsets_are_clipped_with_distance_margins():
     windows = list(iter_frame_windows(_frames(6), (0, -2, 2)))
-    assert [_ids(w) for w in windows] == [
-        [0, 0, 2],
-        [1, 0, 3],
-        [2, 0, 4],
-        [3, 1, 5],
-        [4, 2, 5],
-        [5, 3, 5],
-    ]
+    ids = [_ids(w) for w in windows]
+    assert ids == [[0, 0, 2], [1, 0, 3], [2, 0, 4], [3, 1, 5], [4, 2, 5], [5, 3, 5]]
     assert [w.margin.tolist() for w in windows] == [[1, 2], [1, 2], [2, 2], [2, 2], [2, 1], [2, 1]]
     online = list(iter_frame_windows(_frames(6), (0, -1, -2), online=True))
-    assert [_ids(w) for w in online] == [
-        [0, 0, 0],
-        [1, 0, 0],
-        [2, 1, 0],
-        [3, 2, 1],
-        [4, 3, 2],
-        [5, 4, 3],
-    ]
+    ids = [_ids(w) for w in online]
+    assert ids == [[0, 0, 0], [1, 0, 0], [2, 1, 0], [3, 2, 1], [4, 3, 2], [5, 4, 3]]
     assert online[3].margin.tolist() == [1, 2]
 
 

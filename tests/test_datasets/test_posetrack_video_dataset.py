@@ -19,6 +19,14 @@ def build(ann_file, root, **kwargs):
     )
 
 
+def edit_json(path: str, edit) -> str:
+    """Rewrite the JSON file ``path`` after ``edit(content)`` changed its content in place."""
+    with open(path) as f:
+        content = json.load(f)
+    edit(content)
+    return write_json(path, content)
+
+
 def info_of(ds, frame_index):
     idx = next(i for i in range(len(ds)) if ds.get_data_info(i)['frame_index'] == frame_index)
     return ds.get_data_info(idx)
@@ -164,10 +172,12 @@ class TestSyntheticPT18:
 
     def test_official_box_cleaning(self, tmp_path):
         ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
-        content = json.load(open(ann))
-        content['annotations'][0]['bbox'] = [-5, 10, 200, 20]  # clipped to the 80x60 image
-        content['annotations'][1]['bbox'] = [10, 10, 0.5, 20]  # empty after cleaning -> dropped
-        write_json(ann, content)
+
+        def boxes(content):
+            content['annotations'][0]['bbox'] = [-5, 10, 200, 20]  # clipped to the 80x60 image
+            content['annotations'][1]['bbox'] = [10, 10, 0.5, 20]  # empty after cleaning: dropped
+
+        edit_json(ann, boxes)
         ds = build(ann, str(tmp_path))
         assert len(ds) == 1
         assert ds.get_data_info(0)['bbox'].tolist() == [[0, 10, 79, 29]]
@@ -195,31 +205,31 @@ class TestBadAnnotations:
     @pytest.mark.parametrize('field', ['vid_id', 'nframes', 'frame_id'])
     def test_missing_image_field(self, tmp_path, field):
         ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
-        content = json.load(open(ann))
-        del content['images'][0][field]
-        write_json(ann, content)
+        edit_json(ann, lambda content: content['images'][0].pop(field))
         with pytest.raises(AnnotationError, match=rf'{osp.basename(ann)}.*images\[0\].*{field}'):
             build(ann, str(tmp_path))
 
     def test_bad_keypoint_length(self, tmp_path):
         ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
-        content = json.load(open(ann))
-        content['annotations'][1]['keypoints'] = content['annotations'][1]['keypoints'][:-3]
-        write_json(ann, content)
+
+        def cut(content):
+            del content['annotations'][1]['keypoints'][-3:]
+
+        edit_json(ann, cut)
         with pytest.raises(AnnotationError, match=r'annotations\[1\].*51 values.*got 48'):
             build(ann, str(tmp_path))
 
     def test_unknown_image_and_unparsable_name(self, tmp_path):
         ann = make_video_dataset(str(tmp_path), nframes=3, labelled=(1,))
-        content = json.load(open(ann))
-        content['annotations'].append(person(999, 7))
-        write_json(ann, content)
+        edit_json(ann, lambda content: content['annotations'].append(person(999, 7)))
         with pytest.raises(AnnotationError, match='image_id 999'):
             build(ann, str(tmp_path))
-        content = json.load(open(ann))
-        content['annotations'].pop()
-        content['images'][0]['file_name'] = 'images/val/000001_test/frame_a.jpg'
-        write_json(ann, content)
+
+        def rename(content):
+            content['annotations'].pop()
+            content['images'][0]['file_name'] = 'images/val/000001_test/frame_a.jpg'
+
+        edit_json(ann, rename)
         with pytest.raises(AnnotationError, match='frame_a.jpg'):
             build(ann, str(tmp_path))
 

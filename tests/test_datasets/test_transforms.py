@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from _synthetic import make_video_dataset
+from _train_helpers import META_KEYS
 from conftest import shared_path
 from mmcv.transforms import Compose
 
@@ -17,22 +18,6 @@ from fasrnet_mmpose.datasets import (
 
 INPUT_SIZE = (48, 64)  # (w, h)
 CODEC = dict(type='MSRAHeatmap', input_size=INPUT_SIZE, heatmap_size=(12, 16), sigma=2)
-META_KEYS = (
-    'id',
-    'img_id',
-    'img_path',
-    'frame_paths',
-    'margin',
-    'neighbour_fallback',
-    'ori_shape',
-    'img_shape',
-    'input_size',
-    'input_center',
-    'input_scale',
-    'flip',
-    'flip_direction',
-    'flip_indices',
-)
 
 
 def train_pipeline():

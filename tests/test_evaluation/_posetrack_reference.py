@@ -14,47 +14,20 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-POSEVAL = (
-    'right_ankle',
-    'right_knee',
-    'right_hip',
-    'left_hip',
-    'left_knee',
-    'left_ankle',
-    'right_wrist',
-    'right_elbow',
-    'right_shoulder',
-    'left_shoulder',
-    'left_elbow',
-    'left_wrist',
-    'head_bottom',
-    'nose',
-    'head_top',
-)
-PT18 = (
-    'nose',
-    'head_bottom',
-    'head_top',
-    'left_ear',
-    'right_ear',
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
-)
+from fasrnet_mmpose.evaluation.functional import POSEVAL_JOINTS, PT18_KEYPOINTS
+
+POSEVAL = POSEVAL_JOINTS
+PT18 = PT18_KEYPOINTS
 MIN_SCORE = -9999
 
 
 def to_annolist(data: dict) -> List[dict]:
-    """Return the ``annolist`` frames of a PT17 or PT18 per-video dict (PT18 converted)."""
+    """Return the ``annolist`` frames of a PT17 or PT18 per-video dict (PT18 converted).
+
+    PT18 keypoints stored as ``(0, 0)`` with visibility 0 are left out, the head box becomes
+    ``x1, y1, x2 = x1 + w, y2 = y1 + h``, ``track_id``/``score`` become 1-element lists
+    (poseval's converter).
+    """
     if 'annolist' in data:
         return copy.deepcopy(data['annolist'])
     names = PT18
@@ -82,14 +55,16 @@ def to_annolist(data: dict) -> List[dict]:
                 x, y, v = kp[k]
                 if table[k] is None or (x == 0 and y == 0 and v == 0):
                     continue
-                pt = {'id': [table[k]], 'x': [x], 'y': [y]}
+                pt = {'id': [table[k]], 'x': [x], 'y': [y], 'is_visible': [v]}
                 if ann.get('scores'):
                     pt['score'] = [ann['scores'][k]]
                 points.append(pt)
         rect['annopoints'] = [{'point': points}]
-        if 'bbox_head' in ann:
+        if ann.get('bbox_head'):
             x, y, w, h = ann['bbox_head']
             rect.update(x1=[x], y1=[y], x2=[x + w], y2=[y + h])
+        if 'score' in ann:
+            rect['score'] = [ann['score']]
         by_id[ann['image_id']]['annorect'].append(rect)
     return frames
 

@@ -4,33 +4,16 @@
 import json
 import os
 import os.path as osp
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-PT18_NAMES = (
-    'nose',
-    'head_bottom',
-    'head_top',
-    'left_ear',
-    'right_ear',
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
-)
-#: 17-keypoint index -> poseval id (-1 for the ears), the PT17 writer
-PT18_TO_POSEVAL = np.array([13, 12, 14, -1, -1, 9, 8, 10, 7, 11, 6, 3, 2, 4, 1, 5, 0])
-#: poseval id -> 17-keypoint index
-POSEVAL_TO_PT18 = np.array([int(np.flatnonzero(PT18_TO_POSEVAL == j)[0]) for j in range(15)])
+from fasrnet_mmpose.evaluation.functional import POSEVAL_TO_PT18, PT18_KEYPOINTS
+
+PT18_NAMES = PT18_KEYPOINTS
+#: the header row of poseval's printed AP table
+TABLE_HEADER = 'Method Head Shoulder Elbow Wrist Hip Knee Ankle mAP'.split()
 CATEGORIES = [dict(supercategory='person', id=1, name='person', keypoints=list(PT18_NAMES))]
 
 
@@ -62,6 +45,40 @@ def frame_name(video_name: str, frame: int) -> str:
     return f'images/val/{video_name}/{frame:06d}.jpg'
 
 
+def pt18_annotation(
+    video: int, frame: int, track_id: int, p: 'Person', third: np.ndarray, **extra
+) -> dict:
+    """A PT18 annotation of ``p`` (absent joints and ears stored as (0, 0)).
+
+    Args:
+        video (int), frame (int): Where (``image_id``).
+        track_id (int): The person's track id.
+        p (Person): The person, in poseval joint order.
+        third (np.ndarray): ``(15,)`` the keypoints' third column (visibility or score).
+        **extra: More annotation keys.
+    """
+    kp = np.zeros((17, 3))
+    kp[POSEVAL_TO_PT18, :2] = p.xy * p.has[:, None]
+    kp[POSEVAL_TO_PT18, 2] = third
+    keypoints = kp.reshape(-1).tolist()
+    return dict(image_id=image_id(video, frame), track_id=track_id, keypoints=keypoints, **extra)
+
+
+def pt17_points(p: 'Person', **column: Sequence) -> List[dict]:
+    """The PT17 ``point`` dicts of ``p``'s present joints.
+
+    Args:
+        p (Person): The person, in poseval joint order.
+        **column: One more per-joint field: its name -> its 15 values (poseval order).
+    """
+    ((key, values),) = column.items()
+    return [
+        {'id': [j], 'x': [float(p.xy[j, 0])], 'y': [float(p.xy[j, 1])], key: [values[j]]}
+        for j in range(15)
+        if p.has[j]
+    ]
+
+
 def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     images, anns = [], []
     for f, fr in enumerate(frames):
@@ -78,51 +95,9 @@ def gt_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
             img['ignore_regions_y'] = [list(ys) for _, ys in fr.regions]
         images.append(img)
         for t, p in enumerate(fr.gt):
-            kp = np.zeros((17, 3))
-            kp[POSEVAL_TO_PT18, :2] = p.xy * p.has[:, None]
-            kp[POSEVAL_TO_PT18, 2] = p.has
-            anns.append(
-                dict(
-                    image_id=image_id(video, f),
-                    track_id=t,
-                    id=len(anns),
-                    keypoints=kp.reshape(-1).tolist(),
-                    bbox_head=list(p.head),
-                    scores=[],
-                    category_id=1,
-                )
-            )
+            extra = dict(id=len(anns), bbox_head=list(p.head), scores=[], category_id=1)
+            anns.append(pt18_annotation(video, f, t, p, p.has, **extra))
     return dict(images=images, annotations=anns, categories=CATEGORIES)
-
-
-def gt_pt17(video: int, name: str, frames: Sequence[Frame]) -> dict:
-    annolist = []
-    for f, fr in enumerate(frames):
-        rects = []
-        for t, p in enumerate(fr.gt):
-            x, y, w, h = p.head
-            pts = [
-                dict(id=[j], x=[float(p.xy[j, 0])], y=[float(p.xy[j, 1])], is_visible=[1])
-                for j in range(15)
-                if p.has[j]
-            ]
-            rects.append(
-                dict(
-                    track_id=[t],
-                    x1=[x],
-                    y1=[y],
-                    x2=[x + w],
-                    y2=[y + h],
-                    annopoints=[dict(point=pts)],
-                )
-            )
-        item = dict(image=[dict(name=frame_name(name, f))], imgnum=[f + 1], annorect=rects)
-        if fr.regions:
-            item['ignore_regions'] = [
-                dict(point=[dict(x=[x], y=[y]) for x, y in zip(xs, ys)]) for xs, ys in fr.regions
-            ]
-        annolist.append(item)
-    return dict(annolist=annolist)
 
 
 def pred_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
@@ -130,39 +105,40 @@ def pred_pt18(video: int, name: str, frames: Sequence[Frame]) -> dict:
     for f, fr in enumerate(frames):
         images.append(dict(id=image_id(video, f), file_name=frame_name(name, f)))
         for t, p in enumerate(fr.pred):
-            kp = np.zeros((17, 3))
-            kp[POSEVAL_TO_PT18, :2] = p.xy * p.has[:, None]
-            kp[POSEVAL_TO_PT18, 2] = p.score * p.has
-            anns.append(
-                dict(
-                    image_id=image_id(video, f),
-                    track_id=t,
-                    keypoints=kp.reshape(-1).tolist(),
-                    scores=kp[:, 2].tolist(),
-                    score=p.box_score,
-                )
-            )
+            ann = pt18_annotation(video, f, t, p, p.score * p.has, score=p.box_score)
+            anns.append(dict(ann, scores=ann['keypoints'][2::3]))
     return dict(images=images, annotations=anns, categories=CATEGORIES)
 
 
-def pred_pt17(video: int, name: str, frames: Sequence[Frame]) -> dict:
+def pt17(video: int, name: str, frames: Sequence[Frame], gt: bool) -> dict:
+    """A PT17 per-video dict: the GT (head boxes, visibility, ignore regions) or predictions."""
     annolist = []
     for f, fr in enumerate(frames):
         rects = []
-        for t, p in enumerate(fr.pred):
-            pts = [
-                dict(
-                    id=[j], x=[float(p.xy[j, 0])], y=[float(p.xy[j, 1])], score=[float(p.score[j])]
-                )
-                for j in range(15)
-                if p.has[j]
+        for t, p in enumerate(fr.gt if gt else fr.pred):
+            if gt:
+                x, y, w, h = p.head
+                rect = dict(x1=[x], y1=[y], x2=[x + w], y2=[y + h])
+                pts = pt17_points(p, is_visible=[1] * 15)
+            else:
+                rect = dict(score=[p.box_score])
+                pts = pt17_points(p, score=p.score.tolist())
+            rects.append(dict(track_id=[t], **rect, annopoints=[dict(point=pts)]))
+        item = dict(image=[dict(name=frame_name(name, f))], annorect=rects)
+        if gt:
+            item['imgnum'] = [f + 1]
+        if gt and fr.regions:
+            item['ignore_regions'] = [
+                dict(point=[dict(x=[x], y=[y]) for x, y in zip(xs, ys)]) for xs, ys in fr.regions
             ]
-            rects.append(dict(track_id=[t], score=[p.box_score], annopoints=[dict(point=pts)]))
-        annolist.append(dict(image=[dict(name=frame_name(name, f))], annorect=rects))
+        annolist.append(item)
     return dict(annolist=annolist)
 
 
-WRITERS = dict(pt18=(gt_pt18, pred_pt18), pt17=(gt_pt17, pred_pt17))
+WRITERS = dict(
+    pt18=(gt_pt18, pred_pt18),
+    pt17=(partial(pt17, gt=True), partial(pt17, gt=False)),
+)
 
 
 def write_videos(

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from _posetrack_synth import TABLE_HEADER
 from conftest import PROJECT_ROOT, shared_path
 
 TOOLS = osp.join(PROJECT_ROOT, 'tools')
@@ -62,17 +63,7 @@ def test_eval_posetrack_cli_prints_table_and_json(tmp_path, gt, pred, fmt):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith('Method'))
-    assert lines[header].split() == [
-        'Method',
-        'Head',
-        'Shoulder',
-        'Elbow',
-        'Wrist',
-        'Hip',
-        'Knee',
-        'Ankle',
-        'mAP',
-    ]
+    assert lines[header].split() == TABLE_HEADER
     row = lines[header + 2].split()
     assert row[0] == pred and row[1:] == _table_row(expected)
     with open(out) as f:

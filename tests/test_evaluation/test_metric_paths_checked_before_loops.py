@@ -9,8 +9,7 @@ built, so the error comes before the first training/testing iteration, not after
 import os.path as osp
 
 import pytest
-from _synthetic import make_video_dataset
-from _train_helpers import train_config, write_pt18_gt
+from _train_helpers import synthetic_data, train_config
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -34,10 +33,8 @@ class _FailOnFirstIteration(Hook):
 
 
 def _runner(tmp_path, name, **evaluator):
-    root = str(tmp_path / 'data')
-    ann = make_video_dataset(root, nframes=8, labelled=(0, 3))
-    gt = write_pt18_gt(ann, str(tmp_path / 'gt'))
-    path = train_config(str(tmp_path / f'{name}.py'), ann_file=ann, data_root=root, gt_folder=gt)
+    data = synthetic_data(tmp_path, nframes=8, labelled=(0, 3))
+    path = train_config(str(tmp_path / f'{name}.py'), **data)
     cfg = Config.fromfile(path)
     for key in ('val_evaluator', 'test_evaluator'):
         cfg[key].update(evaluator)

@@ -279,18 +279,12 @@ def test_joints_at_origin_not_predicted_pt18(tmp_path):
     pred['annotations'] = [
         dict(
             image_id=pred['images'][0]['id'],
-            track_id=0,
-            keypoints=kp.reshape(-1).tolist(),
-            scores=kp[:, 2].tolist(),
+            track_id=track_id,
+            keypoints=k.reshape(-1).tolist(),
+            scores=k[:, 2].tolist(),
             score=1.0,
-        ),
-        dict(
-            image_id=pred['images'][0]['id'],
-            track_id=1,
-            keypoints=extra.reshape(-1).tolist(),
-            scores=extra[:, 2].tolist(),
-            score=1.0,
-        ),
+        )
+        for track_id, k in enumerate((kp, extra))
     ]
     with open(pred_file, 'w') as f:
         json.dump(pred, f)
@@ -322,17 +316,7 @@ def test_pt18_missing_scores_fall_back_to_min_score(tmp_path):
 def test_table_and_json_layout():
     ap = np.arange(16, dtype=float)
     table = pe.format_table(ap, name='Ours').splitlines()
-    assert table[0].split() == [
-        'Method',
-        'Head',
-        'Shoulder',
-        'Elbow',
-        'Wrist',
-        'Hip',
-        'Knee',
-        'Ankle',
-        'mAP',
-    ]
+    assert table[0].split() == synth.TABLE_HEADER
     assert table[2].split() == ['Ours', '13.0', '8.5', '8.5', '8.5', '2.5', '2.5', '2.5', '15.0']
     out = pe.metrics_to_json(dict(ap=ap, pre=ap, rec=ap))
     assert out['names']['12'] == 'neck' and out['names']['15'] == 'total'

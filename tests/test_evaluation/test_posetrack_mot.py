@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from _posetrack_reference import to_annolist
 from conftest import PROJECT_ROOT, load_tool, shared_path
 from scipy.optimize import linear_sum_assignment
 
@@ -26,27 +27,6 @@ from fasrnet_mmpose.evaluation.functional.posetrack_mot import (
 REF = ('data', 'posetrack_tracking_reference')
 SETS = ('true_ids', 'ids_reset_every_4_frames', 'shuffled_ids_per_frame', 'noisy_with_misses')
 KEYS = ('mota', 'motp', 'pre', 'rec')
-PT18_NAMES = (
-    'nose',
-    'head_bottom',
-    'head_top',
-    'left_ear',
-    'right_ear',
-    'left_shoulder',
-    'right_shoulder',
-    'left_elbow',
-    'right_elbow',
-    'left_wrist',
-    'right_wrist',
-    'left_hip',
-    'right_hip',
-    'left_knee',
-    'right_knee',
-    'left_ankle',
-    'right_ankle',
-)
-#: PT18 keypoint index -> poseval joint id (None: the ears, dropped)
-PT18_TO_POSEVAL = (13, 12, 14, None, None, 9, 8, 10, 7, 11, 6, 3, 2, 4, 1, 5, 0)
 
 
 def _expected(name):
@@ -61,54 +41,13 @@ def _assert_equal(result, expected):
         assert result['names'] == expected['names']
 
 
-# ------------------------------------------------------------------- PT18 -> PT17 (the tests')
-def to_pt17(data: dict) -> dict:
-    """A PoseTrack18 per-video dict in PoseTrack17 ``annolist`` form (poseval's rules).
-
-    Keypoints stored as ``(0, 0)`` with visibility 0 are left out, the head box becomes
-    ``x1, y1, x2 = x1 + w, y2 = y1 + h``, ``track_id``/``score`` become 1-element lists.
-    """
-    frames = []
-    by_image = {}
-    for img in data['images']:
-        fr = {'image': [{'name': img['file_name']}], 'annorect': []}
-        if img.get('ignore_regions_x'):
-            fr['ignore_regions'] = [
-                {'point': [{'x': [x], 'y': [y]} for x, y in zip(xs, ys)]}
-                for xs, ys in zip(img['ignore_regions_x'], img['ignore_regions_y'])
-            ]
-        frames.append(fr)
-        by_image[img['id']] = fr
-    for ann in data['annotations']:
-        kp = np.asarray(ann['keypoints'], float).reshape(17, 3)
-        scores = ann.get('scores') or []
-        points = []
-        for k, jid in enumerate(PT18_TO_POSEVAL):
-            if jid is None or (kp[k, 0] == 0 and kp[k, 1] == 0 and kp[k, 2] == 0):
-                continue
-            point = {'id': [jid], 'x': [kp[k, 0]], 'y': [kp[k, 1]], 'is_visible': [kp[k, 2]]}
-            if scores:
-                point['score'] = [scores[k]]
-            points.append(point)
-        rect = {'annopoints': [{'point': points}]}
-        if 'track_id' in ann:
-            rect['track_id'] = [ann['track_id']]
-        if ann.get('bbox_head'):
-            x, y, w, h = ann['bbox_head']
-            rect.update(x1=[x], y1=[y], x2=[x + w], y2=[y + h])
-        if 'score' in ann:
-            rect['score'] = [ann['score']]
-        by_image[ann['image_id']]['annorect'].append(rect)
-    return {'annolist': frames}
-
-
 def _convert_dir(src: str, dst: str) -> str:
     os.makedirs(dst, exist_ok=True)
     for name in sorted(os.listdir(src)):
         with open(osp.join(src, name)) as f:
             data = json.load(f)
         with open(osp.join(dst, name), 'w') as f:
-            json.dump(to_pt17(data), f)
+            json.dump({'annolist': to_annolist(data)}, f)  # PT18 -> PT17
     return dst
 
 

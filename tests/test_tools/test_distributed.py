@@ -26,7 +26,6 @@ import sys
 
 import pytest
 import torch
-from _synthetic import make_video_dataset
 from _train_helpers import (
     TOOLS_DIR,
     free_port,
@@ -35,9 +34,9 @@ from _train_helpers import (
     run_dirs,
     run_tool,
     subprocess_env,
+    synthetic_data,
     train_cmd,
     train_config,
-    write_pt18_gt,
 )
 
 pytestmark = pytest.mark.skipif(
@@ -55,16 +54,11 @@ WEIGHT_ATOL = 1e-5
 def runs(tmp_path_factory):
     """Train the same config once with 2 processes and once with 1 process."""
     tmp = tmp_path_factory.mktemp('dist')
-    root = str(tmp / 'data')
     # 4 labelled frames x 2 persons = 8 samples = 2 global batches per epoch
-    ann = make_video_dataset(root, nframes=8, labelled=(0, 2, 5, 7))
-    gt = write_pt18_gt(ann, str(tmp / 'gt'))
     common = dict(
-        ann_file=ann,
-        data_root=root,
+        synthetic_data(tmp, nframes=8, labelled=(0, 2, 5, 7)),
         max_epochs=EPOCHS,
         head='fasr',
-        gt_folder=gt,
         val_cfg=None,
         val_dataloader=None,
         val_evaluator=None,

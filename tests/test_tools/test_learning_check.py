@@ -27,8 +27,8 @@ import sys
 
 import pytest
 from _train_helpers import (
-    META_KEYS,
     PROJECT_ROOT,
+    pipelines,
     read_scalars,
     run_dirs,
     run_tool,
@@ -49,11 +49,7 @@ CODEC = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sig
 
 def _config(path: str, data_root: str) -> str:
     model = tiny_model_cfg('fasr', codec=CODEC, backbone_bn='train_mode')
-    load = [
-        dict(type='LoadFrameWindow', num_frames=3),
-        dict(type='GetBBoxCenterScale', padding=1.25),
-        dict(type='TopdownAffine', input_size=CODEC['input_size']),
-    ]
+    train_pipeline, test_pipeline = pipelines(CODEC)
     dataset = dict(
         type='PoseTrackVideoDataset',
         version='pt18',
@@ -70,7 +66,7 @@ def _config(path: str, data_root: str) -> str:
         dataset=dict(
             dataset,
             test_mode=True,
-            pipeline=load + [dict(type='PackPoseInputs', meta_keys=META_KEYS)],
+            pipeline=test_pipeline,
         ),
     )
     evaluator = dict(
@@ -100,11 +96,7 @@ def _config(path: str, data_root: str) -> str:
             sampler=dict(type='InfiniteSampler', shuffle=True),
             dataset=dict(
                 dataset,
-                pipeline=load
-                + [
-                    dict(type='GenerateTarget', encoder=CODEC),
-                    dict(type='PackPoseInputs', meta_keys=META_KEYS),
-                ],
+                pipeline=train_pipeline,
             ),
         ),
         val_dataloader=val_dataloader,

@@ -13,7 +13,6 @@ import shutil
 import sys
 
 import pytest
-from _synthetic import make_video_dataset
 from _tiny_models import TINY_HRNET
 from _train_helpers import (
     PROJECT_ROOT,
@@ -21,8 +20,8 @@ from _train_helpers import (
     pipelines,
     run_tool,
     subprocess_env,
+    synthetic_data,
     write_config,
-    write_pt18_gt,
 )
 
 PT18_CONFIG = osp.join(
@@ -44,11 +43,10 @@ def _env() -> dict:
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('mim')
-    root = str(tmp / 'data')
-    ann = make_video_dataset(root, nframes=8, labelled=(0, 3))
-    gt = write_pt18_gt(ann, str(tmp / 'gt'))
+    synthetic = synthetic_data(tmp, nframes=8, labelled=(0, 3))
+    gt = synthetic['gt_folder']
     train_pipeline, test_pipeline = pipelines()
-    data = dict(data_root=root + '/', ann_file=ann)
+    data = dict(data_root=synthetic['data_root'] + '/', ann_file=synthetic['ann_file'])
     cfg = write_config(
         str(tmp / 'fasrnet_tiny_posetrack18.py'),
         base=PT18_CONFIG,

@@ -1,51 +1,30 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """``tools/plot_log.py`` on the output of a real short training run with validation."""
 
-import importlib.util
 import json
 import os
 import os.path as osp
 import sys
 
 import pytest
-from _synthetic import make_video_dataset
-from _train_helpers import (
-    PROJECT_ROOT,
-    read_scalars,
-    run_dirs,
-    run_tool,
-    train_cmd,
-    train_config,
-    write_pt18_gt,
-)
+from _train_helpers import read_scalars, run_dirs, run_tool, synthetic_data, train_cmd, train_config
+from conftest import PROJECT_ROOT, load_tool
 
 PLOT_LOG = osp.join(PROJECT_ROOT, 'tools', 'plot_log.py')
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
-
-
-def _load_plot_log():
-    spec = importlib.util.spec_from_file_location('plot_log', PLOT_LOG)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
 def work_dir(tmp_path_factory):
     """2 epochs of the tiny FaSRnet with PoseTrack mAP validation after each epoch."""
     tmp = tmp_path_factory.mktemp('plot')
-    root = str(tmp / 'data')
-    ann = make_video_dataset(root, nframes=8, labelled=(0, 3, 7))
-    gt = write_pt18_gt(ann, str(tmp / 'gt'))
     cfg = train_config(
         str(tmp / 'cfg.py'),
-        ann_file=ann,
-        data_root=root,
+        **synthetic_data(tmp, nframes=8, labelled=(0, 3, 7)),
         max_epochs=2,
         batch_size=3,
         optimizer=dict(type='Adam', lr=1e-3),
         param_scheduler=[dict(type='MultiStepLR', milestones=[1], gamma=0.5)],
-        gt_folder=gt,
     )
     work = str(tmp / 'work')
     run_tool(train_cmd(cfg, work))
@@ -74,7 +53,7 @@ def test_plot_log_cli_writes_a_png(work_dir, tmp_path):
 
 
 def test_plot_log_default_output_and_series(work_dir):
-    plot_log = _load_plot_log()
+    plot_log = load_tool('plot_log')
     out = plot_log.plot_log(work_dir)
     assert out == osp.join(work_dir, 'training_curves.png') and osp.exists(out)
     train, val = plot_log.load_scalars(plot_log.find_scalars_json(work_dir))
@@ -92,7 +71,7 @@ def test_plot_log_default_output_and_series(work_dir):
 
 
 def test_find_scalars_json_uses_the_latest_run_and_skips_broken_lines(tmp_path):
-    plot_log = _load_plot_log()
+    plot_log = load_tool('plot_log')
     for stamp, loss in (('20240101_000000', 1.0), ('20240102_000000', 2.0)):
         vis = tmp_path / stamp / 'vis_data'
         vis.mkdir(parents=True)
@@ -115,7 +94,7 @@ def test_find_scalars_json_uses_the_latest_run_and_skips_broken_lines(tmp_path):
 
 
 def test_iteration_based_validation_is_placed_at_its_iteration(tmp_path):
-    plot_log = _load_plot_log()
+    plot_log = load_tool('plot_log')
     lines = [
         dict(lr=0.1, loss=1.0, iter=20, step=20),
         {'posetrack/AP': 10.0, 'step': 25},

@@ -12,12 +12,12 @@ import os.path as osp
 
 import pytest
 import torch
-from _synthetic import make_video_dataset
 from _train_helpers import (
     load_state_dict,
     read_scalars,
     run_dirs,
     run_tool,
+    synthetic_data,
     train_cmd,
     train_config,
 )
@@ -31,12 +31,9 @@ SCHEDULE = [dict(type='MultiStepLR', milestones=[1], gamma=0.1, by_epoch=True)]
 @pytest.fixture(scope='module')
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('resume')
-    root = str(tmp / 'data')
     # 3 labelled frames x 2 persons = 6 samples, batch 2: 3 iterations per epoch
-    ann = make_video_dataset(root, nframes=8, labelled=(0, 3, 7))
     common = dict(
-        ann_file=ann,
-        data_root=root,
+        synthetic_data(tmp, nframes=8, labelled=(0, 3, 7), gt=False),
         max_epochs=EPOCHS,
         head='fasr',
         shuffle=True,

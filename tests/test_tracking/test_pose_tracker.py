@@ -3,6 +3,7 @@
 
 import numpy as np
 import pytest
+from conftest import posetrack_sigmas
 from mmpose.evaluation.functional.nms import oks_iou
 
 from fasrnet_mmpose.tracking import (
@@ -13,13 +14,7 @@ from fasrnet_mmpose.tracking import (
     track_video,
 )
 
-SIGMAS = (
-    np.array(
-        [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87]
-        + [0.89, 0.89]
-    )
-    / 10.0
-)
+SIGMAS = posetrack_sigmas()
 K = len(SIGMAS)
 
 

@@ -13,20 +13,13 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from conftest import posetrack_sigmas, shared_path
 
 from fasrnet_mmpose.evaluation.functional.posetrack_mot import evaluate_tracking_dirs
 from fasrnet_mmpose.tracking import keypoints_to_bboxes, track_video
 
 REF = ('data', 'posetrack_tracking_reference')
-#: PoseTrack18's keypoint sigmas (mmpose's posetrack18 dataset meta = COCO's)
-SIGMAS = (
-    np.array(
-        [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87]
-        + [0.89, 0.89]
-    )
-    / 10.0
-)
+SIGMAS = posetrack_sigmas()
 
 
 def track_prediction_dir(pred_dir, gt_dir, out_dir, frames='labelled', **options):

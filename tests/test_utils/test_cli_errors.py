@@ -9,15 +9,14 @@ import sys
 
 import pytest
 import torch
-from _synthetic import make_video_dataset
 from _train_helpers import (
     TOOLS_DIR,
     free_port,
     run_tool,
     subprocess_env,
+    synthetic_data,
     tiny_model_cfg,
     train_config,
-    write_pt18_gt,
 )
 
 
@@ -42,10 +41,7 @@ def test_setup(tmp_path_factory):
     from mmpose.registry import MODELS
 
     tmp = tmp_path_factory.mktemp('cli')
-    root = str(tmp / 'data')
-    ann = make_video_dataset(root, nframes=4, labelled=(1, 2))
-    gt = write_pt18_gt(ann, str(tmp / 'gt'))
-    cfg = train_config(str(tmp / 'cfg.py'), ann, root, gt_folder=gt)
+    cfg = train_config(str(tmp / 'cfg.py'), **synthetic_data(tmp, nframes=4, labelled=(1, 2)))
     torch.manual_seed(0)
     state = MODELS.build(tiny_model_cfg('fasr')).state_dict()
     full, partial = str(tmp / 'full.pth'), str(tmp / 'backbone_only.pth')
