@@ -188,7 +188,7 @@ def _probe_torch() -> Dict[str, object]:
         import torchvision
 
         info['torchvision'] = torchvision.__version__
-    except Exception:
+    except Exception:  # one that does not import (e.g. built for another torch) counts as absent
         info['torchvision'] = None
     return info
 

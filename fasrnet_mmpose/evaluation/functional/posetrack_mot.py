@@ -134,7 +134,7 @@ class JointAccumulators:
         self.counts['num_matches'] = np.zeros(j, np.int64)
         self.sum_d = np.zeros(j, np.float64)
 
-    def update_placeholder(self) -> None:
+    def update_empty_frame(self) -> None:
         """A frame without GT or without predictions: poseval's ``[0]`` vs ``[0]``, NaN.
 
         One object and one hypothesis that cannot be matched: one miss and one false
@@ -389,7 +389,7 @@ def accumulate_video(
     for f in range(nf):
         ng, npr = int(g_count[f]), int(p_count[f])
         if ng == 0 or npr == 0:
-            acc.update_placeholder()
+            acc.update_empty_frame()
             continue
         gs, ps, s = int(g_start[f]), int(p_start[f]), int(pair_start[f])
         acc.update(
