@@ -32,7 +32,9 @@ TINY_HRNET = dict(
         stage4=_stage((8, 16, 32), multiscale_output=False),
     ),
 )
-TINY_CODEC = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=2)
+#: tiny models' input (W, H) and codec: 16x12 heatmaps (multiples of 4 for the TSA pyramid)
+TINY_INPUT = (48, 64)
+TINY_CODEC = dict(type='MSRAHeatmap', input_size=TINY_INPUT, heatmap_size=(12, 16), sigma=2)
 PREPROCESSOR = dict(
     type='VideoPoseDataPreprocessor',
     mean=[123.675, 116.28, 103.53],

@@ -16,6 +16,7 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from _tiny_models import TINY_CODEC, TINY_INPUT  # noqa: F401  (re-exported to the tests)
 from mmengine.config import Config
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
@@ -29,10 +30,6 @@ TOOLS_DIR = os.environ.get('FASRNET_TOOLS_DIR', osp.join(PROJECT_ROOT, 'tools'))
 BASE_RUNTIME = osp.join(PROJECT_ROOT, 'configs', '_base_', 'default_runtime.py')
 TIMESTAMP = re.compile(r'^\d{8}_\d{6}$')
 
-#: tiny video model: tiny HRNet (8 channels at 1/4) + FaSRHead with the batch-independent
-#: ("fixed") DCN offset maps; 64x48 input, 16x12 heatmaps (multiples of 4 for the TSA pyramid)
-TINY_INPUT = (48, 64)
-TINY_CODEC = dict(type='MSRAHeatmap', input_size=TINY_INPUT, heatmap_size=(12, 16), sigma=2)
 #: the main config: the tests' pipelines pack the metainfo it packs (``meta_keys``)
 MAIN_CONFIG = osp.join(
     PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py'

@@ -17,7 +17,11 @@ from fasrnet_mmpose.utils import (
     setup_cpu_distributed,
     teardown_distributed,
 )
-from fasrnet_mmpose.utils.smoke import apply_smoke_settings, drop_persistent_workers_without_workers
+from fasrnet_mmpose.utils.smoke import (
+    add_smoke_argument,
+    apply_smoke_settings,
+    drop_persistent_workers_without_workers,
+)
 
 # Differences from mmpose 1.3.2's tools/test.py (docs/training.md, "Our tools and mmpose's"):
 # 1. `import fasrnet_mmpose` above and the CPU-only distributed setup/teardown in main();
@@ -91,15 +95,7 @@ def parse_args():
         action='store_true',
         help='test even if the checkpoint leaves backbone/head parameters unloaded',
     )
-    parser.add_argument(
-        '--smoke',
-        nargs='?',
-        type=int,
-        const=8,
-        metavar='N',
-        help='quick offline smoke test: only the first N test samples (default 8), no loader '
-        'workers (see docs/training.md)',
-    )
+    add_smoke_argument(parser, 'only the first N test samples (default 8), no loader workers')
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)

@@ -18,6 +18,7 @@ from fasrnet_mmpose.utils import (
 )
 from fasrnet_mmpose.utils.smoke import (
     SMOKE_HINT,
+    add_smoke_argument,
     apply_smoke_settings,
     drop_persistent_workers_without_workers,
 )
@@ -94,15 +95,10 @@ def parse_args():
     # will pass the `--local-rank` parameter to `tools/train.py` instead
     # of `--local_rank`.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    parser.add_argument(
-        '--smoke',
-        nargs='?',
-        type=int,
-        const=8,
-        metavar='N',
-        help='quick offline smoke test: random initial weights (nothing downloaded), the first '
-        'N samples (default 8) of the train/val sets, no loader workers, one epoch '
-        '(see docs/training.md)',
+    add_smoke_argument(
+        parser,
+        'random initial weights (nothing downloaded), the first N samples (default 8) of the '
+        'train/val sets, no loader workers, one epoch',
     )
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:

@@ -1,6 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Config edits of ``tools/train.py``/``tools/test.py``: ``--smoke`` and worker-less loaders."""
 
+import argparse
 from typing import Iterable
 
 from mmengine.config import Config
@@ -42,6 +43,23 @@ def _drop_pretrained(init_cfg):
     if not kept:
         return None
     return kept if isinstance(init_cfg, (list, tuple)) else kept[0]
+
+
+def add_smoke_argument(parser: argparse.ArgumentParser, does: str) -> None:
+    """Add ``--smoke [N]`` (default 8 samples) to a tool's parser.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        does (str): What the option does in that tool (the help text, before the docs pointer).
+    """
+    parser.add_argument(
+        '--smoke',
+        nargs='?',
+        type=int,
+        const=8,
+        metavar='N',
+        help=f'quick offline smoke test: {does} (see docs/training.md)',
+    )
 
 
 def apply_smoke_settings(cfg: Config, num_samples: int) -> None:

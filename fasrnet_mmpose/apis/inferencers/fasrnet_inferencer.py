@@ -363,7 +363,6 @@ class FaSRnetInferencer(Pose2DInferencer):
             img=list(input.frames),
             img_path=input.name,
             frame_index=index,
-            frame_offsets=input.offsets,
             margin=input.margin,
             **self.model.dataset_meta,
         )

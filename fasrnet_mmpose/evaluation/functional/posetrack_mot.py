@@ -20,7 +20,7 @@ differences are described in ``docs/tracking.md``. In short, per video:
    (``MOTAccumulator.update``): previous matches are kept first, then the Hungarian
    algorithm matches the rest; a GT track matched to a different predicted track than
    before is an id switch. A frame in which the GT or the prediction has no person
-   counts, for every joint, one miss and one false positive (poseval's placeholder).
+   counts, for every joint, one miss and one false positive (poseval's ``[0]`` vs ``[0]`` events).
 4. Counts are summed over videos; ``MOTA = 100 (1 - (misses + switches + FP) / objects)``,
    ``MOTP = 100 (1 - sum(D) / detections)`` with poseval's ``sum(D)`` over all of the
    accumulator's events (every candidate distance once more), ``Pre = detections /
