@@ -6,6 +6,7 @@ import torch
 from conftest import load_tool
 
 from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
+from fasrnet_mmpose.utils import benchmark as benchmark_utils
 
 bench = load_tool('benchmark_model')
 
@@ -34,7 +35,7 @@ def test_benchmark_prints_ratio_table(monkeypatch, capsys):
     assert bench.backbone_cfg()['extra']['stage4']['num_channels'] == (48, 96, 192, 384)
     monkeypatch.setattr(bench, 'BACKBONE', NARROW_HRNET)
     # the profiler-based CPU peak memory is slow; it is tested on its own below
-    monkeypatch.setattr(bench, '_cpu_peak_mib', lambda fn: (fn(), 1.0)[1])
+    monkeypatch.setattr(benchmark_utils, 'cpu_peak_mib', lambda fn: (fn(), 1.0)[1])
     results = bench.main(
         [
             '--input-size', '64', '32', '--repeats', '1', '--warmup', '0', '--device', 'cpu',
