@@ -1,27 +1,14 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Browse a video pose dataset: every frame of each sample's temporal window, side by side.
-
-mmpose's ``tools/misc/browse_dataset.py`` (same options) shows one image per sample; in its default
-``transformed`` mode it calls ``inputs.permute(1, 2, 0)`` on our ``[T, 3, H, W]`` inputs and
-fails (``RuntimeError: permute(sparse_coo): number of dimensions in the tensor input does not
-match the length of the desired ordering of dimensions``). This tool draws, for each sample, the
-``T`` frames of the window (``[current, previous, next]``, docs/temporal_window.md) in one row,
-each with the centre frame's keypoints (the targets; after the pipeline's affine in
-``transformed`` mode, in image coordinates with the box in ``original`` mode) and a title with the
-frame's role, file and margin (frame distance of the neighbour actually used). ``--output-dir``
-writes one PNG per sample.
-
-Example::
-
-    python tools/browse_dataset.py CONFIG --output-dir browse --not-show \\
-        [--phase train|val|test] [--mode transformed|original] [--max-item-per-dataset 50]
-"""
+"""Browse a video pose dataset: the ``T`` frames of each sample's window side by side, each with
+the centre frame's keypoints and a title (role, file, margin). mmpose's browse_dataset.py (same
+options) fails on ``[T, 3, H, W]`` inputs (docs/training.md, "Our tools and mmpose's")."""
 
 import argparse
 import os
 import os.path as osp
 from typing import List, Sequence
 
+import cv2
 import mmcv
 import mmengine
 import numpy as np
@@ -39,48 +26,26 @@ TITLE_HEIGHT = 24
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Browse a video pose dataset: the T frames of each sample side by side with '
-        "the centre frame's keypoints and the margins (mmpose's browse_dataset.py options)."
-    )
+    parser = argparse.ArgumentParser(description='The T frames of each sample side by side')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--output-dir', help='write one PNG per sample into this directory')
     parser.add_argument('--not-show', action='store_true', help='do not open a window')
-    parser.add_argument(
-        '--max-item-per-dataset', type=int, default=50, help='samples to draw (default 50)'
-    )
-    parser.add_argument(
-        '--phase', default='train', choices=['train', 'val', 'test'], help='dataset to browse'
-    )
-    parser.add_argument(
-        '--show-interval', type=float, default=2, help='seconds each window is shown'
-    )
-    parser.add_argument(
-        '--mode',
-        default='transformed',
-        choices=['original', 'transformed'],
-        help='"transformed": the model inputs after the pipeline (crops of the window); '
-        '"original": the frames as read from disk',
-    )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings (xxx=yyy)',
-    )
+    parser.add_argument('--max-item-per-dataset', type=int, default=50, help='samples to draw')
+    parser.add_argument('--phase', default='train', choices=['train', 'val', 'test'])
+    parser.add_argument('--show-interval', type=float, default=2, help='seconds per window')
+    modes = ['original', 'transformed']
+    parser.add_argument('--mode', default='transformed', choices=modes, help='model inputs/disk')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='xxx=yyy overrides')
     return parser.parse_args(argv)
 
 
 def frame_titles(num_frames: int, frame_paths: Sequence[str], margins) -> List[str]:
-    """Panel titles: role in the window (``current``, ``previous``, ``next``), file and margin.
+    """``T`` panel titles: role in the window, file name and (neighbours) margin.
 
     Args:
         num_frames (int): ``T``.
-        frame_paths (Sequence[str]): the ``T`` frame files (may be empty).
-        margins: the ``T-1`` neighbour margins, or None.
-
-    Returns:
-        list[str]: ``T`` titles.
+        frame_paths (Sequence[str]): The ``T`` frame files (may be empty).
+        margins: The ``T-1`` neighbour margins, or None.
     """
     roles = (
         FRAME_ORDER if num_frames == len(FRAME_ORDER) else [f'frame {i}' for i in range(num_frames)]
@@ -88,67 +53,37 @@ def frame_titles(num_frames: int, frame_paths: Sequence[str], margins) -> List[s
     margins = [] if margins is None else [int(m) for m in np.asarray(margins).reshape(-1)]
     titles = []
     for i, role in enumerate(roles):
-        title = role
-        if i < len(frame_paths):
-            title += f' {osp.basename(frame_paths[i])}'
-        if i > 0 and i - 1 < len(margins):
-            title += f' margin {margins[i - 1]}'
-        titles.append(title)
+        parts = [role, *(osp.basename(p) for p in frame_paths[i : i + 1])]
+        parts += [f'margin {m}' for m in margins[i - 1 : i] if i > 0]
+        titles.append(' '.join(parts))
     return titles
 
 
-def _with_title(img: np.ndarray, title: str) -> np.ndarray:
-    """``img`` (RGB) below a white bar holding ``title``."""
-    import cv2
-
-    bar = np.full((TITLE_HEIGHT, img.shape[1], 3), 255, np.uint8)
-    scale = 0.4
-    cv2.putText(bar, title, (2, TITLE_HEIGHT - 8), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1)
-    return np.concatenate([bar, img], axis=0)
-
-
-def draw_window(
-    visualizer, frames: Sequence[np.ndarray], data_sample: PoseDataSample, titles, draw_bbox: bool
-) -> np.ndarray:
-    """One row: each frame (RGB) with the sample's keypoints and its title.
-
-    Args:
-        visualizer: mmpose's ``PoseLocalVisualizer`` (dataset meta set).
-        frames (Sequence[np.ndarray]): ``T`` RGB images of the same size.
-        data_sample (PoseDataSample): ``gt_instances`` of the centre frame.
-        titles (Sequence[str]): ``T`` titles.
-        draw_bbox (bool): also draw the person box.
-
-    Returns:
-        np.ndarray: ``[TITLE_HEIGHT + H, T * W, 3]`` RGB.
-    """
+def draw_window(visualizer, frames, data_sample: PoseDataSample, titles, draw_bbox: bool):
+    """One ``[TITLE_HEIGHT + H, T * W, 3]`` RGB row: each frame with the sample's ground truth
+    (mmpose's ``PoseLocalVisualizer``) below a white bar holding its title."""
     panels = []
     for frame, title in zip(frames, titles):
         drawn = visualizer.add_datasample(
-            title,
-            frame,
-            data_sample,
-            draw_gt=True,
-            draw_pred=False,
-            draw_bbox=draw_bbox,
-            draw_heatmap=False,
-            show=False,
+            title, frame, data_sample, draw_pred=False, draw_bbox=draw_bbox, show=False
         )
-        panels.append(_with_title(drawn, title))
+        bar = np.full((TITLE_HEIGHT, drawn.shape[1], 3), 255, np.uint8)
+        cv2.putText(bar, title, (2, TITLE_HEIGHT - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1)
+        panels.append(np.concatenate([bar, drawn]))
     return np.concatenate(panels, axis=1)
 
 
 def _transformed(item: dict):
     """Frames (RGB), data sample, titles and centre image path of a packed sample."""
-    inputs = item['inputs'].numpy()  # [T,3,H,W] BGR uint8 (a single image: [3,H,W])
-    if inputs.ndim == 3:
-        inputs = inputs[None]
-    frames = [mmcv.bgr2rgb(np.ascontiguousarray(f.transpose(1, 2, 0))) for f in inputs]
-    data_sample = item['data_samples']
-    meta = data_sample.metainfo
+    inputs = item['inputs'].numpy()  # [T, 3, H, W] BGR uint8 (a single image: [3, H, W])
+    frames = [
+        mmcv.bgr2rgb(np.ascontiguousarray(f.transpose(1, 2, 0)))
+        for f in inputs.reshape(-1, *inputs.shape[-3:])
+    ]
+    meta = item['data_samples'].metainfo
     paths = meta.get('frame_paths') or [meta.get('img_path', '')]
     titles = frame_titles(len(frames), paths, meta.get('margin'))
-    return frames, data_sample, titles, meta.get('img_path', '')
+    return frames, item['data_samples'], titles, meta.get('img_path', '')
 
 
 def _original(item: dict, backend_args: dict):
@@ -158,15 +93,16 @@ def _original(item: dict, backend_args: dict):
         mmcv.imfrombytes(mmengine.fileio.get(p, backend_args=backend_args), channel_order='rgb')
         for p in paths
     ]
-    gt = InstanceData()
-    gt.keypoints = item['keypoints']
     visible = item['keypoints_visible']
+    gt = InstanceData(keypoints=item['keypoints'], bboxes=item['bbox'])
     gt.keypoints_visible = visible[..., 0] if visible.ndim == 3 else visible
-    gt.bboxes = item['bbox']
-    data_sample = PoseDataSample()
-    data_sample.gt_instances = gt
-    titles = frame_titles(len(frames), paths, item.get('margin'))
-    return frames, data_sample, titles, item['img_path']
+    data_sample = PoseDataSample(gt_instances=gt)
+    return (
+        frames,
+        data_sample,
+        frame_titles(len(frames), paths, item.get('margin')),
+        item['img_path'],
+    )
 
 
 def main(argv=None) -> int:
@@ -176,27 +112,23 @@ def main(argv=None) -> int:
         cfg.merge_from_dict(args.cfg_options)
     backend_args = cfg.get('backend_args', dict(backend='local'))
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-
     dataset_cfg = cfg[f'{args.phase}_dataloader'].dataset
     if args.mode == 'original':
-        # LoadFrameWindow is not run: the data info already lists the window's frame_paths
-        dataset_cfg.pipeline = []
+        dataset_cfg.pipeline = []  # the data info already lists the window's frame_paths
     else:
         dataset_cfg.pipeline[-1].pack_transformed = True  # transformed keypoints for drawing
     dataset = DATASETS.build(dataset_cfg)
     visualizer = VISUALIZERS.build(cfg.visualizer)
     visualizer.set_dataset_meta(dataset.metainfo)
-
     if args.output_dir:
         os.makedirs(args.output_dir, exist_ok=True)
     total = min(len(dataset), args.max_item_per_dataset)
     progress_bar = mmengine.ProgressBar(total)
     for idx in range(total):
-        item = dataset[idx]
         if args.mode == 'original':
-            frames, data_sample, titles, img_path = _original(item, backend_args)
+            frames, data_sample, titles, img_path = _original(dataset[idx], backend_args)
         else:
-            frames, data_sample, titles, img_path = _transformed(item)
+            frames, data_sample, titles, img_path = _transformed(dataset[idx])
         row = draw_window(visualizer, frames, data_sample, titles, args.mode == 'original')
         name = f'{idx:05d}_{osp.splitext(osp.basename(img_path))[0]}'
         if not args.not_show:

@@ -42,8 +42,9 @@ def test_format_table_is_one_aligned_markdown_table():
 
 def test_fixture_comparison_cpu_vs_cpu():
     fixture = check_gpu.load_fixture(shared_path(*FIXTURE))
-    impl = 'pytorch' if check_gpu.head_accepts_dcn_impl() else None
-    diffs = check_gpu.compare_on_fixture(fixture, torch.device('cpu'), torch.device('cpu'), impl)
+    diffs = check_gpu.compare_on_fixture(
+        fixture, torch.device('cpu'), torch.device('cpu'), 'pytorch'
+    )
     assert diffs['a_vs_b'] == 0.0
     assert diffs['a_vs_fixture'] <= check_gpu.FIXTURE_TOL
     assert diffs['b_vs_fixture'] <= check_gpu.FIXTURE_TOL
@@ -92,10 +93,10 @@ def test_without_cuda_help_works_and_the_check_says_it_needs_cuda(capsys):
     assert 'check_gpu.py needs a CUDA GPU' in capsys.readouterr().err
 
 
-def test_tool_commands_are_accepted_by_the_tools(monkeypatch, tmp_path):
+def test_tool_commands_are_accepted_by_the_tools(monkeypatch):
     """The benchmark tools accept the arguments check_gpu.py passes (catches interface drift)."""
     device = torch.device('cuda')
-    train = check_gpu.train_command(device, 64, 3, str(tmp_path / 'train.json'))
+    train = check_gpu.train_command(device, 64, 3)
     assert os.path.exists(train[1])  # the official PoseTrack17 config
     bench_train = load_tool('benchmark_train')
     monkeypatch.setattr(sys, 'argv', train)
@@ -105,11 +106,8 @@ def test_tool_commands_are_accepted_by_the_tools(monkeypatch, tmp_path):
     inference = load_tool('benchmark_inference').parse_args(commands['inference'][1:])
     assert inference.device == 'cuda' and os.path.exists(inference.input)
     bench_model = load_tool('benchmark_model')
-    try:
-        model = bench_model.parse_args(commands['model'][1:])
-    except SystemExit:  # --batch-size takes one value: check_gpu.py then runs it per batch
-        model = bench_model.parse_args(commands['model'][1:3] + ['--batch-size', '64'])
-    assert model.device == 'cuda'
+    model = bench_model.parse_args(commands['model'][1:])
+    assert model.device == 'cuda' and model.batch_size == [1, 16, 64]
 
 
 def test_run_checks_on_cpu_prints_one_table(monkeypatch):
@@ -122,8 +120,7 @@ def test_run_checks_on_cpu_prints_one_table(monkeypatch):
     assert by_check['mmcv']['value'] == __import__('mmcv').__version__
     assert [by_check[k]['status'] for k in ('amp', 'train', 'benchmarks')] == ['SKIP'] * 3
     dcn_rows = [r for r in rows if r['check'].startswith('DCN ')]
-    assert dcn_rows and all(r['status'] == 'PASS' for r in dcn_rows), dcn_rows
-    if not check_gpu.head_accepts_dcn_impl():
-        assert 'no dcn_impl option yet' in dcn_rows[0]['detail']
+    assert [r['check'].split(':')[0] for r in dcn_rows] == [f'DCN {i}' for i in check_gpu.DCN_IMPLS]
+    assert all(r['status'] == 'PASS' for r in dcn_rows), dcn_rows
     table = check_gpu.format_table(rows)
     assert table.count('\n') == len(rows) + 1
