@@ -1,24 +1,14 @@
 #!/usr/bin/env bash
 # Collect, on a connected machine, every wheel and sdist fasrnet_mmpose needs beyond torch, for an
-# air-gapped machine that then runs `bash tools/install.sh --offline DIR`.
+# air-gapped machine that then runs `bash tools/install.sh --offline DIR` (README "Installation").
 #
 #   bash tools/make_wheelhouse.sh DIR [--python-version 3.12] [--platform manylinux_2_28_x86_64]
 #                                     [--extra FILE]... [--dry-run]
 #
-#   DIR               output folder (created; existing files are kept, pip skips what is there)
-#   --python-version  the target's Python X.Y (default: this Python's); binary wheels are chosen
-#                     for it (CPython ABI cpXY)
-#   --platform        the target's wheel platform tag (default manylinux_2_28_x86_64: glibc >= 2.28;
-#                     the older manylinux tags below it are accepted too)
-#   --extra FILE      copy FILE into DIR as well (repeatable), e.g. a prebuilt mmcv wheel that
-#                     matches the target's Python and torch: install.sh uses it instead of building
+#   --python-version  the target's Python X.Y (default: this Python's), for the binary wheels
+#   --platform        the target's wheel platform tag (older manylinux tags are accepted too)
+#   --extra FILE      copy FILE into DIR too (repeatable), e.g. a prebuilt mmcv wheel for the target
 #   --dry-run         print the pip commands, download nothing
-#
-# Contents: the pinned binary wheels of requirements/constraints.txt minus torch's own stack
-# (torch, torchvision, triton, nvidia-*, cuda-*: the target has them), the build tools (setuptools,
-# wheel, Cython, ninja, psutil), the numpy-2 replacements of requirements/constraints-numpy2.txt,
-# mmpose (its wheel, without its broken chumpy requirement), the mmcv 2.1.0 and xtcocotools sdists
-# (built on the target against its torch and numpy), and wheelhouse.txt (what it was made for).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,40 +41,34 @@ CONSTRAINTS_SRC="$ROOT/requirements/constraints.txt"
 pin() { sed -n "s/^$1==//p" "$CONSTRAINTS_SRC"; }
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-"$PYTHON" "$ROOT/tools/install_settings.py" wheelhouse-constraints \
-  --constraints "$CONSTRAINTS_SRC" --out "$WORK/constraints.txt"
-# runtime requirements without xtcocotools (fetched below as sdist + wheel, --no-deps)
+# the pins without torch's own stack; the runtime requirements without xtcocotools (fetched below)
+"$PYTHON" "$ROOT/tools/install_settings.py" wheelhouse-constraints --constraints "$CONSTRAINTS_SRC" --out "$WORK/constraints.txt"
 grep -v -i '^xtcocotools' "$ROOT/requirements/runtime.txt" > "$WORK/runtime.txt"
 
 # pip < 24 takes --platform literally: list the older manylinux tags a glibc-2.N machine accepts too
 PLATFORMS=(--platform "$PLATFORM")
 if [[ "$PLATFORM" =~ ^manylinux_2_([0-9]+)_(.+)$ ]]; then
-  GLIBC_MINOR="${BASH_REMATCH[1]}"; ARCH="${BASH_REMATCH[2]}"
-  for ((m = GLIBC_MINOR - 1; m >= 5; m--)); do PLATFORMS+=(--platform "manylinux_2_${m}_$ARCH"); done
-  [ "$GLIBC_MINOR" -ge 17 ] && PLATFORMS+=(--platform "manylinux2014_$ARCH")
-  [ "$GLIBC_MINOR" -ge 12 ] && PLATFORMS+=(--platform "manylinux2010_$ARCH")
+  MINOR="${BASH_REMATCH[1]}"; ARCH="${BASH_REMATCH[2]}"
+  for ((m = MINOR - 1; m >= 5; m--)); do PLATFORMS+=(--platform "manylinux_2_${m}_$ARCH"); done
+  [ "$MINOR" -ge 17 ] && PLATFORMS+=(--platform "manylinux2014_$ARCH")
+  [ "$MINOR" -ge 12 ] && PLATFORMS+=(--platform "manylinux2010_$ARCH")
   PLATFORMS+=(--platform "manylinux1_$ARCH")
 fi
 DL=("$PYTHON" -m pip download --disable-pip-version-check -d "$DIR")
-TARGET=(--python-version "$PYVER" --implementation cp --abi "$ABI" "${PLATFORMS[@]}" --only-binary :all:)
-CMDS=(
-  # binary wheels for the target, resolved with the pins (torch stack left out)
-  "$(printf '%q ' "${DL[@]}" "${TARGET[@]}" -c "$WORK/constraints.txt" setuptools wheel Cython ninja psutil numpy addict packaging pyyaml yapf -r "$WORK/runtime.txt" -r "$ROOT/requirements/tests.txt")"
-  # mmpose's own wheel without its requirements (chumpy does not build; its real deps are above)
-  "$(printf '%q ' "${DL[@]}" "${TARGET[@]}" --no-deps "mmpose==$(pin mmpose)")"
-  # numpy 2 machines: the replacement pins (e.g. scipy that accepts numpy 2.x)
-  "$(printf '%q ' "${DL[@]}" "${TARGET[@]}" --no-deps -r "$ROOT/requirements/constraints-numpy2.txt")"
-  # sdists built on the target against its torch / numpy
+TARGET=("${DL[@]}" --python-version "$PYVER" --implementation cp --abi "$ABI" "${PLATFORMS[@]}" --only-binary :all:)
+CMDS=(  # binary wheels with the pins; mmpose without its chumpy requirement; the numpy-2 pins;
+        # the sdists built on the target against its torch / numpy
+  "$(printf '%q ' "${TARGET[@]}" -c "$WORK/constraints.txt" setuptools wheel Cython ninja psutil numpy addict packaging pyyaml yapf -r "$WORK/runtime.txt" -r "$ROOT/requirements/tests.txt")"
+  "$(printf '%q ' "${TARGET[@]}" --no-deps "mmpose==$(pin mmpose)")"
+  "$(printf '%q ' "${TARGET[@]}" --no-deps -r "$ROOT/requirements/constraints-numpy2.txt")"
   "$(printf '%q ' "${DL[@]}" --no-deps --no-binary :all: "mmcv==$(pin mmcv)" "xtcocotools==$(pin xtcocotools)")"
 )
-OPTIONAL=(
-  # xtcocotools' binary wheel where one exists for the target (numpy 1.x machines skip the build)
-  "$(printf '%q ' "${DL[@]}" "${TARGET[@]}" --no-deps "xtcocotools==$(pin xtcocotools)")"
-)
+# xtcocotools' binary wheel where one exists for the target (numpy 1.x machines skip the build)
+OPTIONAL="$(printf '%q ' "${TARGET[@]}" --no-deps "xtcocotools==$(pin xtcocotools)")"
 
 if [ "$DRY_RUN" = 1 ]; then
   echo "wheelhouse $DIR for Python $PYVER ($ABI) on $PLATFORM"
-  printf 'pip: %s\n' "${CMDS[@]}" "${OPTIONAL[@]}"
+  printf 'pip: %s\n' "${CMDS[@]}" "$OPTIONAL"
   for f in "${EXTRAS[@]}"; do echo "copy: $f"; done
   exit 0
 fi
@@ -95,16 +79,9 @@ for cmd in "${CMDS[@]}"; do
   echo "[wheelhouse $(( $(date +%s) - T0 ))s] $cmd"
   eval "$cmd"
 done
-for cmd in "${OPTIONAL[@]}"; do
-  eval "$cmd" || echo "[wheelhouse] (no binary wheel for $ABI/$PLATFORM: the sdist is built on the target)"
-done
+eval "$OPTIONAL" || echo "[wheelhouse] (no binary wheel for $ABI/$PLATFORM: the sdist is built on the target)"
 for f in "${EXTRAS[@]}"; do cp "$f" "$DIR"/; done
-{
-  echo "# made by tools/make_wheelhouse.sh; install with: bash tools/install.sh --offline $DIR"
-  echo "python_version=$PYVER"
-  echo "abi=$ABI"
-  echo "platform=$PLATFORM"
-  echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "not_included=torch torchvision (and their CUDA/triton packages): the target's own"
-} > "$DIR/wheelhouse.txt"
+printf '%s\n' "# made by tools/make_wheelhouse.sh; install with: bash tools/install.sh --offline $DIR" \
+  "python_version=$PYVER" "abi=$ABI" "platform=$PLATFORM" "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+  "not_included=torch torchvision (and their CUDA/triton packages): the target's own" > "$DIR/wheelhouse.txt"
 echo "[wheelhouse $(( $(date +%s) - T0 ))s] $DIR: $(ls "$DIR" | wc -l) files, $(du -sh "$DIR" | cut -f1)"
