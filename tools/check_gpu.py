@@ -1,12 +1,7 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Validate a CUDA install in one command (< 5 min on one GPU) and print one table: mmcv's CUDA
-ops, each DCN implementation on the official head fixture, fp16/bf16 autocast, training at batch
-64 and the benchmark tools (README "Performance / GPU"). Runs from the repository; exit code 1
-without a CUDA device or when a row FAILs.
-
-    python tools/check_gpu.py [--device cuda:0] [--fixture NPZ] [--skip train,benchmarks]
-                              [--json-out FILE]
-"""
+"""Validate a CUDA install in one command (< 5 min on one GPU): mmcv's CUDA ops, each DCN
+implementation on the official head fixture, fp16/bf16 autocast, training at batch 64 and the
+benchmark tools, as one table (README "Performance / GPU"). Exit code 1 without CUDA or a FAIL."""
 
 import argparse
 import contextlib
@@ -30,12 +25,10 @@ import torch  # noqa: E402
 from fasrnet_mmpose.utils.benchmark import dump_json  # noqa: E402
 from fasrnet_mmpose.utils.benchmark import format_table as markdown_table  # noqa: E402
 
-DEFAULT_FIXTURE = osp.join(
-    osp.dirname(PROJECT_ROOT), 'shared', 'fixtures', 'official_head', 'fasrnet_head_official.npz'
-)
-OFFICIAL_CONFIG = osp.join(
-    PROJECT_ROOT, 'configs', 'fasrnet', 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py'
-)
+FIXTURES = osp.join(osp.dirname(PROJECT_ROOT), 'shared', 'fixtures')
+DEFAULT_FIXTURE = osp.join(FIXTURES, 'official_head', 'fasrnet_head_official.npz')
+CONFIG_DIR = osp.join(PROJECT_ROOT, 'configs', 'fasrnet')
+OFFICIAL_CONFIG = osp.join(CONFIG_DIR, 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288.py')
 FIXTURE_TOL = 1e-4
 #: autocast vs float32 on the fixture head: max |diff| / max |float32 output|
 AMP_TOL = {'float16': 1e-2, 'bfloat16': 5e-2}
@@ -45,7 +38,7 @@ COLUMNS = ('check', 'status', 'value', 'detail')
 #: fixture outputs: official mode, the batch of 3 and each sample alone (the emulated offset
 #: buffer makes official outputs batch dependent)
 OUTPUTS = ('outputs/heatmaps_frm', 'outputs/heatmaps_srm')
-OUTPUTS_EACH = ('outputs_b1_each/heatmaps_frm', 'outputs_b1_each/heatmaps_srm')
+OUTPUTS_EACH = tuple(k.replace('outputs', 'outputs_b1_each') for k in OUTPUTS)
 
 
 def row(check: str, status: str, value: str = '', detail: str = '') -> Dict[str, str]:
@@ -69,6 +62,10 @@ def _guarded(check: str, fn) -> Dict[str, str]:
         return row(check, *fn())
     except (Exception, SystemExit) as exc:
         return _error(check, exc)
+
+
+def _status(ok: bool) -> str:
+    return 'PASS' if ok else 'FAIL'
 
 
 def _max_diff(a: torch.Tensor, b) -> float:
@@ -110,23 +107,19 @@ def fixture_inputs(fixture: Dict[str, np.ndarray], device='cpu') -> List[torch.T
     return [t.to(device) for t in (feats, rough, torch.from_numpy(fixture['inputs/margin']))]
 
 
-def run_fixture_head(head, fixture, device: torch.device) -> List[torch.Tensor]:
-    """Official-mode ``[H^F, H^S]`` on ``device`` for the batch of 3, then for each sample alone
-    (concatenated), on CPU."""
-    inputs = fixture_inputs(fixture, device)
-    head.to(device)
-    with torch.no_grad():
-        out = list(head.refine(*inputs))
-        each = [head.refine(*(t[i : i + 1] for t in inputs)) for i in range(len(inputs[2]))]
-    head.to('cpu')
-    return [o.cpu() for o in out] + [torch.cat(e).cpu() for e in zip(*each)]
-
-
 def compare_on_fixture(fixture, device_a, device_b, dcn_impl: Optional[str] = None) -> dict:
-    """Max abs differences of one DCN implementation: ``a_vs_b`` (device b vs a),
-    ``a_vs_fixture`` and ``b_vs_fixture`` (vs the official outputs), over all four outputs."""
+    """Max abs differences of one DCN implementation over the official-mode ``[H^F, H^S]`` of the
+    batch of 3 and of each sample alone: ``a_vs_b``, ``a_vs_fixture``, ``b_vs_fixture``."""
     head = build_fixture_head(fixture, dcn_impl)
-    out_a, out_b = (run_fixture_head(head, fixture, d) for d in (device_a, device_b))
+
+    def run(device):
+        inputs = fixture_inputs(fixture, device)
+        with torch.no_grad():
+            out = list(head.to(device).refine(*inputs))
+            each = [head.refine(*(t[i : i + 1] for t in inputs)) for i in range(len(inputs[2]))]
+        return out + [torch.cat(e) for e in zip(*each)]
+
+    out_a, out_b = run(device_a), run(device_b)
     expected = [fixture[k] for k in OUTPUTS + OUTPUTS_EACH]
     return dict(
         a_vs_b=max(map(_max_diff, out_a, out_b)),
@@ -148,48 +141,36 @@ def check_fixture(fixture_path: str, device: torch.device) -> List[Dict[str, str
             f'|{dev} - fixture| {d["b_vs_fixture"]:.1e} (tol {FIXTURE_TOL:g}; official mode, '
             'batch 3 and each sample alone)'
         )
-        return 'PASS' if max(d.values()) <= FIXTURE_TOL else 'FAIL', f'{d["a_vs_b"]:.1e}', detail
+        return _status(max(d.values()) <= FIXTURE_TOL), f'{d["a_vs_b"]:.1e}', detail
 
     return [_guarded(f'DCN {i}: {dev} = cpu = fixture', lambda i=i: compare(i)) for i in DCN_IMPLS]
 
 
-def amp_check(fixture, device: torch.device, dtype: torch.dtype) -> Dict[str, object]:
-    """Autocast forward and training step (MSE to the fixture outputs, backward; fp16 with a grad
-    scaler) of the fixture head: ``rel_diff`` (max |autocast - fp32| / max |fp32|), ``finite``
-    (outputs, loss and gradients), ``loss``."""
-    head, inputs = build_fixture_head(fixture).to(device), fixture_inputs(fixture, device)
-    with torch.no_grad():
-        ref = head.refine(*inputs)
-        with torch.autocast(device.type, dtype=dtype):
-            amp = head.refine(*inputs)
-    rel = max(_max_diff(a, r.cpu()) / r.abs().max().item() for a, r in zip(amp, ref))
-    head.train()
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
-    with torch.autocast(device.type, dtype=dtype):
-        out = head.refine(*inputs)
-        targets = [torch.from_numpy(fixture[k]).to(device) for k in OUTPUTS]
-        loss = sum(torch.nn.functional.mse_loss(o.float(), t) for o, t in zip(out, targets))
-    scaler.scale(loss).backward()
-    grads = [p.grad for p in head.parameters() if p.grad is not None]
-    finite = all(torch.isfinite(t).all().item() for t in [*amp, loss, *grads])
-    head.to('cpu')
-    return dict(rel_diff=rel, finite=finite, loss=float(loss.item()))
-
-
 def check_amp(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
-    """Rows: fp16 and bf16 autocast, forward + training step, against :data:`AMP_TOL`."""
+    """Rows: fp16 and bf16 autocast forward and training step (MSE to the fixture outputs,
+    backward; fp16 with a grad scaler) of the fixture head, finite and within :data:`AMP_TOL`."""
     if not osp.exists(fixture_path):
         return [row('autocast fp16/bf16', 'SKIP', '', f'no fixture at {fixture_path}')]
     fixture = load_fixture(fixture_path)
 
     def check(name, tol):
-        r = amp_check(fixture, device, getattr(torch, name))
-        detail = (
-            f'max |{name} - fp32| / max |fp32| = {r["rel_diff"]:.1e} (tol {tol:g}); outputs, '
-            f'loss, gradients finite: {r["finite"]}'
-        )
-        ok = r['finite'] and r['rel_diff'] <= tol
-        return 'PASS' if ok else 'FAIL', f'{r["rel_diff"]:.1e}', detail
+        dtype, inputs = getattr(torch, name), fixture_inputs(fixture, device)
+        head = build_fixture_head(fixture).to(device)
+        with torch.no_grad():
+            ref = head.refine(*inputs)
+            with torch.autocast(device.type, dtype=dtype):
+                amp = head.refine(*inputs)
+        rel = max(_max_diff(a, r.cpu()) / r.abs().max().item() for a, r in zip(amp, ref))
+        scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+        with torch.autocast(device.type, dtype=dtype):
+            out = head.train().refine(*inputs)
+            targets = [torch.from_numpy(fixture[k]).to(device) for k in OUTPUTS]
+            loss = sum(torch.nn.functional.mse_loss(o.float(), t) for o, t in zip(out, targets))
+        scaler.scale(loss).backward()
+        grads = [p.grad for p in head.parameters() if p.grad is not None]
+        finite = all(torch.isfinite(t).all().item() for t in [*amp, loss, *grads])
+        detail = f'max |{name} - fp32| / max |fp32| = {rel:.1e} (tol {tol:g}); outputs, loss, '
+        return _status(finite and rel <= tol), f'{rel:.1e}', detail + f'gradients finite: {finite}'
 
     return [
         _guarded(f'autocast {n}: forward + train step', lambda n=n, t=t: check(n, t))
@@ -213,11 +194,8 @@ def environment_rows(device: torch.device) -> List[Dict[str, str]]:
             driver = subprocess.run(query, capture_output=True, text=True, timeout=30).stdout
         except (OSError, subprocess.SubprocessError):
             driver = ''
-        (a, b), props = (
-            torch.cuda.get_device_capability(device),
-            torch.cuda.get_device_properties(device),
-        )
-        gib, cpus = props.total_memory / 2**30, os.cpu_count()
+        (a, b) = torch.cuda.get_device_capability(device)
+        gib, cpus = torch.cuda.get_device_properties(device).total_memory / 2**30, os.cpu_count()
         detail = f'cc {a}.{b}, {gib:.0f} GiB, driver {(driver.split() or ["?"])[0]}, {cpus} CPUs'
         rows.insert(0, row('GPU', 'INFO', torch.cuda.get_device_name(device), detail))
     return rows
@@ -239,17 +217,11 @@ def check_mmcv_ops(device: torch.device) -> List[Dict[str, str]]:
     inputs.append(torch.randn(8, 8, 3, 3))  # x, offset, mask, weight
 
     def compare():
-        out = [
-            modulated_deform_conv2d(*(t.to(d) for t in inputs), None, 1, 1, 1, 1, 1)
-            for d in (device, 'cpu')
-        ]
-        diff = _max_diff(*out)
+        run = [modulated_deform_conv2d(*inputs, None, 1, 1, 1, 1, 1)]  # CPU
+        run.append(modulated_deform_conv2d(*(t.to(device) for t in inputs), None, 1, 1, 1, 1, 1))
+        diff, cuda = _max_diff(*run), f'CUDA {get_compiling_cuda_version()}'
         detail = f'modulated_deform_conv2d on {device} vs cpu: max |diff| {diff:.1e}'
-        return (
-            'PASS' if diff <= FIXTURE_TOL else 'FAIL',
-            f'CUDA {get_compiling_cuda_version()}',
-            detail,
-        )
+        return _status(diff <= FIXTURE_TOL), cuda, detail
 
     return [_guarded('mmcv CUDA ops', compare)]
 
@@ -304,15 +276,11 @@ def check_benchmarks(device: torch.device) -> List[Dict[str, str]]:
 
     def model():
         result, _, secs = run_tool(commands['model'])
-        target = {b: next(r for r in rows if r['target']) for b, rows in result.items()}
-        return (
-            'INFO',
-            f'{secs:.0f} s',
-            '; '.join(
-                f'batch {b}: {r["ratio"]:.2f}x floor, {r["persons_per_s"]:.1f} persons/s'
-                for b, r in target.items()
-            ),
-        )
+        ratios = []
+        for b, rows in result.items():
+            r = next(r for r in rows if r['target'])
+            ratios.append(f'batch {b}: {r["ratio"]:.2f}x floor, {r["persons_per_s"]:.1f} persons/s')
+        return 'INFO', f'{secs:.0f} s', '; '.join(ratios)
 
     def inference():
         _, out, secs = run_tool(commands['inference'])
@@ -320,7 +288,7 @@ def check_benchmarks(device: torch.device) -> List[Dict[str, str]]:
         return (
             'INFO',
             f'{secs:.0f} s',
-            next((ln for ln in lines if ln.startswith('ratio')), lines[-1])[:160],
+            next((ln for ln in lines if ln.startswith('ratio')), lines[-1]),
         )
 
     return [
