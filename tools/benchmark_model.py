@@ -22,12 +22,8 @@ from fasrnet_mmpose.utils.benchmark import (
 #: The backbone of the models built here; None: the plugin's HRNet-W48 (tests use a narrow one).
 BACKBONE: Optional[dict] = None
 OFFICIAL_HEAD = dict(type='FaSRHead')
-FIXED_HEAD = dict(
-    type='FaSRHead',
-    align_direction='neighbour_to_current',
-    dcn_offset_padding='same',
-    dcn_offset_init='zero',
-)
+FIXED_HEAD = dict(type='FaSRHead', align_direction='neighbour_to_current')
+FIXED_HEAD.update(dcn_offset_padding='same', dcn_offset_init='zero')  # docs/official_vs_fixed.md
 TARGET_RATIO = 1.15
 #: One timed row per concrete deformable-conv implementation (``'auto'`` picks one of them).
 DCN_IMPLS = ('mmcv', 'torchvision', 'pytorch')
@@ -52,18 +48,13 @@ def build_models(device: torch.device) -> Dict[str, torch.nn.Module]:
 
     register_all_modules(init_default_scope=True)
     head = dict(type='HeatmapHead', in_channels=48, out_channels=17, deconv_out_channels=None)
-    models = dict(
-        single=MODELS.build(dict(type='TopdownPoseEstimator', backbone=backbone_cfg(), head=head)),
-        fasrnet=MODELS.build(
-            dict(
-                type='VideoTopdownPoseEstimator',
-                backbone=backbone_cfg(),
-                head=OFFICIAL_HEAD,
-                freeze_backbone=True,
-            )
-        ),
-        fixed_head=MODELS.build(FIXED_HEAD),
+    cfgs = dict(
+        single=dict(type='TopdownPoseEstimator', backbone=backbone_cfg(), head=head),
+        fasrnet=dict(type='VideoTopdownPoseEstimator', backbone=backbone_cfg(), head=OFFICIAL_HEAD),
+        fixed_head=FIXED_HEAD,
     )
+    cfgs['fasrnet']['freeze_backbone'] = True
+    models = {name: MODELS.build(cfg) for name, cfg in cfgs.items()}
     models['fasrnet'].head.init_weights()  # official head init (random backbone: timing only)
     models['fixed_head'].init_weights()
     return {k: m.to(device).eval() for k, m in models.items()}
@@ -84,30 +75,17 @@ def available_impls(device: torch.device) -> List[str]:
     return [impl for impl in DCN_IMPLS if not (cuda_only and impl == 'mmcv')]
 
 
-def run_benchmark(
-    batch_size: int = 1,
-    input_size=(384, 288),
-    device: str = 'auto',
-    warmup: int = 1,
-    repeats: int = 5,
-    seed: int = 0,
-    memory: bool = True,
-    models: Optional[Dict[str, torch.nn.Module]] = None,
-    clock: str = 'wall',
-) -> List[Dict[str, object]]:
+def run_benchmark(models: Dict[str, torch.nn.Module], batch_size: int, args) -> List[dict]:
     """The rows of one batch size: ``name``, ``seconds`` (median per call), ``ms_per_person``,
     ``persons_per_s``, ``ratio`` (median per-round ratio to the floor), ``peak_mib`` and
     ``target`` (True for FaSRnet, official, ``dcn_impl='auto'``)."""
     from fasrnet_mmpose.models.modules import resolve_dcn_impl
 
-    h, w = input_size
-    if h % 32 or w % 32:
-        raise ValueError(f'HRNet-W48 needs H and W divisible by 32, got {h}x{w}')
-    dev = resolve_device(device)
-    torch.manual_seed(seed)
-    models = models or build_models(dev)
+    h, w = args.input_size
+    dev = resolve_device(args.device)
     fasrnet, official_head = models['fasrnet'], models['fasrnet'].head
     auto = resolve_dcn_impl('auto', dev)
+    torch.manual_seed(0)
     inputs = torch.randn(batch_size, 3, 3, h, w, device=dev)  # [B, T=3, 3, H, W]
 
     def run(head, impl, whole):
@@ -136,40 +114,30 @@ def run_benchmark(
             for mode, head, impl in cases:
                 name = auto if impl == 'auto' else impl
                 fns[f'{what}, {mode}, {name}{"*" * (name == auto)}'] = run(head, impl, whole)
-        timer = CLOCKS['thread' if clock == 'cpu' else 'wall']
-        times = time_rounds(fns, dev, warmup, repeats, timer)
-        peaks = {name: peak_memory_mib(fn, dev) if memory else None for name, fn in fns.items()}
+        timer = CLOCKS['thread' if args.clock == 'cpu' else 'wall']
+        times = time_rounds(fns, dev, args.warmup, args.repeats, timer)
+        peaks = {k: None if args.no_memory else peak_memory_mib(fn, dev) for k, fn in fns.items()}
         set_dcn_impl(official_head, 'auto')
     times[FLOOR], peaks[FLOOR] = [3 * t for t in times[SINGLE]], peaks[SINGLE]
     rows = []
     for name in [FLOOR, *fns]:
-        seconds = statistics.median(times[name])
+        per_s = batch_size / statistics.median(times[name])
+        row = dict(name=name, seconds=batch_size / per_s, ms_per_person=1e3 / per_s)
+        ratio = statistics.median(t / f for t, f in zip(times[name], times[FLOOR]))
+        target = name == f'FaSRnet, official, {auto}*'  # the row of the 1.15x goal
         rows.append(
-            dict(
-                name=name,
-                seconds=seconds,
-                ms_per_person=1e3 * seconds / batch_size,
-                persons_per_s=batch_size / seconds,
-                ratio=statistics.median(t / f for t, f in zip(times[name], times[FLOOR])),
-                peak_mib=peaks[name],
-                target=name == f'FaSRnet, official, {auto}*',  # the row of the 1.15x goal
-            )
+            dict(row, persons_per_s=per_s, ratio=ratio, peak_mib=peaks[name], target=target)
         )
     return rows
 
 
 def format_rows(rows: List[Dict[str, object]], header: str) -> str:
     """``header``, the rows as a markdown table, and the verdict on the target row."""
-    cells = [
-        (
-            r['name'],
-            f'{r["ms_per_person"]:.1f}',
-            f'{r["persons_per_s"]:.2f}',
-            f'{r["ratio"]:.3f}',
-            '-' if r['peak_mib'] is None else f'{r["peak_mib"]:.0f}',
-        )
-        for r in rows
-    ]
+    cells = []
+    for r in rows:
+        peak = '-' if r['peak_mib'] is None else f'{r["peak_mib"]:.0f}'
+        numbers = f'{r["ms_per_person"]:.1f}', f'{r["persons_per_s"]:.2f}', f'{r["ratio"]:.3f}'
+        cells.append((r['name'], *numbers, peak))
     ratio = next(r['ratio'] for r in rows if r['target'])
     verdict = 'within' if ratio <= TARGET_RATIO else 'ABOVE'
     return (
@@ -187,12 +155,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--repeats', type=int, default=5, help='interleaved rounds (median)')
     parser.add_argument('--threads', type=int, default=None, help='CPU threads (torch)')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
-    parser.add_argument(
-        '--clock',
-        choices=('wall', 'cpu'),
-        default='wall',
-        help="'cpu': CPU time of the single torch thread (needs --device cpu --threads 1)",
-    )
+    clock_help = "'cpu': CPU time of the one torch thread (with --device cpu --threads 1)"
+    parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall', help=clock_help)
     return parser.parse_args(argv)
 
 
@@ -214,20 +178,17 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, List[Dict[str, object]]]
     torch.manual_seed(0)
     models = build_models(dev)
     h, w = args.input_size
-    kwargs = dict(warmup=args.warmup, repeats=args.repeats, memory=not args.no_memory)
+    if h % 32 or w % 32:
+        raise ValueError(f'HRNet-W48 needs H and W divisible by 32, got {h}x{w}')
     results = {}
     for b in args.batch_size:
-        rows = run_benchmark(b, (h, w), str(dev), models=models, clock=args.clock, **kwargs)
-        print(
-            format_rows(
-                rows,
-                f'device: {desc} | batch {b} person(s) x 3 frames | input {h}x{w} | '
-                f'{args.clock} time, median of {args.repeats} interleaved rounds (warmup '
-                f'{args.warmup}) | torch {torch.__version__}',
-            ),
-            flush=True,
+        results[b] = run_benchmark(models, b, args)
+        header = (
+            f'device: {desc} | batch {b} person(s) x 3 frames | input {h}x{w} | {args.clock} '
+            f'time, median of {args.repeats} interleaved rounds (warmup {args.warmup}) | torch '
+            f'{torch.__version__}'
         )
-        results[b] = rows
+        print(format_rows(results[b], header), flush=True)
     return results
 
 

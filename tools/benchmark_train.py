@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import shutil
 import sys
 import tempfile
 from typing import Dict, List, Optional, Tuple
@@ -26,6 +25,12 @@ from fasrnet_mmpose.utils.benchmark import (
 )
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png')
+MEM_METHOD = {
+    True: 'torch.cuda.max_memory_allocated (peak minus the allocation before the first step, '
+    'divided by the batch)',
+    False: 'CPU: growth of the peak RSS (resource ru_maxrss) over the steps (activations + '
+    'gradients + optimizer state), divided by the batch',
+}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -57,18 +62,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def make_benchmark_video(
     out_dir: str, frames_dir: Optional[str], num_frames: int, frame_size, persons: int
 ) -> Tuple[str, int, Tuple[int, int]]:
-    """Write a one-video PoseTrack18-style dataset, every frame labelled and on disk.
-
-    Args:
-        out_dir (str): Dataset root to create.
-        frames_dir (str, optional): Real frames (sorted ``*.jpg``/``*.png``, symlinked).
-        num_frames (int): Synthetic frames when ``frames_dir`` is None.
-        frame_size (tuple[int, int]): Synthetic ``(W, H)``.
-        persons (int): Person instances per frame.
-
-    Returns:
-        tuple: Annotation file, number of samples, frame ``(W, H)``.
-    """
+    """Write a one-video PoseTrack18-style dataset into ``out_dir``: ``num_frames`` synthetic
+    ``frame_size`` frames or the frames of ``frames_dir`` (symlinked), every frame labelled with
+    ``persons`` random persons. Returns the annotation file, sample count and frame ``(W, H)``."""
     import cv2
 
     video = osp.join('images', 'bench', '000001_bench')
@@ -165,8 +161,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     check_device(args.device)  # one clear line instead of a CUDA traceback
     init_default_scope('mmpose')
     device = resolve_device(args.device)
-    data_dir = tempfile.mkdtemp(prefix='fasrnet_bench_')
-    try:
+    cuda = device.type == 'cuda'
+    with tempfile.TemporaryDirectory(prefix='fasrnet_bench_') as data_dir:
         cfg, data = prepare_config(args, data_dir)
         model = MODELS.build(cfg.model)
         model.init_weights()
@@ -179,16 +175,15 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         loader = iter(Runner.build_dataloader(dict(cfg.train_dataloader), seed=0))
         batch = next(loader)  # also starts the workers
         n, shape = len(batch['inputs']), tuple(batch['inputs'][0].shape)
-        params = sum(p.numel() for p in model.parameters())
-        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        print(f'config      : {args.config}')
+        params = sum(p.numel() for p in model.parameters()) / 1e6
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad) / 1e6
         threads = f'{torch.get_num_threads()} intra-op threads, {os.cpu_count()} CPUs'
-        print(f'device      : {device} (torch {torch.__version__}, {threads})')
         print(
-            f'model       : backbone={args.backbone}, {params / 1e6:.2f} M parameters '
-            f'({trainable / 1e6:.2f} M trainable), input per sample {shape}'
+            f'config      : {args.config}\ndevice      : {device} (torch {torch.__version__}, '
+            f'{threads})\nmodel       : backbone={args.backbone}, {params:.2f} M '
+            f'parameters ({trainable:.2f} M trainable), input per sample {shape}\n'
+            f'data        : {data}; batch {n}, num_workers={workers}'
         )
-        print(f'data        : {data}; batch {n}, num_workers={workers}')
         res = dict(config=args.config, device=str(device), batch_size=n, num_workers=workers)
         res.update(input_shape=shape, backbone=args.backbone, data=data)
 
@@ -200,68 +195,47 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
                 model.train_step(next(loader) if from_loader else batch, optim_wrapper)
             return n * count
 
-        def measure_loader() -> str:
-            load(args.warmup)
-            samples, secs = timed_call(lambda: load(args.loader_batches), device)
-            res.update(
-                loader_samples_per_s=samples / secs, loader_batch_s=secs / args.loader_batches
+        if not args.loader_only:
+            if cuda:
+                torch.cuda.reset_peak_memory_stats(device)
+            base = torch.cuda.memory_allocated(device) / 2**20 if cuda else max_rss_mib()
+            steps(args.warmup)
+            samples, secs = timed_call(lambda: steps(args.steps), device)
+            peak = torch.cuda.max_memory_allocated(device) / 2**20 if cuda else max_rss_mib() - base
+            res.update(step_samples_per_s=samples / secs, step_s=secs / args.steps)
+            res.update(peak_mem_mib=peak, peak_mem_per_sample_mib=(peak - base * cuda) / n)
+            res['mem_method'] = MEM_METHOD[cuda]
+        load(args.warmup)
+        samples, secs = timed_call(lambda: load(args.loader_batches), device)
+        res.update(loader_samples_per_s=samples / secs, loader_batch_s=secs / args.loader_batches)
+        lines = [
+            f'data loader : {samples / secs:8.2f} samples/s ({res["loader_batch_s"]:.3f} s per '
+            'batch: 3-frame decode + augmentation + affine + target + collate)'
+        ]
+        if not args.loader_only:
+            samples, secs = timed_call(lambda: steps(args.steps, from_loader=True), device)
+            ratio = res['loader_samples_per_s'] / res['step_samples_per_s']
+            res.update(end_to_end_samples_per_s=samples / secs, loader_to_step_ratio=ratio)
+            res['loader_is_bottleneck'] = ratio < 1
+            hint = ' (raise it or decode faster)' if ratio < 1 else ''
+            verdict = (
+                f'the data loader {"IS" if ratio < 1 else "is NOT"} the bottleneck: it delivers '
+                f'{ratio:.2f}x the samples the model step consumes with num_workers={workers}{hint}'
             )
-            return (
-                f'data loader : {samples / secs:8.2f} samples/s ({secs / args.loader_batches:.3f} '
-                's per batch: 3-frame decode + augmentation + affine + target + collate)'
-            )
-
-        if args.loader_only:
-            print(measure_loader())
-            dump_json(args.json_out, res)
-            return res
-        rss0 = max_rss_mib()
-        if device.type == 'cuda':
-            torch.cuda.reset_peak_memory_stats(device)
-            base = torch.cuda.memory_allocated(device)
-        steps(args.warmup)
-        samples, secs = timed_call(lambda: steps(args.steps), device)
-        res.update(step_samples_per_s=samples / secs, step_s=secs / args.steps)
-        if device.type == 'cuda':
-            peak = torch.cuda.max_memory_allocated(device) / 2**20
-            res.update(peak_mem_mib=peak, peak_mem_per_sample_mib=(peak - base / 2**20) / n)
-            res['mem_method'] = (
-                'torch.cuda.max_memory_allocated (peak minus the allocation before the first '
-                'step, divided by the batch)'
-            )
-        else:
-            res.update(peak_mem_mib=max_rss_mib() - rss0)
-            res['peak_mem_per_sample_mib'] = res['peak_mem_mib'] / n
-            res['mem_method'] = (
-                'CPU: growth of the peak RSS (resource ru_maxrss) over the steps (activations + '
-                'gradients + optimizer state), divided by the batch'
-            )
-        loader_line = measure_loader()
-        samples, secs = timed_call(lambda: steps(args.steps, from_loader=True), device)
-        res['end_to_end_samples_per_s'] = samples / secs
-        ratio = res['loader_samples_per_s'] / res['step_samples_per_s']
-        res.update(loader_to_step_ratio=ratio, loader_is_bottleneck=ratio < 1)
-        print(
-            f'model step  : {res["step_samples_per_s"]:8.2f} samples/s ({res["step_s"]:.3f} s '
-            f'per batch of {n}: forward + backward + optimizer step)\n{loader_line}\n'
-            f'end to end  : {samples / secs:8.2f} samples/s (loader feeding the step)\n'
-            f'peak memory : {res["peak_mem_per_sample_mib"]:.1f} MiB per sample '
-            f'({res["peak_mem_mib"]:.0f} MiB in all; {res["mem_method"]})'
-        )
-        verdict = (
-            f'the data loader IS the bottleneck: it delivers {ratio:.2f}x the samples the model '
-            'step consumes (raise num_workers or use faster decoding)'
-            if ratio < 1
-            else f'the data loader is NOT the bottleneck: it delivers {ratio:.2f}x the samples the '
-            f'model step consumes with num_workers={workers}'
-        )
-        if device.type == 'cpu':
-            verdict += '. On CPU the workers and the model share the cores: see end to end'
-        print(f'verdict     : {verdict}')
+            if not cuda:
+                verdict += '. On CPU the workers and the model share the cores: see end to end'
+            lines = [
+                f'model step  : {res["step_samples_per_s"]:8.2f} samples/s ({res["step_s"]:.3f} s '
+                f'per batch of {n}: forward + backward + optimizer step)',
+                *lines,
+                f'end to end  : {samples / secs:8.2f} samples/s (loader feeding the step)',
+                f'peak memory : {res["peak_mem_per_sample_mib"]:.1f} MiB per sample '
+                f'({peak:.0f} MiB in all; {res["mem_method"]})',
+                f'verdict     : {verdict}',
+            ]
+        print('\n'.join(lines))
         dump_json(args.json_out, res)
         return res
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == '__main__':
