@@ -1,15 +1,10 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Build settings for ``tools/install.sh``: mmcv's CUDA build flags, the wheel cache and the
 constraints pip installs with, printed as ``NAME='value'`` lines that install.sh ``eval``s
-(docs/installation.md).
-
-    python tools/install_settings.py settings --constraints requirements/constraints.txt \
-        [--torch pinned|system] [--numpy auto|pinned|system] [--cache-root DIR] \
-        [--write-constraints OUT]
-    python tools/install_settings.py wheelhouse-constraints --constraints C --out OUT
-"""
+(README "Installation"); ``wheelhouse-constraints``: the pins for make_wheelhouse.sh."""
 
 import argparse
+import importlib
 import os
 import os.path as osp
 import re
@@ -20,9 +15,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 MMCV_VERSION = '2.1.0'
 #: torch's own stack, installed by the machine when FASRNET_TORCH=system: never pinned or replaced
 TORCH_STACK = re.compile(r'^(torch|torchvision|triton|nvidia-[\w-]+|cuda-[\w-]+)$', re.I)
-NUMPY2_CONSTRAINTS = osp.join(
-    osp.dirname(osp.dirname(osp.abspath(__file__))), 'requirements', 'constraints-numpy2.txt'
-)
+REQUIREMENTS = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'requirements')
+NUMPY2_CONSTRAINTS = osp.join(REQUIREMENTS, 'constraints-numpy2.txt')
 
 
 def parse_version(text: str) -> Tuple[int, ...]:
@@ -72,13 +66,9 @@ def pip_cuda_include_dirs(cuda_home: Optional[str], site_dirs: Sequence[str]) ->
     empty when it has it."""
     if cuda_home and osp.exists(osp.join(cuda_home, 'include', 'cusparse.h')):
         return []
-    found: List[str] = []
-    for root in (
-        osp.join(site, 'nvidia') for site in site_dirs if osp.isdir(osp.join(site, 'nvidia'))
-    ):
-        incs = (osp.join(root, pkg, 'include') for pkg in sorted(os.listdir(root)))
-        found += [inc for inc in incs if osp.isdir(inc) and inc not in found]
-    return found
+    roots = [r for r in (osp.join(site, 'nvidia') for site in site_dirs) if osp.isdir(r)]
+    incs = [osp.join(r, pkg, 'include') for r in roots for pkg in sorted(os.listdir(r))]
+    return list(dict.fromkeys(inc for inc in incs if osp.isdir(inc)))
 
 
 def _norm(name: str) -> str:
@@ -110,15 +100,11 @@ def effective_constraints(
     out = []
     for line in lines:
         name = _name(line)
-        if not name or not (
-            name in pins or name in over or 'torch' in pins and TORCH_STACK.match(name)
-        ):
+        torch_stack = 'torch' in pins and TORCH_STACK.match(name or '')
+        if not name or not (name in pins or name in over or torch_stack):
             out.append(line.rstrip('\n'))
-    return (
-        out
-        + [f'{k}=={v}' for k, v in system_pins.items()]
-        + [line for name, line in over.items() if name not in pins]
-    )
+    out += [f'{k}=={v}' for k, v in system_pins.items()]
+    return out + [line for name, line in over.items() if name not in pins]
 
 
 def without_torch(lines: Sequence[str]) -> List[str]:
@@ -126,33 +112,30 @@ def without_torch(lines: Sequence[str]) -> List[str]:
     return [ln for ln in lines if not ((n := _name(ln)) and TORCH_STACK.match(n))]
 
 
+def _version(module: str) -> Optional[str]:
+    """``module.__version__``, or None if it does not import (e.g. built for another torch)."""
+    try:
+        return importlib.import_module(module).__version__
+    except Exception:
+        return None
+
+
 def _probe_torch() -> Optional[Dict[str, object]]:
     """This interpreter's torch: version, CUDA, ATen.h text, devices, CUDA_HOME, torchvision."""
-    try:
-        import torch
-    except Exception:  # torch missing or broken: the caller decides
+    if _version('torch') is None:
         return None
+    import torch
+
     header = osp.join(osp.dirname(torch.__file__), 'include', 'ATen', 'ATen.h')
-    gpus = (
-        range(torch.cuda.device_count()) if torch.version.cuda and torch.cuda.is_available() else []
-    )
-    info = dict(
-        version=torch.__version__, cuda=torch.version.cuda, cuda_home=None, torchvision=None
-    )
+    n = torch.cuda.device_count() if torch.version.cuda and torch.cuda.is_available() else 0
+    info = dict(version=torch.__version__, cuda=torch.version.cuda, cuda_home=None)
     info['aten_header'] = open(header).read() if osp.exists(header) else None
-    info['capabilities'] = [tuple(torch.cuda.get_device_capability(i)) for i in gpus]
-    info['devices'] = [torch.cuda.get_device_name(i) for i in gpus]
+    info['capabilities'] = [tuple(torch.cuda.get_device_capability(i)) for i in range(n)]
+    info['devices'] = [torch.cuda.get_device_name(i) for i in range(n)]
+    info['torchvision'] = _version('torchvision')
     try:  # cpp_extension needs setuptools; CUDA_HOME then counts as unknown
-        from torch.utils.cpp_extension import CUDA_HOME
-
-        info['cuda_home'] = CUDA_HOME
+        info['cuda_home'] = importlib.import_module('torch.utils.cpp_extension').CUDA_HOME
     except Exception:
-        pass
-    try:
-        import torchvision
-
-        info['torchvision'] = torchvision.__version__
-    except Exception:  # one that does not import (built for another torch) counts as absent
         pass
     return info
 
@@ -177,11 +160,8 @@ def settings(args: argparse.Namespace) -> Dict[str, str]:
     out.update(TORCH_VERSION=info['version'], TORCHVISION_VERSION=info['torchvision'] or '')
     out.update(TORCH_CUDA=cuda_tag(info['cuda']), GPUS=gpus, CUDA_HOME_FOUND=cuda_home or '')
     # mmcv with CUDA ops: a visible GPU + nvcc, unless FORCE_CUDA says otherwise
-    force = (
-        env['FORCE_CUDA'] == '1'
-        if env.get('FORCE_CUDA') in ('0', '1')
-        else bool(caps and cuda_home)
-    )
+    forced = env.get('FORCE_CUDA')
+    force = forced == '1' if forced in ('0', '1') else bool(caps and cuda_home)
     archs = (env.get('TORCH_CUDA_ARCH_LIST') or arch_list(caps)) if force else ''
     out.update(FORCE_CUDA=str(int(force)), TORCH_CUDA_ARCH_LIST=archs)
     out['CUDA_CPATH'] = ':'.join(pip_cuda_include_dirs(cuda_home, sys.path)) if force else ''
@@ -198,13 +178,7 @@ def settings(args: argparse.Namespace) -> Dict[str, str]:
         out['CXX_STD_SOURCE'] = 'FASRNET_CXX_STD'
     out['MMCV_CACHE'] = cache_dir(args.cache_root, info['version'], info['cuda'], archs)
     # numpy: the pinned one, or the machine's (then with the numpy-2 overrides)
-    try:
-        import numpy
-
-        numpy_version = numpy.__version__
-    except ImportError:
-        numpy_version = None
-    mode = args.numpy
+    numpy_version, mode = _version('numpy'), args.numpy
     if mode == 'auto':
         mode = 'system' if args.torch == 'system' and numpy_version else 'pinned'
     if mode == 'system' and not numpy_version:
