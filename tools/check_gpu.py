@@ -35,8 +35,8 @@ AMP_TOL = {'float16': 1e-2, 'bfloat16': 5e-2}
 DCN_IMPLS = ('mmcv', 'torchvision', 'pytorch')
 SKIPPABLE = ('ops', 'fixture', 'amp', 'train', 'benchmarks')
 COLUMNS = ('check', 'status', 'value', 'detail')
-#: fixture outputs: official mode, the batch of 3 and each sample alone (the emulated offset
-#: buffer makes official outputs batch dependent)
+#: official-mode outputs of the batch of 3 and of each sample alone (the emulated offset buffer
+#: makes them batch dependent)
 OUTPUTS = ('outputs/heatmaps_frm', 'outputs/heatmaps_srm')
 OUTPUTS_EACH = tuple(k.replace('outputs', 'outputs_b1_each') for k in OUTPUTS)
 
@@ -56,16 +56,12 @@ def _error(check: str, exc: BaseException) -> Dict[str, str]:
     return row(check, 'FAIL', '', f'{type(exc).__name__}: {exc}'[:200])
 
 
-def _guarded(check: str, fn) -> Dict[str, str]:
-    """The row of ``fn() -> (status, value, detail)``; an exception is a FAIL row."""
+def _guarded(check: str, fn) -> List[Dict[str, str]]:
+    """``[row(check, *fn())]``, where ``fn`` returns (status, value, detail), or a FAIL row."""
     try:
-        return row(check, *fn())
+        return [row(check, *fn())]
     except (Exception, SystemExit) as exc:
-        return _error(check, exc)
-
-
-def _status(ok: bool) -> str:
-    return 'PASS' if ok else 'FAIL'
+        return [_error(check, exc)]
 
 
 def _max_diff(a: torch.Tensor, b) -> float:
@@ -87,12 +83,9 @@ def build_fixture_head(fixture: Dict[str, np.ndarray], dcn_impl: Optional[str] =
     state = {k[n:]: torch.from_numpy(v) for k, v in fixture.items() if k.startswith('state_dict/')}
     converted = {k[len('head.') :]: v for k, v in convert_state_dict(state).items()}
     head = FaSRHead(**({} if dcn_impl is None else dict(dcn_impl=dcn_impl)))
-    result = head.load_state_dict(converted, strict=False)
-    missing = sorted(result.missing_keys)  # the fixture feeds the rough heatmaps directly
-    if missing != ['final_layer.bias', 'final_layer.weight'] or result.unexpected_keys:
-        raise RuntimeError(
-            f'fixture weights do not fit FaSRHead: {missing[:5]}, {result.unexpected_keys[:5]}'
-        )
+    missing, unexpected = head.load_state_dict(converted, strict=False)
+    if sorted(missing) != ['final_layer.bias', 'final_layer.weight'] or unexpected:  # rough conv
+        raise RuntimeError(f'fixture weights do not fit FaSRHead: {missing[:5]}, {unexpected[:5]}')
     return head.eval()
 
 
@@ -100,11 +93,9 @@ def fixture_inputs(fixture: Dict[str, np.ndarray], device='cpu') -> List[torch.T
     """``features [B, 3, C, h, w]``, ``rough [B, 3, K, h, w]``, ``margins [B, 2]`` on ``device``
     (the fixture stacks [current; previous; next] along the batch)."""
     b = len(fixture['inputs/margin'])
-    feats, rough = (
-        torch.from_numpy(fixture[k]).unflatten(0, (3, b)).transpose(0, 1).contiguous()
-        for k in ('inputs/features', 'inputs/rough_heatmaps')
-    )
-    return [t.to(device) for t in (feats, rough, torch.from_numpy(fixture['inputs/margin']))]
+    inputs = [torch.from_numpy(fixture[k]) for k in ('inputs/features', 'inputs/rough_heatmaps')]
+    inputs = [t.unflatten(0, (3, b)).transpose(0, 1).contiguous() for t in inputs]
+    return [t.to(device) for t in (*inputs, torch.from_numpy(fixture['inputs/margin']))]
 
 
 def compare_on_fixture(fixture, device_a, device_b, dcn_impl: Optional[str] = None) -> dict:
@@ -121,18 +112,16 @@ def compare_on_fixture(fixture, device_a, device_b, dcn_impl: Optional[str] = No
 
     out_a, out_b = run(device_a), run(device_b)
     expected = [fixture[k] for k in OUTPUTS + OUTPUTS_EACH]
-    return dict(
-        a_vs_b=max(map(_max_diff, out_a, out_b)),
-        a_vs_fixture=max(map(_max_diff, out_a, expected)),
-        b_vs_fixture=max(map(_max_diff, out_b, expected)),
-    )
+    a_vs_fixture, b_vs_fixture = (max(map(_max_diff, o, expected)) for o in (out_a, out_b))
+    a_vs_b = max(map(_max_diff, out_a, out_b))
+    return dict(a_vs_b=a_vs_b, a_vs_fixture=a_vs_fixture, b_vs_fixture=b_vs_fixture)
 
 
 def check_fixture(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
     """Rows: each DCN implementation, ``device`` vs CPU vs the official fixture."""
     if not osp.exists(fixture_path):
         return [row('DCN on official fixture', 'SKIP', '', f'no fixture at {fixture_path}')]
-    fixture, dev = load_fixture(fixture_path), device.type
+    fixture, dev, rows = load_fixture(fixture_path), device.type, []
 
     def compare(impl):
         d = compare_on_fixture(fixture, torch.device('cpu'), device, impl)
@@ -141,9 +130,11 @@ def check_fixture(fixture_path: str, device: torch.device) -> List[Dict[str, str
             f'|{dev} - fixture| {d["b_vs_fixture"]:.1e} (tol {FIXTURE_TOL:g}; official mode, '
             'batch 3 and each sample alone)'
         )
-        return _status(max(d.values()) <= FIXTURE_TOL), f'{d["a_vs_b"]:.1e}', detail
+        return 'PASS' if max(d.values()) <= FIXTURE_TOL else 'FAIL', f'{d["a_vs_b"]:.1e}', detail
 
-    return [_guarded(f'DCN {i}: {dev} = cpu = fixture', lambda i=i: compare(i)) for i in DCN_IMPLS]
+    for impl in DCN_IMPLS:  # one implementation failing does not hide the others
+        rows += _guarded(f'DCN {impl}: {dev} = cpu = fixture', lambda: compare(impl))
+    return rows
 
 
 def check_amp(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
@@ -151,7 +142,7 @@ def check_amp(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
     backward; fp16 with a grad scaler) of the fixture head, finite and within :data:`AMP_TOL`."""
     if not osp.exists(fixture_path):
         return [row('autocast fp16/bf16', 'SKIP', '', f'no fixture at {fixture_path}')]
-    fixture = load_fixture(fixture_path)
+    fixture, rows = load_fixture(fixture_path), []
 
     def check(name, tol):
         dtype, inputs = getattr(torch, name), fixture_inputs(fixture, device)
@@ -170,34 +161,11 @@ def check_amp(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
         grads = [p.grad for p in head.parameters() if p.grad is not None]
         finite = all(torch.isfinite(t).all().item() for t in [*amp, loss, *grads])
         detail = f'max |{name} - fp32| / max |fp32| = {rel:.1e} (tol {tol:g}); outputs, loss, '
-        return _status(finite and rel <= tol), f'{rel:.1e}', detail + f'gradients finite: {finite}'
+        status = 'PASS' if finite and rel <= tol else 'FAIL'
+        return status, f'{rel:.1e}', detail + f'gradients finite: {finite}'
 
-    return [
-        _guarded(f'autocast {n}: forward + train step', lambda n=n, t=t: check(n, t))
-        for n, t in AMP_TOL.items()
-    ]
-
-
-def environment_rows(device: torch.device) -> List[Dict[str, str]]:
-    """INFO rows: GPU (on CUDA), Python/numpy, torch/CUDA/cuDNN, mmcv."""
-    import mmcv
-
-    cuda = f'CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}'
-    rows = [
-        row('python / numpy', 'INFO', platform.python_version(), f'numpy {np.__version__}'),
-        row('torch / CUDA / cuDNN', 'INFO', torch.__version__, cuda),
-        row('mmcv', 'INFO', mmcv.__version__),
-    ]
-    if device.type == 'cuda':
-        query = ['nvidia-smi', '--query-gpu=driver_version', '--format=csv,noheader']
-        try:
-            driver = subprocess.run(query, capture_output=True, text=True, timeout=30).stdout
-        except (OSError, subprocess.SubprocessError):
-            driver = ''
-        (a, b) = torch.cuda.get_device_capability(device)
-        gib, cpus = torch.cuda.get_device_properties(device).total_memory / 2**30, os.cpu_count()
-        detail = f'cc {a}.{b}, {gib:.0f} GiB, driver {(driver.split() or ["?"])[0]}, {cpus} CPUs'
-        rows.insert(0, row('GPU', 'INFO', torch.cuda.get_device_name(device), detail))
+    for name, tol in AMP_TOL.items():
+        rows += _guarded(f'autocast {name}: forward + train step', lambda: check(name, tol))
     return rows
 
 
@@ -221,16 +189,15 @@ def check_mmcv_ops(device: torch.device) -> List[Dict[str, str]]:
         run.append(modulated_deform_conv2d(*(t.to(device) for t in inputs), None, 1, 1, 1, 1, 1))
         diff, cuda = _max_diff(*run), f'CUDA {get_compiling_cuda_version()}'
         detail = f'modulated_deform_conv2d on {device} vs cpu: max |diff| {diff:.1e}'
-        return _status(diff <= FIXTURE_TOL), cuda, detail
+        return 'PASS' if diff <= FIXTURE_TOL else 'FAIL', cuda, detail
 
-    return [_guarded('mmcv CUDA ops', compare)]
+    return _guarded('mmcv CUDA ops', compare)
 
 
 def train_command(device: torch.device, batch: int, steps: int) -> List[str]:
     """``tools/benchmark_train.py`` arguments: official PT17 config, synthetic frames."""
-    workers = min(8, os.cpu_count() or 1)
     options = f'--device {device} --batch-size {batch} --steps {steps} --warmup 1 --loader-batches'
-    options += f' 1 --num-workers {workers} --frame-size 640 360'
+    options += f' 1 --num-workers {min(8, os.cpu_count() or 1)} --frame-size 640 360'
     return ['tools/benchmark_train.py', OFFICIAL_CONFIG, *options.split()]
 
 
@@ -243,8 +210,8 @@ def benchmark_commands(device: torch.device) -> Dict[str, List[str]]:
 
 
 def run_tool(command: List[str]):
-    """``main(command[1:])`` of the tool ``command[0]`` in this process; its printed output is
-    kept and printed. Returns (``main``'s result, the output, seconds)."""
+    """``main(command[1:])`` of the tool ``command[0]`` in this process; returns its result, its
+    printed output (printed here too) and the seconds it took."""
     spec = importlib.util.spec_from_file_location('tool', osp.join(PROJECT_ROOT, command[0]))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
@@ -276,29 +243,49 @@ def check_benchmarks(device: torch.device) -> List[Dict[str, str]]:
 
     def model():
         result, _, secs = run_tool(commands['model'])
-        ratios = []
-        for b, rows in result.items():
-            r = next(r for r in rows if r['target'])
-            ratios.append(f'batch {b}: {r["ratio"]:.2f}x floor, {r["persons_per_s"]:.1f} persons/s')
-        return 'INFO', f'{secs:.0f} s', '; '.join(ratios)
+        targets = {b: next(r for r in rows if r['target']) for b, rows in result.items()}
+        ratios = (f'{r["ratio"]:.2f}x floor, {r["persons_per_s"]:.1f}/s' for r in targets.values())
+        return (
+            'INFO',
+            f'{secs:.0f} s',
+            '; '.join(f'batch {b}: {r}' for b, r in zip(targets, ratios)),
+        )
 
     def inference():
         _, out, secs = run_tool(commands['inference'])
         lines = [ln.strip() for ln in out.splitlines() if ln.strip()] or ['']
-        return (
-            'INFO',
-            f'{secs:.0f} s',
-            next((ln for ln in lines if ln.startswith('ratio')), lines[-1]),
-        )
+        return 'INFO', f'{secs:.0f} s', next((x for x in lines if x.startswith('ratio')), lines[-1])
 
-    return [
-        _guarded('benchmark_model.py, batch 1/16/64', model),
-        _guarded('benchmark_inference.py, shipped clip', inference),
+    rows = _guarded('benchmark_model.py, batch 1/16/64', model)
+    return rows + _guarded('benchmark_inference.py, shipped clip', inference)
+
+
+def environment_rows(device: torch.device) -> List[Dict[str, str]]:
+    """INFO rows: GPU (on CUDA), Python/numpy, torch/CUDA/cuDNN, mmcv."""
+    import mmcv
+
+    cuda = f'CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}'
+    rows = [
+        row('python / numpy', 'INFO', platform.python_version(), f'numpy {np.__version__}'),
+        row('torch / CUDA / cuDNN', 'INFO', torch.__version__, cuda),
+        row('mmcv', 'INFO', mmcv.__version__),
     ]
+    if device.type == 'cuda':
+        query = ['nvidia-smi', '--query-gpu=driver_version', '--format=csv,noheader']
+        try:
+            driver = subprocess.run(query, capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            driver = ''
+        (a, b) = torch.cuda.get_device_capability(device)
+        gib = torch.cuda.get_device_properties(device).total_memory / 2**30
+        driver = (driver.split() or ['?'])[0]
+        detail = f'cc {a}.{b}, {gib:.0f} GiB, driver {driver}, {os.cpu_count()} CPUs'
+        rows.insert(0, row('GPU', 'INFO', torch.cuda.get_device_name(device), detail))
+    return rows
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--device', default='cuda', help="CUDA device, e.g. 'cuda' or 'cuda:1'")
     parser.add_argument('--fixture', default=DEFAULT_FIXTURE, help='official head fixture (.npz)')
     parser.add_argument('--skip', default='', help=f'checks to leave out: {",".join(SKIPPABLE)}')
@@ -318,8 +305,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def run_checks(args: argparse.Namespace, device: torch.device) -> List[Dict[str, str]]:
-    """The environment rows, then each check not in ``args.skip`` (a failing check is a FAIL row,
-    the others still run)."""
+    """The environment rows, then each check not in ``args.skip`` (a check that raises is a FAIL
+    row, the others still run)."""
     from mmengine.registry import init_default_scope
 
     import fasrnet_mmpose  # noqa: F401  (registers the plugin)
