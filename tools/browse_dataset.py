@@ -40,13 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def frame_titles(num_frames: int, frame_paths: Sequence[str], margins) -> List[str]:
-    """``T`` panel titles: role in the window, file name and (neighbours) margin.
-
-    Args:
-        num_frames (int): ``T``.
-        frame_paths (Sequence[str]): The ``T`` frame files (may be empty).
-        margins: The ``T-1`` neighbour margins, or None.
-    """
+    """``T`` panel titles: role in the window, file name (of ``frame_paths``, may be empty) and
+    the neighbour's margin (of the ``T-1`` ``margins``, or None)."""
     roles = (
         FRAME_ORDER if num_frames == len(FRAME_ORDER) else [f'frame {i}' for i in range(num_frames)]
     )
@@ -54,8 +49,7 @@ def frame_titles(num_frames: int, frame_paths: Sequence[str], margins) -> List[s
     titles = []
     for i, role in enumerate(roles):
         parts = [role, *(osp.basename(p) for p in frame_paths[i : i + 1])]
-        parts += [f'margin {m}' for m in margins[i - 1 : i] if i > 0]
-        titles.append(' '.join(parts))
+        titles.append(' '.join(parts + [f'margin {m}' for m in margins[i - 1 : i] if i > 0]))
     return titles
 
 
@@ -73,36 +67,25 @@ def draw_window(visualizer, frames, data_sample: PoseDataSample, titles, draw_bb
     return np.concatenate(panels, axis=1)
 
 
-def _transformed(item: dict):
-    """Frames (RGB), data sample, titles and centre image path of a packed sample."""
+def load_window(item: dict, original: bool, backend_args: dict):
+    """Frames (RGB), data sample, titles and centre image path of a data info (its frames read
+    from disk) or, unless ``original``, of a packed sample."""
+    if original:
+        paths = item.get('frame_paths') or [item['img_path']]
+        files = (mmengine.fileio.get(p, backend_args=backend_args) for p in paths)
+        frames = [mmcv.imfrombytes(f, channel_order='rgb') for f in files]
+        visible = item['keypoints_visible']
+        gt = InstanceData(keypoints=item['keypoints'], bboxes=item['bbox'])
+        gt.keypoints_visible = visible[..., 0] if visible.ndim == 3 else visible
+        titles = frame_titles(len(frames), paths, item.get('margin'))
+        return frames, PoseDataSample(gt_instances=gt), titles, item['img_path']
     inputs = item['inputs'].numpy()  # [T, 3, H, W] BGR uint8 (a single image: [3, H, W])
-    frames = [
-        mmcv.bgr2rgb(np.ascontiguousarray(f.transpose(1, 2, 0)))
-        for f in inputs.reshape(-1, *inputs.shape[-3:])
-    ]
+    inputs = inputs.reshape(-1, *inputs.shape[-3:]).transpose(0, 2, 3, 1)
+    frames = [mmcv.bgr2rgb(np.ascontiguousarray(f)) for f in inputs]
     meta = item['data_samples'].metainfo
-    paths = meta.get('frame_paths') or [meta.get('img_path', '')]
-    titles = frame_titles(len(frames), paths, meta.get('margin'))
-    return frames, item['data_samples'], titles, meta.get('img_path', '')
-
-
-def _original(item: dict, backend_args: dict):
-    """Frames (RGB) read from disk, data sample, titles and centre image path of a data info."""
-    paths = item.get('frame_paths') or [item['img_path']]
-    frames = [
-        mmcv.imfrombytes(mmengine.fileio.get(p, backend_args=backend_args), channel_order='rgb')
-        for p in paths
-    ]
-    visible = item['keypoints_visible']
-    gt = InstanceData(keypoints=item['keypoints'], bboxes=item['bbox'])
-    gt.keypoints_visible = visible[..., 0] if visible.ndim == 3 else visible
-    data_sample = PoseDataSample(gt_instances=gt)
-    return (
-        frames,
-        data_sample,
-        frame_titles(len(frames), paths, item.get('margin')),
-        item['img_path'],
-    )
+    img_path = meta.get('img_path', '')
+    titles = frame_titles(len(frames), meta.get('frame_paths') or [img_path], meta.get('margin'))
+    return frames, item['data_samples'], titles, img_path
 
 
 def main(argv=None) -> int:
@@ -124,12 +107,10 @@ def main(argv=None) -> int:
         os.makedirs(args.output_dir, exist_ok=True)
     total = min(len(dataset), args.max_item_per_dataset)
     progress_bar = mmengine.ProgressBar(total)
+    original = args.mode == 'original'
     for idx in range(total):
-        if args.mode == 'original':
-            frames, data_sample, titles, img_path = _original(dataset[idx], backend_args)
-        else:
-            frames, data_sample, titles, img_path = _transformed(dataset[idx])
-        row = draw_window(visualizer, frames, data_sample, titles, args.mode == 'original')
+        frames, data_sample, titles, img_path = load_window(dataset[idx], original, backend_args)
+        row = draw_window(visualizer, frames, data_sample, titles, original)
         name = f'{idx:05d}_{osp.splitext(osp.basename(img_path))[0]}'
         if not args.not_show:
             visualizer.show(row, win_name=name, wait_time=args.show_interval)

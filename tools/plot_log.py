@@ -18,10 +18,8 @@ def find_scalars_json(path: str) -> str:
     ``<YYYYMMDD_HHMMSS>`` run folder in it (a resumed run writes a new one)."""
     if osp.isfile(path):
         return path
-    stamps = (
-        sorted(filter(TIMESTAMP.match, os.listdir(path)), reverse=True) if osp.isdir(path) else []
-    )
-    for folder in ['', *stamps]:
+    names = os.listdir(path) if osp.isdir(path) else []
+    for folder in ['', *sorted(filter(TIMESTAMP.match, names), reverse=True)]:
         candidate = osp.join(path, folder, 'vis_data', 'scalars.json')
         if osp.isfile(candidate):
             return candidate
@@ -32,16 +30,10 @@ def find_scalars_json(path: str) -> str:
 
 
 def load_scalars(json_file: str) -> Tuple[List[dict], List[dict]]:
-    """Split a scalars file (one JSON object per line) into training and validation records.
-
-    Training records have ``lr``/``*/lr`` or loss keys; validation records another key with a
-    ``/`` (``posetrack/AP``) and get ``_iter``: the ``iter`` of the training record before them,
-    or their own ``step`` in an iteration-based run logged with ``log_metric_by_epoch=False`` (no
-    ``epoch`` in the training records, every ``step`` > 0). Broken lines (a killed run) are skipped.
-
-    Returns:
-        tuple[list[dict], list[dict]]: ``(train_records, val_records)`` in file order.
-    """
+    """``(train_records, val_records)`` of a scalars file (one JSON object per line; broken lines
+    of a killed run skipped). Training records have ``lr``/``*/lr`` or loss keys, validation ones
+    a ``/`` key and ``_iter``: the last training ``iter`` before them, or their own ``step`` in an
+    iteration-based run logged with ``log_metric_by_epoch=False`` (no ``epoch``, every step > 0)."""
     train, val, last_iter = [], [], None
     with open(json_file, encoding='utf-8') as f:
         for line in f:
@@ -56,22 +48,16 @@ def load_scalars(json_file: str) -> Tuple[List[dict], List[dict]]:
                 last_iter = record.get('iter', last_iter)
             elif any('/' in k for k in record):
                 val.append(dict(record, _iter=last_iter))
-    steps = [r.get('step') for r in val]
-    if (
-        val
-        and not any('epoch' in r for r in train)
-        and all(isinstance(s, (int, float)) and s > 0 for s in steps)
-    ):
+    by_iter = all(isinstance(r.get('step'), (int, float)) and r['step'] > 0 for r in val)
+    if val and by_iter and not any('epoch' in r for r in train):
         for r in val:
             r['_iter'] = r['step']
     return train, val
 
 
 def _series(records: List[dict], key: str, x_key: str) -> Tuple[list, list]:
-    pairs = [
-        (r[x_key], r[key]) for r in records if isinstance(r.get(key), (int, float)) and x_key in r
-    ]
-    return [x for x, _ in pairs], [y for _, y in pairs]
+    ok = [r for r in records if x_key in r and isinstance(r.get(key), (int, float))]
+    return [r[x_key] for r in ok], [r[key] for r in ok]
 
 
 def _keys(records: List[dict], keep) -> List[str]:
@@ -99,17 +85,9 @@ def metric_keys(val: List[dict], main: str) -> List[str]:
 def plot_log(
     path: str, out: Optional[str] = None, metric: str = 'posetrack/AP', title: Optional[str] = None
 ) -> str:
-    """Draw the loss terms (log scale), LR and validation metrics of a run into a PNG.
-
-    Args:
-        path (str): Work dir, timestamp folder or ``scalars.json``.
-        out (str, optional): Output PNG. Defaults to ``<work dir>/training_curves.png``.
-        metric (str): Main validation key. Defaults to ``'posetrack/AP'``.
-        title (str, optional): Figure title. Defaults to the run folder.
-
-    Returns:
-        str: The written PNG path.
-    """
+    """Draw the loss terms (log scale), LR and validation metrics (``metric`` bold) of the run at
+    ``path`` (work dir, timestamp folder or ``scalars.json``) into ``out`` (default:
+    ``<work dir>/training_curves.png``) and return its path."""
     import matplotlib
 
     matplotlib.use('Agg')
@@ -125,9 +103,7 @@ def plot_log(
     out = out or osp.join(work_dir, 'training_curves.png')
     by_epoch = any('epoch' in r for r in train)
     at_iter = bool(val) and all(r['_iter'] is not None for r in val)
-    x_key, x_label = (
-        ('_iter', 'iteration') if at_iter else ('step', 'epoch' if by_epoch else 'step')
-    )
+    x_key, x_label = ('_iter', 'iteration') if at_iter else ('step', 'epoch' * by_epoch or 'step')
 
     fig, axes = plt.subplots(3, 1, figsize=(9, 10), constrained_layout=True)
     fig.suptitle(title or f'{osp.basename(osp.dirname(run_dir))} / {osp.basename(run_dir)}')

@@ -4,6 +4,7 @@ synchronised timing in interleaved rounds (other load hits every entry alike), p
 synthetic inputs and table printing."""
 
 import argparse
+import itertools
 import json
 import resource
 import time
@@ -13,14 +14,12 @@ import numpy as np
 import torch
 
 #: ``--clock`` choices: the process's or calling thread's CPU time, or the wall time.
-CLOCKS: Dict[str, Callable[[], float]] = dict(
-    cpu=time.process_time, thread=time.thread_time, wall=time.perf_counter
-)
+CLOCKS = dict(cpu=time.process_time, thread=time.thread_time, wall=time.perf_counter)
 
 
 def add_size_option(
     parser: argparse.ArgumentParser, flag: str, order: str, help: str, default=None
-) -> None:
+):
     """Add a two-integer option such as ``--input-size W H`` (``order``: ``'WH'`` or ``'HW'``)."""
     parser.add_argument(flag, type=int, nargs=2, default=default, metavar=tuple(order), help=help)
 
@@ -38,9 +37,7 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed_call(
-    fn: Callable[[], object], device: torch.device, clock: Callable[[], float] = time.perf_counter
-) -> Tuple[object, float]:
+def timed_call(fn: Callable, device: torch.device, clock=time.perf_counter) -> Tuple[object, float]:
     """``fn()``'s result and its seconds, between two synchronised ``clock`` readings."""
     synchronize(device)
     start = clock()
@@ -63,11 +60,11 @@ def best_of_rounds(fns: Dict[str, Callable[[], dict]], rounds: int) -> Dict[str,
 
 
 def time_rounds(
-    fns: Dict[str, Callable[[], object]],
+    fns: Dict[str, Callable],
     device: torch.device,
     warmup: int,
     repeats: int,
-    clock: Callable[[], float] = time.perf_counter,
+    clock=time.perf_counter,
 ) -> Dict[str, List[float]]:
     """Seconds of each ``fn()`` per round: ``warmup`` untimed calls each, then ``repeats``
     round-robin rounds (other load hits every entry alike)."""
@@ -91,15 +88,12 @@ def cpu_peak_mib(fn: Callable[[], object]) -> Optional[float]:
         kwargs = dict(profile_memory=True, record_shapes=True, with_stack=True)
         with profile(activities=[ProfilerActivity.CPU], **kwargs) as prof:
             fn()
-        current = peak = 0
-        sign = {Action.CREATE: 1, Action.DESTROY: -1}
-        for _, action, (key, _), size in sorted(
+        timeline = sorted(
             MemoryProfileTimeline(prof._memory_profile()).timeline, key=lambda e: e[0]
-        ):
-            if key.device.type == 'cpu':
-                current += sign.get(action, 0) * size
-                peak = max(peak, current)
-        return peak / 2**20
+        )
+        sign = {Action.CREATE: 1, Action.DESTROY: -1}  # PREEXISTING tensors are not counted
+        sizes = [sign.get(a, 0) * n for _, a, (key, _), n in timeline if key.device.type == 'cpu']
+        return max(itertools.accumulate(sizes, initial=0)) / 2**20
     except Exception:  # noqa: BLE001  (private profiler API: report n/a if it changes)
         return None
 
@@ -147,14 +141,8 @@ def synthetic_frame(rng: np.random.RandomState, w: int, h: int, t: int) -> np.nd
     """Frame ``t`` (``[h, w, 3]`` uint8) of a synthetic video: smooth gradients, moving boxes,
     mild noise (its JPEG size is close to real footage's)."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.stack(
-        [
-            80 + 60 * np.sin(xx / 97 + t / 5),
-            100 + 50 * np.cos(yy / 53),
-            120 + 40 * np.sin((xx + yy) / 151),
-        ],
-        axis=-1,
-    )
+    channels = [80 + 60 * np.sin(xx / 97 + t / 5), 100 + 50 * np.cos(yy / 53)]
+    img = np.stack([*channels, 120 + 40 * np.sin((xx + yy) / 151)], axis=-1)
     for k in range(12):
         cx, cy = (k * 211 + 9 * t) % w, (k * 137) % h
         img[max(0, cy - 40) : cy + 40, max(0, cx - 25) : cx + 25] = rng.randint(0, 255, 3)
