@@ -57,7 +57,7 @@ def _error(check: str, exc: BaseException) -> Dict[str, str]:
 
 
 def _guarded(check: str, fn) -> List[Dict[str, str]]:
-    """``[row(check, *fn())]``, where ``fn`` returns (status, value, detail), or a FAIL row."""
+    """``[row(check, *fn())]`` (``fn`` returns status, value, detail), or a FAIL row."""
     try:
         return [row(check, *fn())]
     except (Exception, SystemExit) as exc:
@@ -90,8 +90,7 @@ def build_fixture_head(fixture: Dict[str, np.ndarray], dcn_impl: Optional[str] =
 
 
 def fixture_inputs(fixture: Dict[str, np.ndarray], device='cpu') -> List[torch.Tensor]:
-    """``features [B, 3, C, h, w]``, ``rough [B, 3, K, h, w]``, ``margins [B, 2]`` on ``device``
-    (the fixture stacks [current; previous; next] along the batch)."""
+    """``features [B, 3, C, h, w]``, ``rough [B, 3, K, h, w]``, ``margins [B, 2]`` on ``device``."""
     b = len(fixture['inputs/margin'])
     inputs = [torch.from_numpy(fixture[k]) for k in ('inputs/features', 'inputs/rough_heatmaps')]
     inputs = [t.unflatten(0, (3, b)).transpose(0, 1).contiguous() for t in inputs]
@@ -210,8 +209,7 @@ def benchmark_commands(device: torch.device) -> Dict[str, List[str]]:
 
 
 def run_tool(command: List[str]):
-    """``main(command[1:])`` of the tool ``command[0]`` in this process; returns its result, its
-    printed output (printed here too) and the seconds it took."""
+    """Run ``tools/X.py``'s ``main(command[1:])`` here: its result, printed output and seconds."""
     spec = importlib.util.spec_from_file_location('tool', osp.join(PROJECT_ROOT, command[0]))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
@@ -237,8 +235,7 @@ def check_train(device: torch.device, batch: int, steps: int) -> List[Dict[str, 
 
 
 def check_benchmarks(device: torch.device) -> List[Dict[str, str]]:
-    """Rows: ``benchmark_model.py`` (FaSRnet vs the floor per batch) and ``benchmark_inference.py``
-    (its ratio line); their own output is printed above the table."""
+    """Rows: FaSRnet vs the floor per batch, and the inference benchmark's ratio line."""
     commands = benchmark_commands(device)
 
     def model():
@@ -305,8 +302,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def run_checks(args: argparse.Namespace, device: torch.device) -> List[Dict[str, str]]:
-    """The environment rows, then each check not in ``args.skip`` (a check that raises is a FAIL
-    row, the others still run)."""
+    """The environment rows, then each check not in ``args.skip`` (one raising is a FAIL row)."""
     from mmengine.registry import init_default_scope
 
     import fasrnet_mmpose  # noqa: F401  (registers the plugin)
@@ -321,12 +317,10 @@ def run_checks(args: argparse.Namespace, device: torch.device) -> List[Dict[str,
     )
     rows = environment_rows(device)
     for key, check in checks.items():
-        t0 = time.perf_counter()
         try:
             rows += [row(key, 'SKIP', '', '--skip')] if key in args.skip else check()
         except (Exception, SystemExit) as exc:
             rows.append(_error(key, exc))
-        print(f'[check_gpu] {key}: {time.perf_counter() - t0:.1f} s', flush=True)
     return rows
 
 
