@@ -249,9 +249,12 @@ def check_benchmarks(device: torch.device) -> List[Dict[str, str]]:
         )
 
     def inference():
-        _, out, secs = run_tool(commands['inference'])
+        code, out, secs = run_tool(commands['inference'])
         lines = [ln.strip() for ln in out.splitlines() if ln.strip()] or ['']
-        return 'INFO', f'{secs:.0f} s', next((x for x in lines if x.startswith('ratio')), lines[-1])
+        detail = next((x for x in lines if x.startswith('ratio')), lines[-1])
+        return (
+            ('FAIL', f'{secs:.0f} s', f'exit {code}') if code else ('INFO', f'{secs:.0f} s', detail)
+        )
 
     rows = _guarded('benchmark_model.py, batch 1/16/64', model)
     return rows + _guarded('benchmark_inference.py, shipped clip', inference)
