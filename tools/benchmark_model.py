@@ -88,16 +88,10 @@ def run_benchmark(models: Dict[str, torch.nn.Module], batch_size: int, args) -> 
     torch.manual_seed(0)
     inputs = torch.randn(batch_size, 3, 3, h, w, device=dev)  # [B, T=3, 3, H, W]
 
-    def run(head, impl, whole):
+    def run(head, impl, whole):  # whole: backbone + head, as ``fasrnet._forward(inputs)``
         def _run():
             set_dcn_impl(head, impl)
-            if not whole:
-                return head.forward(feats)
-            fasrnet.head = head
-            try:
-                return fasrnet._forward(inputs)
-            finally:
-                fasrnet.head = official_head
+            return head.forward(fasrnet.extract_feat(inputs) if whole else feats)
 
         return _run
 
