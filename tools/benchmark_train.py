@@ -59,18 +59,16 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def make_benchmark_video(
-    out_dir: str, frames_dir: Optional[str], num_frames: int, frame_size, persons: int
-) -> Tuple[str, int, Tuple[int, int]]:
-    """Write a one-video PoseTrack18-style dataset into ``out_dir``: ``num_frames`` synthetic
-    ``frame_size`` frames or the frames of ``frames_dir`` (symlinked), every frame labelled with
-    ``persons`` random persons. Returns the annotation file, sample count and frame ``(W, H)``."""
+def make_benchmark_video(out_dir: str, args: argparse.Namespace) -> Tuple[str, int, tuple]:
+    """Write a one-video PoseTrack18-style dataset into ``out_dir``: ``--num-frames`` synthetic
+    ``--frame-size`` frames or the frames of ``--frames-dir`` (symlinked), every frame labelled
+    with ``--persons`` random persons. Returns the annotation file, sample count, frame (W, H)."""
     import cv2
 
     video = osp.join('images', 'bench', '000001_bench')
     os.makedirs(osp.join(out_dir, video))
     rng = np.random.RandomState(0)
-    w, h = frame_size
+    (w, h), frames_dir, num_frames = args.frame_size, args.frames_dir, args.num_frames
     if frames_dir:
         names = sorted(f for f in os.listdir(frames_dir) if f.lower().endswith(IMAGE_EXTS))
         paths = [osp.join(frames_dir, n) for n in names]
@@ -91,7 +89,7 @@ def make_benchmark_video(
     anns, common = [], dict(category_id=1, num_keypoints=17, iscrowd=0)
     for image in images:
         image.update(vid_id='000001', nframes=num_frames, width=w, height=h)
-        for p in range(persons):
+        for p in range(args.persons):
             bw, bh = rng.uniform(0.1, 0.3) * w, rng.uniform(0.3, 0.7) * h
             x0, y0 = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
             kpts = np.stack([x0 + rng.rand(17) * bw, y0 + rng.rand(17) * bh, np.ones(17)], 1)
@@ -134,9 +132,7 @@ def prepare_config(args: argparse.Namespace, data_dir: str) -> Tuple[Config, str
     if args.config_data:
         described = f'config dataset {loader.dataset.get("ann_file")}'
     else:
-        ann_file, num, (w, h) = make_benchmark_video(
-            data_dir, args.frames_dir, args.num_frames, args.frame_size, args.persons
-        )
+        ann_file, num, (w, h) = make_benchmark_video(data_dir, args)
         loader.dataset.update(ann_file=ann_file, data_root=data_dir, data_prefix=dict(img=''))
         loader.dataset.update(version='pt18', bbox_file=None)
         where = f'on the {w}x{h} frames of {args.frames_dir}'
