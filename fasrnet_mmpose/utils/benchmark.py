@@ -3,7 +3,6 @@
 synchronised timing in interleaved rounds (other load hits every entry alike), peak memory,
 synthetic inputs and table printing."""
 
-import argparse
 import itertools
 import json
 import resource
@@ -17,10 +16,9 @@ import torch
 CLOCKS = dict(cpu=time.process_time, thread=time.thread_time, wall=time.perf_counter)
 
 
-def add_size_option(
-    parser: argparse.ArgumentParser, flag: str, order: str, help: str, default=None
-):
-    """Add a two-integer option such as ``--input-size W H`` (``order``: ``'WH'`` or ``'HW'``)."""
+def add_size_option(parser, flag: str, order: str, help: str, default=None) -> None:
+    """Add a two-integer option such as ``--input-size W H`` to an ``argparse`` parser
+    (``order``: ``'WH'`` or ``'HW'``)."""
     parser.add_argument(flag, type=int, nargs=2, default=default, metavar=tuple(order), help=help)
 
 
