@@ -240,21 +240,18 @@ def check_benchmarks(device: torch.device) -> List[Dict[str, str]]:
 
     def model():
         result, _, secs = run_tool(commands['model'])
-        targets = {b: next(r for r in rows if r['target']) for b, rows in result.items()}
-        ratios = (f'{r["ratio"]:.2f}x floor, {r["persons_per_s"]:.1f}/s' for r in targets.values())
-        return (
-            'INFO',
-            f'{secs:.0f} s',
-            '; '.join(f'batch {b}: {r}' for b, r in zip(targets, ratios)),
-        )
+        detail = []
+        for b, rows in result.items():
+            t = next(r for r in rows if r['target'])
+            detail.append(f'batch {b}: {t["ratio"]:.2f}x floor, {t["persons_per_s"]:.1f} persons/s')
+        return 'INFO', f'{secs:.0f} s', '; '.join(detail)
 
     def inference():
         code, out, secs = run_tool(commands['inference'])
-        lines = [ln.strip() for ln in out.splitlines() if ln.strip()] or ['']
-        detail = next((x for x in lines if x.startswith('ratio')), lines[-1])
-        return (
-            ('FAIL', f'{secs:.0f} s', f'exit {code}') if code else ('INFO', f'{secs:.0f} s', detail)
-        )
+        if code:
+            return 'FAIL', f'{secs:.0f} s', f'exit {code}'
+        lines = [' '.join(ln.split()) for ln in out.splitlines() if ln.strip()] or ['']
+        return 'INFO', f'{secs:.0f} s', next((x for x in lines if x.startswith('ratio')), lines[-1])
 
     rows = _guarded('benchmark_model.py, batch 1/16/64', model)
     return rows + _guarded('benchmark_inference.py, shipped clip', inference)
