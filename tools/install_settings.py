@@ -25,12 +25,8 @@ def parse_version(text: str) -> Tuple[int, ...]:
 
 
 def cxx_std(torch_version: str, aten_header: Optional[str] = None) -> Tuple[str, str]:
-    """The C++ standard for mmcv's ops and its source: the ``__cplusplus < YYYY..L`` minimum in
-    torch's ``ATen/ATen.h`` text, else the version (>= 2.14: C++20).
-
-    Returns:
-        tuple[str, str]: (``'c++17'`` | ``'c++20'``, ``'ATen.h'`` | ``'torch version'``).
-    """
+    """(``'c++17'`` | ``'c++20'``, source): the ``__cplusplus < YYYY..L`` minimum in the text of
+    torch's ``ATen/ATen.h`` (source ``'ATen.h'``), else by version (>= 2.14: C++20)."""
     match = re.search(r'__cplusplus\s*<\s*(\d{4})\d\dL', aten_header or '')
     if match:
         return ('c++20' if int(match.group(1)) >= 2020 else 'c++17'), 'ATen.h'
@@ -84,17 +80,9 @@ def _name(line: str) -> Optional[str]:
 def effective_constraints(
     lines: Sequence[str], system_pins: Dict[str, str], overrides: Sequence[str] = ()
 ) -> List[str]:
-    """The constraints pip installs with on this machine.
-
-    Args:
-        lines (Sequence[str]): ``requirements/constraints.txt``.
-        system_pins (dict): Installed packages that must not be replaced (``{'torch':
-            '2.11.0+cu130'}``): pinned to that version; with torch, the rest of its stack unpinned.
-        overrides (Sequence[str]): Lines replacing the same package's pin (the numpy-2 file).
-
-    Returns:
-        list[str]: Constraint lines.
-    """
+    """The constraints pip installs with: ``lines`` (constraints.txt) with the pins of
+    ``system_pins`` (installed packages never replaced, e.g. ``{'torch': '2.11.0+cu130'}``; with
+    torch, the rest of its stack unpinned) and ``overrides`` (the numpy-2 file) replaced."""
     pins = {_norm(k) for k in system_pins}
     over = {_name(line): line.strip() for line in overrides if _name(line)}
     out = []
@@ -189,10 +177,8 @@ def settings(args: argparse.Namespace) -> Dict[str, str]:
     target = numpy_version if mode == 'system' else pinned.get('numpy')
     numpy2 = bool(target) and parse_version(target) >= (2,)
     out.update(NUMPY_MODE=mode, NUMPY_VERSION=str(target), NUMPY2=str(int(numpy2)))
-    system_pins = {}
-    if args.torch == 'system':
-        system_pins = dict(torch=info['version'], torchvision=info['torchvision'])
-        system_pins = {k: v for k, v in system_pins.items() if v}
+    system_pins = dict(torch=info['version'], torchvision=info['torchvision'])
+    system_pins = {k: v for k, v in system_pins.items() if v and args.torch == 'system'}
     if mode == 'system':
         system_pins['numpy'] = numpy_version
     if args.write_constraints:
