@@ -25,11 +25,9 @@ from fasrnet_mmpose.utils.benchmark import (
 )
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png')
-MEM_METHOD = {
-    True: 'torch.cuda.max_memory_allocated (peak minus the allocation before the first step, '
-    'divided by the batch)',
-    False: 'CPU: growth of the peak RSS (resource ru_maxrss) over the steps (activations + '
-    'gradients + optimizer state), divided by the batch',
+MEM_METHOD = {  # how peak memory per sample is measured, on CUDA (True) or CPU (False)
+    True: 'torch.cuda.max_memory_allocated minus the allocation before the steps, per sample',
+    False: 'CPU: growth of the peak RSS (resource ru_maxrss) over the steps, per sample',
 }
 
 

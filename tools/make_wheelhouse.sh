@@ -5,10 +5,8 @@
 #   bash tools/make_wheelhouse.sh DIR [--python-version 3.12] [--platform manylinux_2_28_x86_64]
 #                                     [--extra FILE]... [--dry-run]
 #
-#   --python-version  the target's Python X.Y (default: this Python's), for the binary wheels
-#   --platform        the target's wheel platform tag (older manylinux tags are accepted too)
-#   --extra FILE      copy FILE into DIR too (repeatable), e.g. a prebuilt mmcv wheel for the target
-#   --dry-run         print the pip commands, download nothing
+#   --python-version / --platform: the target's Python X.Y (default: this one's) and wheel platform
+#   tag; --extra FILE: copy FILE into DIR too (e.g. a prebuilt mmcv wheel); --dry-run: print only.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
