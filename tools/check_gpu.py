@@ -268,14 +268,11 @@ def environment_rows(device: torch.device) -> List[Dict[str, str]]:
         row('mmcv', 'INFO', mmcv.__version__),
     ]
     if device.type == 'cuda':
-        query = ['nvidia-smi', '--query-gpu=driver_version', '--format=csv,noheader']
-        try:
-            driver = subprocess.run(query, capture_output=True, text=True, timeout=30).stdout
-        except (OSError, subprocess.SubprocessError):
-            driver = ''
+        query = 'nvidia-smi --query-gpu=driver_version --format=csv,noheader'
+        code, driver = subprocess.getstatusoutput(query)
         (a, b) = torch.cuda.get_device_capability(device)
         gib = torch.cuda.get_device_properties(device).total_memory / 2**30
-        driver = (driver.split() or ['?'])[0]
+        driver = driver.split()[0] if code == 0 and driver.strip() else '?'
         detail = f'cc {a}.{b}, {gib:.0f} GiB, driver {driver}, {os.cpu_count()} CPUs'
         rows.insert(0, row('GPU', 'INFO', torch.cuda.get_device_name(device), detail))
     return rows
@@ -327,10 +324,10 @@ def run_checks(args: argparse.Namespace, device: torch.device) -> List[Dict[str,
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if not torch.cuda.is_available():
+        cuda = torch.version.cuda or 'none'
         print(
-            f'check_gpu.py needs a CUDA GPU: torch {torch.__version__} (CUDA build: '
-            f'{torch.version.cuda or "none"}) sees no CUDA device. Run it on the GPU machine '
-            '(README "Performance / GPU").',
+            f'check_gpu.py needs a CUDA GPU: torch {torch.__version__} (CUDA build: {cuda}) sees '
+            'no CUDA device. Run it on the GPU machine (README "Performance / GPU").',
             file=sys.stderr,
         )
         return 1
