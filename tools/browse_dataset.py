@@ -33,8 +33,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--max-item-per-dataset', type=int, default=50, help='samples to draw')
     parser.add_argument('--phase', default='train', choices=['train', 'val', 'test'])
     parser.add_argument('--show-interval', type=float, default=2, help='seconds per window')
-    modes = ['original', 'transformed']
-    parser.add_argument('--mode', default='transformed', choices=modes, help='model inputs/disk')
+    modes, mode_help = ['original', 'transformed'], 'the frames on disk / the model input crops'
+    parser.add_argument('--mode', default='transformed', choices=modes, help=mode_help)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='xxx=yyy overrides')
     return parser.parse_args(argv)
 
