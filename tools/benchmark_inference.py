@@ -46,7 +46,7 @@ from fasrnet_mmpose.apis import (
     find_model_entry,
     open_frame_source,
 )
-from fasrnet_mmpose.apis.inferencers.utils import FrameListSource
+from fasrnet_mmpose.apis.inferencers.utils.frame_source import FrameListSource
 from fasrnet_mmpose.apis.inferencers.utils.model_index import DEFAULT_MODEL, DEMO_CLIP
 from fasrnet_mmpose.utils import check_device, mmlogger_level
 from fasrnet_mmpose.utils.benchmark import (

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from fasrnet_mmpose.apis.inferencers.utils import (
+from fasrnet_mmpose.apis.inferencers.utils.bboxes import (
     BBoxFileError,
     clip_bboxes,
     load_bbox_file,

@@ -21,8 +21,8 @@ from _apis_helpers import (  # noqa: F401
 from mmpose.registry import INFERENCERS
 
 from fasrnet_mmpose.apis import FaSRnetInferencer, HOGPersonDetector
-from fasrnet_mmpose.apis.inferencers.utils import FrameListSource, open_frame_source
 from fasrnet_mmpose.apis.inferencers.utils import frame_source as frame_source_module
+from fasrnet_mmpose.apis.inferencers.utils.frame_source import FrameListSource, open_frame_source
 
 TWO_PEOPLE = [[10, 10, 50, 90, 0.9], [60, 20, 110, 90, 0.8]]
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from _apis_helpers import DEMO_CLIP, frame_id_of, frame_image, write_image_folder, write_video
 
-from fasrnet_mmpose.apis.inferencers.utils import (
+from fasrnet_mmpose.apis.inferencers.utils import frame_source as frame_source_module
+from fasrnet_mmpose.apis.inferencers.utils.frame_source import (
     CameraSource,
     FrameListSource,
     ImageFolderSource,
@@ -16,7 +17,6 @@ from fasrnet_mmpose.apis.inferencers.utils import (
     frame_name,
     open_frame_source,
 )
-from fasrnet_mmpose.apis.inferencers.utils import frame_source as frame_source_module
 
 
 class CountingCapture:

@@ -6,7 +6,8 @@ from typing import List
 import numpy as np
 import pytest
 
-from fasrnet_mmpose.apis.inferencers.utils import check_frame_offsets, iter_frame_windows
+from fasrnet_mmpose.apis import iter_frame_windows
+from fasrnet_mmpose.structures import check_frame_offsets
 
 
 def _frames(n: int, reads: List[int] = None, shape=(8, 8, 3)):

@@ -20,7 +20,8 @@ from _apis_helpers import (  # noqa: F401
 from conftest import load_tool
 
 from fasrnet_mmpose.apis import FaSRnetInferencer, PredictionsWriter, VideoSink, open_frame_source
-from fasrnet_mmpose.apis.inferencers.utils import BBoxFileError, letterbox, load_bbox_file
+from fasrnet_mmpose.apis.inferencers.utils.bboxes import BBoxFileError, load_bbox_file
+from fasrnet_mmpose.apis.inferencers.utils.outputs import letterbox
 
 demo = load_tool('demo_video')
 

@@ -13,8 +13,11 @@ from mmengine.infer import BaseInferencer
 from mmpose.apis.inferencers import Pose2DInferencer
 
 from fasrnet_mmpose.apis import FaSRnetInferencer, find_model_entry, list_models
-from fasrnet_mmpose.apis.inferencers.utils import ModelNotFoundError, get_model_index_root
 from fasrnet_mmpose.apis.inferencers.utils import model_index as model_index_module
+from fasrnet_mmpose.apis.inferencers.utils.model_index import (
+    ModelNotFoundError,
+    get_model_index_root,
+)
 
 MAIN = 'fasrnet_hrnet-w48_1xb64-30e_posetrack17-384x288'
 OFFICIAL = 'fasrnet_hrnet-w48_official-ckpt_posetrack17-384x288'

@@ -10,7 +10,7 @@ import pytest
 import torch
 from _synthetic import make_video_dataset
 
-from fasrnet_mmpose.apis.inferencers.utils import iter_frame_windows
+from fasrnet_mmpose.apis import iter_frame_windows
 from fasrnet_mmpose.datasets import PoseTrackVideoDataset
 from fasrnet_mmpose.models.heads import FaSRHead
 from fasrnet_mmpose.models.modules.feature_refinement import FeatureRefinementModule

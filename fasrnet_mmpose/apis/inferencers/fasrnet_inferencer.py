@@ -1,48 +1,32 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Temporal (multi-frame) top-down inferencer for FaSRnet."""
+"""Temporal (multi-frame) top-down inferencer for FaSRnet (docs/inference.md)."""
 
 import logging
 import os.path as osp
 import warnings
-from dataclasses import replace
 from functools import partial
-from types import GeneratorType
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
-import mmcv
 import numpy as np
 import torch
-from mmengine.config import Config, ConfigDict
-from mmengine.infer.infer import ModelType
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
+from mmengine.registry import FUNCTIONS
 from mmengine.structures import InstanceData
 from mmpose.apis.inferencers import Pose2DInferencer
 from mmpose.registry import INFERENCERS
 from mmpose.structures import PoseDataSample, split_instances
 from mmpose.utils.tensor_utils import to_numpy
 
-from ...structures.temporal_window import DEFAULT_FRAME_OFFSETS
+from ...structures.temporal_window import DEFAULT_FRAME_OFFSETS, check_frame_offsets
 from ...tracking import PoseTracker
 from ...utils import CheckpointDownloadError, check_weights
-from .utils import (
-    HOG_DETECTOR_NAMES,
-    FrameSource,
-    FrameWindow,
-    GivenBoxes,
-    HOGPersonDetector,
-    PersonBoxes,
-    PredictionsWriter,
-    VideoSink,
-    check_frame_offsets,
-    find_model_entry,
-    frame_name,
-    iter_frame_windows,
-    open_frame_source,
-)
-
-InputType = Union[str, np.ndarray]
-InputsType = Union[InputType, Sequence[InputType], FrameSource]
+from .utils.bboxes import HOG_DETECTOR_NAMES, HOGPersonDetector, PersonBoxes
+from .utils.frame_source import FrameSource, FrameWindow, iter_frame_windows, open_frame_source
+from .utils.model_index import find_model_entry
+from .utils.outputs import PredictionsWriter, VideoSink
 
 RANDOM_INIT_BANNER = (
     '\n' + '!' * 79 + '\n'
@@ -66,8 +50,16 @@ def draw_tracks(img: np.ndarray, instances: InstanceData, draw_bbox: bool = True
         colour = track_colour(int(track_id))
         if draw_bbox:
             cv2.rectangle(img, (x1, y1), (x2, y2), colour, 2)
-        cv2.putText(img, f'id {track_id}', (x1 + 2, max(y1 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.5, colour, 2, cv2.LINE_AA)  # fmt: skip
+        cv2.putText(
+            img,
+            f'id {track_id}',
+            (x1 + 2, max(y1 - 4, 12)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            colour,
+            2,
+            cv2.LINE_AA,
+        )
 
 
 @INFERENCERS.register_module(name='fasrnet')
@@ -75,171 +67,100 @@ def draw_tracks(img: np.ndarray, instances: InstanceData, draw_bbox: bool = True
 class FaSRnetInferencer(Pose2DInferencer):
     """Video (temporal window) inferencer for FaSRnet-style models (docs/inference.md).
 
-    For every frame ``t`` of a video, an image folder, a list of frames or a
-    camera (each frame decoded once, in order): the person boxes of frame
-    ``t`` (:class:`PersonBoxes`: detector, given boxes or whole image), the
-    *same* box cropped from every frame of the window ``[t, t+o_1, ...]``
-    (``frame_offsets``; offline clipped to the sequence, online never a
-    future frame), **one** forward for all people of the frame, and
-    ``Pose2DInferencer``'s visualisation and outputs. A frame without person
-    gets an empty prediction and no forward.
+    Every frame ``t`` of a video, image folder, list of frames or camera is decoded once; its
+    person boxes (:class:`PersonBoxes`) are cropped from every frame of the window
+    ``[t, t+o_1, ...]`` and all people of the frame go through **one** forward; the rest
+    (visualisation, outputs) is ``Pose2DInferencer``'s. A frame without person gets an empty
+    prediction and no forward.
 
     Args:
-        model (str | dict | Config): Config path, config, or a model name /
-            alias of the plugin's model index (``configs/fasrnet/
-            metafile.yml``), e.g. ``'fasrnet_hrnet-w48_posetrack17'``.
-        weights (str, optional): Checkpoint: local path, ``file://`` or
-            ``http(s)://`` URL (hash-checked cache). ``None`` (and no weights
-            in the model index) builds a **randomly initialised** model, with
-            a loud warning.
-        device (str, optional): Device. Defaults to CUDA when available.
-        scope (str): Registry scope. Defaults to ``'mmpose'``.
-        det_model (str | object, optional): ``None`` (mmpose's default
-            person detector), an mmdet config path / model name, ``'hog'``
-            (OpenCV HOG, offline), ``'whole_image'``, or a detector object
-            called like mmdet's ``DetInferencer`` (e.g.
-            :class:`HOGPersonDetector`).
-        det_weights (str, optional): Detector checkpoint.
-        det_cat_ids (int | tuple, optional): Detector person class ids.
-            Defaults to ``(0, )`` (COCO person) for a given detector.
-        show_progress (bool): Show a progress bar. Defaults to False.
-        online (bool): Use past frames only (causal, no latency). Defaults to
-            False (offline: ``t-1`` and ``t+1``).
-        frame_offsets (Sequence[int], optional): ``[0, o_1, ...]``, current
-            frame first. Defaults to the config's test ``frame_offsets`` (or
-            top-level ``frame_offsets``, else ``[0, -1, 1]``).
-        whole_image_fallback (bool): On a frame without any person box, run
-            the model on one whole-image box (``Pose2DInferencer``'s
-            behaviour) instead of returning no instance. Defaults to False.
-        allow_partial_weights (bool): Run with a checkpoint that leaves
-            backbone/head parameters unloaded (``weights_loaded`` is then
-            False, like random init) instead of refusing it. Defaults to False.
-        track (bool): Give every instance a ``track_id`` stable across the
-            frames of a call (:class:`~fasrnet_mmpose.tracking.PoseTracker`,
-            fed frame by frame in both modes; a call can pass ``track=False``).
-            Defaults to True.
-        track_options (dict, optional): ``PoseTracker`` arguments besides the
-            dataset ``sigmas`` (``max_age``, ``oks_weight``, ...).
+        model (str | dict | Config): Config path, config, or a name/alias of the plugin's model
+            index (``configs/fasrnet/metafile.yml``).
+        weights (str, optional): Checkpoint: local path, ``file://`` or ``http(s)://`` URL.
+            None (and none in the model index): a **randomly initialised** model, said loudly.
+        *args, **kwargs: ``Pose2DInferencer``'s ``device``, ``scope``, ``det_model``,
+            ``det_weights``, ``det_cat_ids`` (default ``(0, )``), ``show_progress``;
+            ``det_model`` may also be ``'hog'`` or a ``DetInferencer``-like callable.
+        online (bool): Past frames only (causal). Defaults to False (``t-1`` and ``t+1``).
+        frame_offsets (Sequence[int], optional): ``[0, o_1, ...]``. Defaults to the config's.
+        whole_image_fallback (bool): A frame without person box gets one whole-image box.
+            Defaults to False.
+        allow_partial_weights (bool): Accept a checkpoint that leaves backbone/head parameters
+            unloaded (``weights_loaded`` False). Defaults to False.
+        track (bool): Give every instance a ``track_id`` (:class:`PoseTracker`; a call can pass
+            ``track=False``). Defaults to True.
+        track_options (dict, optional): Further ``PoseTracker`` arguments.
     """
 
-    preprocess_kwargs: set = Pose2DInferencer.preprocess_kwargs | {
-        'bbox_file', 'online', 'frame_offsets'
-    }  # fmt: skip
-    forward_kwargs: set = {'merge_results', 'pose_based_nms', 'track'}
-    _TRACK_INPUTS = ('keypoints', 'keypoint_scores', 'bboxes')
+    preprocess_kwargs = Pose2DInferencer.preprocess_kwargs | {'bbox_file', 'online'}
+    preprocess_kwargs |= {'frame_offsets'}
+    forward_kwargs = {'merge_results', 'pose_based_nms', 'track'}
 
     def __init__(
         self,
-        model: Union[ModelType, str],
+        model: Union[str, dict, Config],
         weights: Optional[str] = None,
-        device: Optional[str] = None,
-        scope: Optional[str] = 'mmpose',
-        det_model: Optional[Union[ModelType, str, object]] = None,
-        det_weights: Optional[str] = None,
-        det_cat_ids: Optional[Union[int, Tuple]] = None,
-        show_progress: bool = False,
+        *args,
         online: bool = False,
         frame_offsets: Optional[Sequence[int]] = None,
         whole_image_fallback: bool = False,
         allow_partial_weights: bool = False,
         track: bool = True,
         track_options: Optional[dict] = None,
+        **kwargs,
     ) -> None:
-        self.weights_loaded = False
-        self.allow_partial_weights, self._weights_name = allow_partial_weights, weights
-        super().__init__(
-            model=model,
-            weights=weights,
-            device=device,
-            scope=scope,
-            det_model=det_model,
-            det_weights=det_weights,
-            det_cat_ids=det_cat_ids,
-            show_progress=show_progress,
-        )
-        if self.cfg.get('data_mode') != 'topdown':
+        self.weights_loaded, self._weights_name = False, weights
+        self.allow_partial_weights = allow_partial_weights
+        super().__init__(model, weights, *args, **kwargs)
+        first = (self.cfg.test_dataloader.dataset.pipeline or [{}])[0].get('type')
+        if self.cfg.get('data_mode') != 'topdown' or first != 'LoadFrameWindow':
             raise ValueError(
-                'FaSRnetInferencer supports top-down models only (config data_mode '
-                f'= {self.cfg.get("data_mode")!r}).'
+                'FaSRnetInferencer needs a top-down multi-frame test pipeline starting with '
+                f"LoadFrameWindow, got {first}. Use mmpose's Pose2DInferencer for single-frame "
+                'models.'
             )
-        pipeline_cfg = self.cfg.test_dataloader.dataset.pipeline
-        if not pipeline_cfg or pipeline_cfg[0].get('type') != 'LoadFrameWindow':
-            raise ValueError(
-                'FaSRnetInferencer needs a multi-frame test pipeline starting with '
-                f'LoadFrameWindow, got {pipeline_cfg[0].get("type") if pipeline_cfg else None}. '
-                "Use mmpose's Pose2DInferencer for single-frame models."
-            )
-        if frame_offsets is None:
-            frame_offsets = self._config_frame_offsets(self.cfg)
-        self.frame_offsets = check_frame_offsets(frame_offsets)
-        self.online = bool(online)
-        self.whole_image_fallback = whole_image_fallback
+        dataset_offsets = self.cfg.test_dataloader.dataset.get('frame_offsets')
+        offsets = frame_offsets or dataset_offsets or self.cfg.get('frame_offsets')
+        self.frame_offsets = check_frame_offsets(offsets or DEFAULT_FRAME_OFFSETS)
+        self.online, self.whole_image_fallback = bool(online), whole_image_fallback
         self.boxes: Optional[PersonBoxes] = None  # the person-box provider of the last call
         sigmas = self.model.dataset_meta.get('sigmas')
         if track and sigmas is None:
             raise ValueError('track=True needs the OKS `sigmas` in the dataset meta of the model')
         self.tracker = PoseTracker(sigmas, **(track_options or {})) if track else None
 
-    # ----------------------------------------------------------- model/init
-    @staticmethod
-    def _config_frame_offsets(cfg: Config) -> Tuple[int, ...]:
-        """``frame_offsets`` of the test dataset, else the top-level one."""
-        dataset = cfg.get('test_dataloader', {}).get('dataset', {})
-        offsets = dataset.get('frame_offsets', None) or cfg.get('frame_offsets', None)
-        return tuple(offsets) if offsets else DEFAULT_FRAME_OFFSETS
-
     def _load_model_from_metafile(self, model: str) -> Tuple[Config, Optional[str]]:
-        """The config and listed weights (or None) of a name/alias of the plugin's model index."""
+        """Config and listed weights of a name/alias of the plugin's model index."""
         config_path, weights, _ = find_model_entry(model)
         return Config.fromfile(config_path), weights
 
-    def _load_weights_to_model(
-        self, model: torch.nn.Module, checkpoint: Optional[dict], cfg: Optional[ConfigDict]
-    ) -> None:
-        """Load the checkpoint (see mmpose), refusing partial weights; warn loudly without one."""
-        complete = checkpoint is not None
-        if complete:
+    def _load_weights_to_model(self, model, checkpoint: Optional[dict], cfg) -> None:
+        """mmpose's, refusing partial weights (``check_weights``); loud without weights."""
+        if checkpoint is not None:
             name = self._weights_name or 'model-index weights'
-            complete = check_weights(model, checkpoint, name, self.allow_partial_weights).complete
+            report = check_weights(model, checkpoint, name, self.allow_partial_weights)
+            self.weights_loaded = report.complete
         super()._load_weights_to_model(model, checkpoint, cfg)
-        self.weights_loaded = complete
         if checkpoint is None:
             print_log(RANDOM_INIT_BANNER, logger='current', level=logging.WARNING)
-            warnings.warn(
-                'FaSRnetInferencer: no weights loaded, the model is randomly '
-                'initialised and its predictions are meaningless.',
-                UserWarning,
-            )
+            message = 'no weights loaded, the model is randomly initialised and its predictions'
+            warnings.warn(f'FaSRnetInferencer: {message} are meaningless.', UserWarning)
 
     def _init_collate(self, cfg: Config):
-        """The test loader's ``collate_fn`` (a registered name; default ``pseudo_collate``).
-
-        Looked up in mmengine's ``FUNCTIONS`` registry directly: mmengine's version first switches
-        to the ``mmpose`` scope, which has no "function" registry, and logs a misleading
-        ``Failed to search registry with scope "mmpose"`` WARNING on every run.
-        """
-        from mmengine.dataset import pseudo_collate
-        from mmengine.registry import FUNCTIONS
-
+        """The test ``collate_fn`` from mmengine's ``FUNCTIONS`` (mmengine's lookup switches to
+        the ``mmpose`` scope, which has no function registry, and warns on every run)."""
         name = cfg.get('test_dataloader', {}).get('collate_fn')
         return FUNCTIONS.get(name) if isinstance(name, str) else pseudo_collate
 
-    def _init_detector(
-        self,
-        det_model: Optional[Union[ModelType, str, object]] = None,
-        det_weights: Optional[str] = None,
-        det_cat_ids: Optional[Union[int, Tuple]] = None,
-        device: Optional[str] = None,
-    ) -> None:
-        """mmpose's detector choice, plus ``'hog'`` and ``DetInferencer``-like objects."""
+    def _init_detector(self, det_model=None, det_weights=None, det_cat_ids=None, device=None):
+        """mmpose's detector choice, plus ``'hog'`` and ``DetInferencer``-like callables."""
         if isinstance(det_model, str) and det_model.lower() in HOG_DETECTOR_NAMES:
             det_model = HOGPersonDetector()
         if det_model is not None and det_cat_ids is None:
-            det_cat_ids = 0  # COCO person (and HOG's only label) for a given detector
+            det_cat_ids = 0  # COCO person (and HOG's only label)
         if det_model is not None and not isinstance(det_model, (str, dict, Config)):
             if not callable(det_model):
-                raise TypeError(f'det_model must be a string, a config or a callable detector, '
-                                f'got {type(det_model)}')  # fmt: skip
+                raise TypeError(f'det_model must be a string, config or callable: {det_model!r}')
             self.detector, self.det_cat_ids = det_model, tuple(np.atleast_1d(det_cat_ids).tolist())
             return
         try:
@@ -254,66 +175,42 @@ class FaSRnetInferencer(Pose2DInferencer):
                 'config with det_weights.'
             ) from e
 
-    # --------------------------------------------------------------- inputs
-    def _inputs_to_list(self, inputs: InputsType) -> FrameSource:
-        """Open the input (any :func:`open_frame_source` input) as a sequential source."""
+    def _inputs_to_list(self, inputs) -> FrameSource:
+        """Open the input (anything :func:`open_frame_source` takes) as a sequential source."""
         source = self._source = open_frame_source(inputs)
         self._video_input = source.is_video
         if source.is_video:
-            self.video_info = dict(
-                fps=source.fps, name=source.name, writer=None, predictions=[],
-                width=getattr(source, 'width', 0), height=getattr(source, 'height', 0),
-            )  # fmt: skip
+            self.video_info = dict(fps=source.fps, name=source.name, writer=None, predictions=[])
         return source
 
     _get_webcam_inputs = _inputs_to_list  # a camera is one more frame source
 
-    # ----------------------------------------------------------- preprocess
-    def preprocess(
-        self,
-        inputs: Union[FrameSource, Iterable],
-        batch_size: int = 1,
-        bboxes: GivenBoxes = None,
-        bbox_file: Optional[str] = None,
-        bbox_thr: float = 0.3,
-        nms_thr: float = 0.3,
-        online: Optional[bool] = None,
-        frame_offsets: Optional[Sequence[int]] = None,
-        **kwargs,
-    ) -> Iterator[Tuple[dict, List[np.ndarray]]]:
-        """Yield one collated batch (all people of frame ``t``) per frame.
+    def preprocess(self, inputs, batch_size=1, bboxes=None, bbox_file=None, **kwargs):
+        """Yield ``(collated batch of all people of frame t, [frame t])`` per frame.
 
         Args:
-            inputs (FrameSource | Iterable): From :meth:`_inputs_to_list`
-                (or any iterable of BGR frames).
+            inputs: A :class:`FrameSource` or anything :func:`open_frame_source` opens.
             batch_size (int): Unused: a batch is the people of one frame.
-            bboxes, bbox_file: Given person boxes (see :class:`PersonBoxes`).
-            bbox_thr (float): Detector score threshold. Defaults to 0.3.
-            nms_thr (float): Detector NMS IoU threshold. Defaults to 0.3.
-            online (bool, optional): Overrides the inferencer's ``online``.
-            frame_offsets (Sequence[int], optional): Overrides its offsets.
-
-        Yields:
-            tuple[dict, list[np.ndarray]]: The collated batch and ``[frame t]``.
+            bboxes, bbox_file: Given person boxes (:class:`PersonBoxes`).
+            **kwargs: ``online``, ``frame_offsets`` (this call's), ``bbox_thr``, ``nms_thr``
+                (detector score and NMS IoU thresholds, default 0.3).
         """
-        if not isinstance(inputs, (FrameSource, str, np.ndarray, list, tuple)):
-            inputs = ((f, frame_name(i)) for i, f in enumerate(inputs))  # any iterable of frames
-        frames = inputs if isinstance(inputs, GeneratorType) else open_frame_source(inputs)
-        offsets = check_frame_offsets(frame_offsets or self.frame_offsets)
+        source = open_frame_source(inputs)
+        offsets = check_frame_offsets(kwargs.pop('frame_offsets', None) or self.frame_offsets)
+        online = kwargs.pop('online', None)
         online = self.online if online is None else bool(online)
-        detect = None if self.detector is None else partial(self._detect, bbox_thr, nms_thr)
-        num_frames = len(frames) if isinstance(frames, FrameSource) else 0
-        self.boxes = PersonBoxes(detect, bboxes, bbox_file, self.whole_image_fallback, num_frames)
+        detect = None if self.detector is None else partial(self._detect, **kwargs)
+        self.boxes = PersonBoxes(detect, bboxes, bbox_file, self.whole_image_fallback, len(source))
         if self.tracker is not None:
             self.tracker.reset()
-        count, numbers = 0, getattr(frames, 'frame_numbers', None)  # source frame numbers
-        for count, window in enumerate(iter_frame_windows(frames, offsets, online), 1):
-            if numbers is not None and numbers[-1] != len(numbers) - 1:  # after a decode gap
-                window = self._true_distances(window, np.asarray(numbers))
-            boxes = self.boxes(window.frame, numbers[window.index] if numbers else window.index)
-            data_infos = self.preprocess_single(window, window.index, boxes)
-            batch = self.collate_fn(data_infos) if data_infos else self._empty_batch(window)
-            yield batch, [window.frame]
+        count, numbers = 0, source.frame_numbers  # source frame numbers, growing as read
+        for count, window in enumerate(iter_frame_windows(source, offsets, online), 1):
+            t, used = window.index, window.offsets[1:]
+            # margins are source-number distances: frames that failed to decode lie between
+            dist = np.abs([numbers[t + o] - numbers[t] for o in used]).astype(np.int64)
+            window = window._replace(margin=np.where(used != 0, dist, window.margin))
+            boxes = self.boxes(window.frame, numbers[t])
+            yield self.preprocess_single(window, boxes), [window.frame]
         self.boxes.check_matched(count)
 
     @property
@@ -321,99 +218,56 @@ class FaSRnetInferencer(Pose2DInferencer):
         """Person boxes dropped in the last call for lying outside the image."""
         return self.boxes.num_dropped if self.boxes is not None else 0
 
-    def _detect(self, bbox_thr: float, nms_thr: float, frame: np.ndarray, index: int) -> np.ndarray:
-        """``(N, 5)`` person boxes of one frame by mmpose's own detection step.
+    def _detect(self, frame: np.ndarray, index: int, **thresholds) -> np.ndarray:
+        """``(N, 5)`` person boxes of a frame by ``Pose2DInferencer.preprocess_single``.
 
-        ``Pose2DInferencer.preprocess_single`` (detector call, class filter,
-        score threshold, NMS) runs with the pipeline replaced by ``dict``, so
-        it returns the box of each person; its whole-image box for a frame
-        without detection is turned back into "nobody" (``PersonBoxes``
-        applies ``whole_image_fallback``).
+        Run with ``dict`` as pipeline it does mmpose's detection step (class filter, threshold,
+        NMS) and returns the boxes; its whole-image box for "nobody" is turned back into none.
         """
         pipeline, self.pipeline = self.pipeline, dict
         try:
-            infos = Pose2DInferencer.preprocess_single(self, frame, index, bbox_thr, nms_thr)
+            infos = Pose2DInferencer.preprocess_single(self, frame, index, **thresholds)
         finally:
             self.pipeline = pipeline
         boxes = np.array([[*i['bbox'][0], *i['bbox_score']] for i in infos], np.float32)
         h, w = frame.shape[:2]
-        if len(boxes) == 1 and (boxes[0] == [0, 0, w, h, 1]).all():
-            return boxes[:0]
-        return boxes.reshape(-1, 5)
+        return boxes[:0] if np.array_equal(boxes, [[0, 0, w, h, 1]]) else boxes.reshape(-1, 5)
 
-    @staticmethod
-    def _true_distances(window: FrameWindow, numbers: np.ndarray) -> FrameWindow:
-        """Margins from the source frame numbers (frames that failed to decode lie between)."""
-        used = window.offsets[1:]  # (T-1,) positions relative to t; 0 = frame t stands in
-        dist = np.abs(numbers[window.index + used] - numbers[window.index])
-        return replace(window, margin=np.where(used != 0, dist, window.margin).astype(np.int64))
-
-    def preprocess_single(self, input: FrameWindow, index: int, boxes: np.ndarray) -> List[dict]:
-        """Pipeline outputs of every person of frame ``t``: the same box in every window frame.
-
-        Args:
-            input (FrameWindow): Frame ``t`` and its neighbours.
-            index (int): ``t``.
-            boxes (np.ndarray): ``(N, 5)`` person boxes of frame ``t``.
-
-        Returns:
-            list[dict]: One pipeline output per person (may be empty).
-        """
-        data_info = dict(
-            img=list(input.frames),
-            img_path=input.name,
-            frame_index=index,
-            margin=input.margin,
-            **self.model.dataset_meta,
-        )
-        return [self.pipeline(dict(data_info, bbox=b[None, :4], bbox_score=b[4:5])) for b in boxes]
-
-    def _empty_batch(self, window: FrameWindow) -> dict:
-        """A batch without any person (no forward is run for it)."""
+    def preprocess_single(self, window: FrameWindow, boxes: np.ndarray) -> dict:
+        """The collated pipeline outputs of the people of ``window``'s frame ``t`` (the same box
+        in every frame of the window); a frame without people gives an empty batch."""
         h, w = window.frame.shape[:2]
-        k = int(self.model.dataset_meta.get('num_keypoints', 17))
-        sample = PoseDataSample(
-            metainfo=dict(
-                img_path=window.name, ori_shape=(h, w), img_shape=(h, w), frame_index=window.index
-            )
+        info = dict(img=window.frames, img_path=window.name, frame_index=window.index)
+        info.update(margin=window.margin, **self.model.dataset_meta)
+        infos = [self.pipeline(dict(info, bbox=b[None, :4], bbox_score=b[4:5])) for b in boxes]
+        if infos:
+            return self.collate_fn(infos)
+        meta = dict(img_path=window.name, ori_shape=(h, w), img_shape=(h, w))
+        k = self.model.dataset_meta.get('num_keypoints', 17)
+        empty = PoseDataSample(metainfo=dict(meta, frame_index=window.index))
+        shapes = dict(keypoints=(0, k, 2), keypoint_scores=(0, k), bboxes=(0, 4), bbox_scores=(0,))
+        empty.pred_instances = InstanceData(
+            **{n: np.zeros(s, np.float32) for n, s in shapes.items()}
         )
-        sample.pred_instances = InstanceData(
-            keypoints=np.zeros((0, k, 2), np.float32),
-            keypoint_scores=np.zeros((0, k), np.float32),
-            bboxes=np.zeros((0, 4), np.float32),
-            bbox_scores=np.zeros((0,), np.float32),
-        )
-        return dict(inputs=[], data_samples=[], empty_sample=sample)
+        return dict(inputs=[], data_samples=[], empty_sample=empty)
 
-    # -------------------------------------------------------------- forward
     @torch.no_grad()
-    def forward(
-        self,
-        inputs: Union[dict, tuple],
-        merge_results: bool = True,
-        bbox_thr: float = -1,
-        pose_based_nms: bool = False,
-        track: bool = True,
-    ) -> List[PoseDataSample]:
-        """One ``model.test_step`` for all people of the frame, then the tracker.
-
-        A frame without people returns one data sample with empty
-        ``pred_instances`` and runs no forward. ``track=False`` skips the
-        tracker; see ``Pose2DInferencer.forward`` for the other arguments.
-        """
-        if isinstance(inputs, dict) and 'empty_sample' in inputs:
+    def forward(self, inputs: dict, *args, track: bool = True, **kwargs) -> List[PoseDataSample]:
+        """``Pose2DInferencer.forward`` (one ``test_step`` for all people of the frame; none for
+        an empty frame), then the tracker (``track=False`` skips it)."""
+        if 'empty_sample' in inputs:
             preds = [inputs['empty_sample']]
         else:
-            preds = super().forward(inputs, merge_results, bbox_thr, pose_based_nms)
+            preds = super().forward(inputs, *args, **kwargs)
         if track and self.tracker is not None:
-            for pred in preds:  # one merged sample per frame
-                inst = pred.pred_instances  # fields may be tensors or arrays
-                kpts, scores, boxes = (to_numpy(inst.get(k)) for k in self._TRACK_INPUTS)
+            for inst in (pred.pred_instances for pred in preds):  # fields: tensors or arrays
+                kpts, scores, boxes = (
+                    to_numpy(inst.get(k)) for k in ('keypoints', 'keypoint_scores', 'bboxes')
+                )
                 inst.track_ids = self.tracker.update(kpts, scores, boxes.reshape(-1, 4))
         return preds
 
-    # ---------------------------------------------------------------- output
-    def __call__(self, inputs: InputsType, *args, **kwargs):
+    def __call__(self, inputs, *args, **kwargs):
         """mmpose's ``__call__``; the video outputs are finished even when a frame fails."""
         try:
             yield from super().__call__(inputs, *args, **kwargs)
@@ -423,24 +277,15 @@ class FaSRnetInferencer(Pose2DInferencer):
             if self._video_input and self.video_info['writer'] is not None:
                 self.video_info['writer'].release()
 
-    def postprocess(
-        self,
-        preds: List[PoseDataSample],
-        visualization: List[np.ndarray],
-        return_datasample: Optional[bool] = None,
-        return_datasamples: bool = False,
-        pred_out_dir: str = '',
-    ) -> dict:
-        """mmpose's postprocess; each instance dict gets a flat ``bbox`` and its ``track_id``.
-
-        The predictions of a video (``pred_out_dir``) are written as the run goes
-        (:class:`PredictionsWriter`: mmpose's list layout, valid JSON after every frame).
+    def postprocess(self, preds, visualization, *args, pred_out_dir='', **kwargs) -> dict:
+        """mmpose's; each instance gets a flat ``bbox`` and its ``track_id``. A video's
+        predictions go to :class:`PredictionsWriter` (mmpose's layout, valid after every frame).
         """
         video_dir = pred_out_dir if self._video_input else ''
+        pred_out_dir = '' if video_dir else pred_out_dir
         result = super().postprocess(
-            preds, visualization, return_datasample, return_datasamples,
-            '' if video_dir else pred_out_dir,
-        )  # fmt: skip
+            preds, visualization, *args, pred_out_dir=pred_out_dir, **kwargs
+        )
         for i, pred in enumerate(preds):
             instances = result['predictions'][i]
             if not isinstance(instances, list):  # return_datasamples=True
@@ -460,19 +305,20 @@ class FaSRnetInferencer(Pose2DInferencer):
         return result
 
     def _finalize_video_processing(self, pred_out_dir: str = '') -> None:
-        """mmpose's, except that the predictions were already written frame by frame."""
+        """mmpose's, except that the predictions were written frame by frame."""
         super()._finalize_video_processing('')
         if self.video_info.get('pred_writer') is not None:
             self.video_info['pred_writer'].close()
 
-    def visualize(self, inputs: list, preds: List[PoseDataSample], return_vis: bool = False,
-                  show: bool = False, draw_bbox: bool = False, vis_out_dir: str = '',
-                  **kwargs) -> List[np.ndarray]:  # fmt: skip
-        """mmpose's visualisation; tracked people get one colour and an id label per track."""
+    def visualize(
+        self, inputs, preds, return_vis=False, show=False, draw_bbox=False, vis_out_dir='', **kwargs
+    ) -> List[np.ndarray]:
+        """mmpose's visualisation; each track gets one colour and an ``id N`` label."""
         tracked = any('track_ids' in p.pred_instances for p in preds)
         if not tracked or not (return_vis or show or vis_out_dir):
-            return super().visualize(inputs, preds, return_vis, show, draw_bbox,
-                                     vis_out_dir=vis_out_dir, **kwargs)  # fmt: skip
+            return super().visualize(
+                inputs, preds, return_vis, show, draw_bbox, vis_out_dir=vis_out_dir, **kwargs
+            )
         images = super().visualize(inputs, preds, return_vis=True, draw_bbox=False, **kwargs)
         for img, pred in zip(images, preds):
             draw_tracks(img, pred.pred_instances, draw_bbox)
@@ -483,7 +329,7 @@ class FaSRnetInferencer(Pose2DInferencer):
                 self.save_visualization(img, vis_out_dir, img_name=name)
         return images if return_vis else []
 
-    def save_visualization(self, visualization: np.ndarray, vis_out_dir: str, img_name=None):
+    def save_visualization(self, visualization, vis_out_dir, img_name=None):
         """mmpose's, but a video is written by :class:`VideoSink` (H.264, every frame kept)."""
         if not self._video_input:
             return super().save_visualization(visualization, vis_out_dir, img_name)
@@ -492,4 +338,4 @@ class FaSRnetInferencer(Pose2DInferencer):
             is_file = bool(osp.splitext(vis_out_dir)[1])
             info['output_file'] = vis_out_dir if is_file else osp.join(vis_out_dir, info['name'])
             info['writer'] = VideoSink(info['output_file'], info['fps'])
-        info['writer'].write(mmcv.rgb2bgr(visualization))
+        info['writer'].write(cv2.cvtColor(visualization, cv2.COLOR_RGB2BGR))

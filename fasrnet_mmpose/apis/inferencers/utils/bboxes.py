@@ -1,46 +1,31 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Person boxes of a frame from one provider: a detector, given boxes or the whole image."""
+"""Person boxes of a frame from one provider (detector, given boxes, whole image), bbox files and
+OpenCV's HOG people detector (docs/inference.md)."""
 
 import json
 import logging
 import os.path as osp
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
+import cv2
 import numpy as np
 from mmengine.logging import print_log
+from mmengine.structures import BaseDataElement, InstanceData
 from mmpose.structures.bbox import bbox_clip_border, bbox_xywh2xyxy
 
-__all__ = [
-    'load_bbox_file',
-    'normalize_bboxes',
-    'clip_bboxes',
-    'BBoxFileError',
-    'PersonBoxes',
-    'GivenBoxes',
-]
-
-FrameBoxes = Dict[int, np.ndarray]
 GivenBoxes = Union[None, Mapping[int, Sequence], Sequence[Sequence]]
 _BAD_ROWS = 'boxes must be [x1, y1, x2, y2] or [x1, y1, x2, y2, score] rows, got '
+#: ``det_model`` values that select :class:`HOGPersonDetector`
+HOG_DETECTOR_NAMES = ('hog', 'opencv-hog', 'opencv_hog')
 
 
 class BBoxFileError(ValueError):
     """A bbox file (or given boxes) cannot be used."""
 
 
-def normalize_bboxes(bboxes: Union[Sequence, np.ndarray, None]) -> np.ndarray:
-    """Turn the boxes of one frame into an ``(N, 5)`` float32 array.
-
-    Args:
-        bboxes (Sequence | np.ndarray | None): ``N`` rows ``[x1, y1, x2, y2(,
-            score)]`` (score defaults to 1); ``None`` or empty = no box.
-
-    Returns:
-        np.ndarray: ``(N, 5)`` rows ``[x1, y1, x2, y2, score]``.
-
-    Raises:
-        ValueError: If a box does not have 4 or 5 numbers.
-    """
+def normalize_bboxes(bboxes) -> np.ndarray:
+    """The boxes of one frame (rows ``[x1, y1, x2, y2(, score=1)]``; None: none) as ``(N, 5)``
+    float32; a ``ValueError`` for rows of another length."""
     if bboxes is None or len(bboxes) == 0:
         return np.zeros((0, 5), np.float32)
     rows = [bboxes] if np.isscalar(bboxes[0]) else list(bboxes)
@@ -50,39 +35,22 @@ def normalize_bboxes(bboxes: Union[Sequence, np.ndarray, None]) -> np.ndarray:
         raise ValueError(f'{_BAD_ROWS}{bboxes!r}') from e
     if any(len(r) not in (4, 5) for r in rows):
         raise ValueError(f'{_BAD_ROWS}{bboxes!r}')
-    arr = np.stack([np.append(r, 1)[:5] for r in rows])  # rows of 4 get the score 1
-    return arr
+    return np.stack([np.append(r, 1)[:5] for r in rows])
 
 
-def clip_bboxes(
-    bboxes: np.ndarray, width: int, height: int, min_size: float = 1.0
-) -> Tuple[np.ndarray, int]:
-    """Clip ``[x1, y1, x2, y2, score]`` boxes to the image; drop empty ones.
-
-    Boxes partly outside are clipped (mmpose's ``bbox_clip_border``); boxes
-    entirely outside, not finite, or narrower/lower than ``min_size`` pixels
-    after clipping are dropped.
-
-    Args:
-        bboxes (np.ndarray): ``(N, 5)`` boxes.
-        width (int): Image width.
-        height (int): Image height.
-        min_size (float): Minimum clipped width and height. Defaults to 1.
-
-    Returns:
-        tuple[np.ndarray, int]: The kept ``(M, 5)`` boxes and ``N - M``.
-    """
+def clip_bboxes(bboxes: np.ndarray, width: int, height: int) -> Tuple[np.ndarray, int]:
+    """Clip ``(N, 5)`` boxes to the image (``bbox_clip_border``); drop those not finite or under
+    1 pixel wide/high after clipping. Returns the kept boxes and how many were dropped."""
     boxes = np.asarray(bboxes, np.float32).reshape(-1, 5).copy()
     finite = np.isfinite(boxes[:, :4]).all(axis=1)
     boxes[~finite, :4] = 0
     boxes[:, :4] = bbox_clip_border(boxes[:, :4], (width, height))
-    size = boxes[:, 2:4] - boxes[:, 0:2]
-    keep = finite & (size >= min_size).all(axis=1)
+    keep = finite & (boxes[:, 2:4] - boxes[:, 0:2] >= 1).all(axis=1)
     return boxes[keep], int((~keep).sum())
 
 
-def _frame_index(value: Any, where: str) -> int:
-    """A frame index must be a non-negative integer (a string of digits as a dict key)."""
+def _frame_index(value, where: str) -> int:
+    """A non-negative integer (a string of digits as a dict key), else a ``BBoxFileError``."""
     if isinstance(value, str) and value.strip().isdigit() and 'key' in where:
         return int(value)
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0:
@@ -90,32 +58,33 @@ def _frame_index(value: Any, where: str) -> int:
     raise BBoxFileError(f'{where}: {value!r} is not a frame index (a non-negative integer)')
 
 
-def load_bbox_file(path: str) -> FrameBoxes:
-    """Load per-frame person boxes from a JSON file.
+def _record_boxes(rec, where: str):
+    """``(where, frame, boxes)`` of one record of a list layout (None: not a person)."""
+    if not isinstance(rec, dict):
+        raise BBoxFileError(f'{where} is not an object: {rec!r}')
+    if 'frame_id' not in rec and 'frame_index' not in rec:
+        raise BBoxFileError(f'{where} has no "frame_id" (0-based frame index): {rec}')
+    frame = rec.get('frame_id', rec.get('frame_index'))
+    if 'instances' in rec:  # predictions of the inferencers / the demo
+        score = lambda i: np.asarray(i.get('bbox_score', 1)).reshape(-1)[:1]  # noqa: E731
+        boxes = [np.append(np.reshape(i['bbox'], -1)[:4], score(i)) for i in rec['instances']]
+        return where, frame, boxes
+    if 'bbox' not in rec:
+        raise BBoxFileError(f'{where} has neither "instances" nor "bbox"')
+    if int(rec.get('category_id', 1)) != 1:  # a COCO-style detection of another class
+        return None
+    return where, frame, bbox_xywh2xyxy(np.asarray([[*rec['bbox'][:4], rec.get('score', 1)]]))
 
-    Frame indices are 0-based positions in the input (video frame number, or
-    position in the sorted image folder). Accepted layouts:
 
-    1. ``{"<frame>": [[x1, y1, x2, y2(, score)], ...], ...}``;
-    2. predictions of the inferencers / ``tools/demo_video.py``:
-       ``[{"frame_id": i, "instances": [{"bbox": [x1, y1, x2, y2],
-       "bbox_score": s}, ...]}, ...]`` (``bbox`` may be nested once), or the
-       same list under a ``"frames"`` key;
-    3. COCO-style detections ``[{"frame_id": i, "bbox": [x, y, w, h],
-       "score": s, "category_id": 1}, ...]`` (**xywh**; categories other
-       than 1 (person) are skipped).
+def load_bbox_file(path: str) -> Dict[int, np.ndarray]:
+    """Per-frame person boxes from a JSON file (layouts: docs/inference.md#bbox-files).
 
     Args:
-        path (str): The JSON file.
+        path (str): ``{"<frame>": [[x1, y1, x2, y2(, score)], ...]}``, the predictions of the
+            inferencers / the demo, or COCO-style xywh detections with ``frame_id``.
 
     Returns:
-        dict[int, np.ndarray]: Frame index -> ``(N, 5)`` float32 boxes
-        ``[x1, y1, x2, y2, score]``. Frames absent from the file have no box.
-
-    Raises:
-        FileNotFoundError: If ``path`` does not exist.
-        BBoxFileError: If the content has none of these layouts or a frame
-            index is not a non-negative integer.
+        dict[int, np.ndarray]: 0-based frame index -> ``(N, 5)`` boxes ``[x1, y1, x2, y2, s]``.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'bbox file {path} does not exist.')
@@ -139,50 +108,23 @@ def load_bbox_file(path: str) -> FrameBoxes:
             result.setdefault(frame, []).append(normalize_bboxes(boxes))
         except ValueError as e:
             raise BBoxFileError(f'{path}: frame {frame}: {e}') from e
-    return {k: np.concatenate(v, axis=0) for k, v in result.items()}
-
-
-def _record_boxes(rec: Any, where: str) -> Optional[Tuple[str, Any, list]]:
-    """``(where, frame, boxes)`` of one record of a list layout (``None``: not a person)."""
-    if not isinstance(rec, dict):
-        raise BBoxFileError(f'{where} is not an object: {rec!r}')
-    if 'frame_id' not in rec and 'frame_index' not in rec:
-        raise BBoxFileError(f'{where} has no "frame_id" (0-based frame index): {rec}')
-    frame = rec.get('frame_id', rec.get('frame_index'))
-    if 'instances' in rec:  # mmpose / demo predictions
-        score = lambda inst: np.asarray(inst.get('bbox_score', 1)).reshape(-1)[:1]  # noqa: E731
-        return where, frame, [
-            np.append(np.asarray(inst['bbox']).reshape(-1)[:4], score(inst))
-            for inst in rec['instances']
-        ]  # fmt: skip
-    if 'bbox' not in rec:
-        raise BBoxFileError(f'{where} has neither "instances" nor "bbox"')
-    if int(rec.get('category_id', 1)) != 1:  # COCO-style xywh detection of another class
-        return None
-    return where, frame, bbox_xywh2xyxy(np.asarray([[*rec['bbox'][:4], rec.get('score', 1)]]))
+    return {k: np.concatenate(v) for k, v in result.items()}
 
 
 class PersonBoxes:
-    """Person boxes ``(N, 5)`` ``[x1, y1, x2, y2, score]`` of each frame, from ONE provider.
+    """The clipped ``(N, 5)`` person boxes of each frame, from ONE provider.
 
-    By priority: the boxes given per frame (``bboxes``/``bbox_file``, used as
-    they are; a frame without entry has no person), ``detect`` (e.g. mmpose's
-    detection step), the whole image. Boxes are clipped to the image; boxes
-    left empty are dropped and counted (``num_dropped``, first one logged).
-    ``whole_image_fallback``: a frame without box gets the whole image.
+    By priority: given boxes (``bboxes``/``bbox_file``; a frame without entry has nobody),
+    ``detect``, the whole image. Boxes left empty by clipping are dropped and counted
+    (``num_dropped``, the first drop logged); ``whole_image_fallback`` gives a frame without box
+    the whole image. Given boxes that match no frame of the input are a ``BBoxFileError``.
 
     Args:
         detect (Callable, optional): ``(frame, index) -> (N, 5)`` boxes.
-        bboxes (dict | list, optional): ``{frame_index: boxes}`` or a list
-            indexed by frame.
+        bboxes (dict | list, optional): ``{frame_index: boxes}`` or a list indexed by frame.
         bbox_file (str, optional): A file for :func:`load_bbox_file`.
         whole_image_fallback (bool): See above. Defaults to False.
-        num_frames (int): Frames in the input when known (0: unknown); given
-            boxes that match none of them are an error at once.
-
-    Raises:
-        ValueError: Both ``bboxes`` and ``bbox_file``; given boxes whose
-            frame indices match no frame of the input.
+        num_frames (int): Frames in the input (0: unknown, checked at the end).
     """
 
     def __init__(
@@ -201,22 +143,13 @@ class PersonBoxes:
             bboxes = dict(enumerate(bboxes)) if len(bboxes) else None
         self.given = None if bboxes is None else {int(k): v for k, v in bboxes.items()}
         self.source = 'bbox file ' + bbox_file if bbox_file else 'given bboxes'
-        self.detect = detect
-        self.whole_image_fallback = whole_image_fallback
-        self.num_dropped = 0
-        self._matched = False
+        self.detect, self.whole_image_fallback = detect, whole_image_fallback
+        self.num_dropped, self._matched = 0, False
         if self.given and num_frames > 0 and min(self.given) >= num_frames:
-            self._raise_unmatched(num_frames)
-
-    @property
-    def kind(self) -> str:
-        """``'given'``, ``'detector'`` or ``'whole_image'``."""
-        if self.given is not None:
-            return 'given'
-        return 'detector' if self.detect is not None else 'whole_image'
+            self.check_matched(num_frames)
 
     def __call__(self, frame: np.ndarray, index: int) -> np.ndarray:
-        """The clipped ``(N, 5)`` boxes of frame ``index`` (an ``H x W x 3`` image)."""
+        """The boxes of frame ``index`` (an ``H x W x 3`` image)."""
         h, w = frame.shape[:2]
         whole = np.array([[0, 0, w, h, 1]], np.float32)
         if self.given is not None:
@@ -237,14 +170,70 @@ class PersonBoxes:
         return whole if len(boxes) == 0 and self.whole_image_fallback else boxes
 
     def check_matched(self, num_frames: int) -> None:
-        """After the run: given boxes that matched no frame are an error."""
+        """Raise if given boxes matched no frame of the ``num_frames`` (> 0) of the input."""
         if self.given and not self._matched and num_frames > 0:
-            self._raise_unmatched(num_frames)
+            keys = sorted(self.given)
+            raise BBoxFileError(
+                f'{self.source}: its frame indices ({keys[0]}..{keys[-1]}) match none of the '
+                f'{num_frames} input frames (0..{num_frames - 1}); frame indices are 0-based '
+                'positions in the input.'
+            )
 
-    def _raise_unmatched(self, num_frames: int) -> None:
-        keys = sorted(self.given)
-        raise BBoxFileError(
-            f'{self.source}: its frame indices ({keys[0]}..{keys[-1]}) match none of the '
-            f'{num_frames} input frames (0..{num_frames - 1}); frame indices are 0-based '
-            'positions in the input.'
+
+class HOGPersonDetector:
+    """OpenCV's HOG + linear SVM people detector, called like mmdet's ``DetInferencer``.
+
+    Offline (ships in OpenCV), finds upright people about 100 px tall or more; much weaker than
+    a CNN detector. Scores are ``1 - exp(-m)`` of the SVM margin ``m``.
+
+    Args:
+        upscale (float, optional): Resize factor before detection; None:
+            ``max(1, min_long_side / long side)``.
+        min_long_side (int): See ``upscale``. Defaults to 768.
+        hit_threshold (float): SVM margin threshold. Defaults to 0.
+        shrink (Sequence[float]): Fraction of the box width/height cut on each side (the HOG
+            window has a margin around the person). Defaults to ``(0.15, 0.05)``.
+    """
+
+    def __init__(
+        self,
+        upscale: Optional[float] = None,
+        min_long_side: int = 768,
+        hit_threshold: float = 0.0,
+        shrink: Sequence[float] = (0.15, 0.05),
+    ) -> None:
+        if upscale is not None and upscale <= 0:
+            raise ValueError(f'upscale must be > 0, got {upscale}')
+        self.upscale, self.min_long_side, self.hit_threshold = upscale, min_long_side, hit_threshold
+        self.shrink = tuple(float(s) for s in shrink)
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+
+    def detect(self, img: np.ndarray) -> np.ndarray:
+        """``(N, 5)`` float32 boxes ``[x1, y1, x2, y2, score]`` of the people in a BGR image."""
+        h, w = img.shape[:2]
+        factor = self.upscale or max(1.0, self.min_long_side / max(h, w))
+        work = img if factor == 1.0 else cv2.resize(img, (round(w * factor), round(h * factor)))
+        if work.shape[0] < self._hog.winSize[1] or work.shape[1] < self._hog.winSize[0]:
+            return np.zeros((0, 5), np.float32)  # nobody fits (and OpenCV may crash on it)
+        rects, margins = self._hog.detectMultiScale(
+            work, hitThreshold=self.hit_threshold, winStride=(8, 8), padding=(8, 8), scale=1.05
         )
+        x, y, bw, bh = np.asarray(rects, np.float32).reshape(-1, 4).T / factor
+        sx, sy = self.shrink
+        score = 1.0 - np.exp(-np.maximum(np.asarray(margins, np.float32).reshape(-1), 0.0))
+        boxes = np.stack([x + sx * bw, y + sy * bh, x + (1 - sx) * bw, y + (1 - sy) * bh, score], 1)
+        boxes[:, :4] = bbox_clip_border(boxes[:, :4], (w, h))
+        return boxes.astype(np.float32).reshape(-1, 5)
+
+    def __call__(self, inputs: Union[np.ndarray, str], **kwargs) -> dict:
+        """``DetInferencer``-like call on one BGR image or path: ``predictions``: one sample
+        whose ``pred_instances`` has ``bboxes`` (N, 4), ``scores`` and ``labels`` (0)."""
+        img = cv2.imread(inputs, cv2.IMREAD_COLOR) if isinstance(inputs, str) else inputs
+        if img is None:
+            raise ValueError(f'HOGPersonDetector: cannot read image {inputs}')
+        boxes = self.detect(img)
+        instances = InstanceData(
+            bboxes=boxes[:, :4], scores=boxes[:, 4], labels=np.zeros(len(boxes), np.int64)
+        )
+        return dict(predictions=[BaseDataElement(pred_instances=instances)])

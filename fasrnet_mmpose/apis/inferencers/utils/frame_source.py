@@ -1,38 +1,28 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Sequential frame sources: every frame decoded exactly once, in order (docs/inference.md).
+"""Sequential frame sources (each frame decoded once, in order) and the temporal windows of a
+frame stream (docs/inference.md)."""
 
-Unlike mmpose's ``_inputs_to_list`` (``mmcv.VideoReader``: neighbours would be seeks and
-re-decodes; lexicographic folder order; stops silently at an undecodable frame), a source
-yields ``(frame, name)`` pairs strictly in order: a BGR ``uint8`` frame and the ``img_path``
-for the pipeline (the file path, or ``'000007.jpg'`` for video frames, as mmpose names
-them). ``frame_numbers[i]`` is the source frame number of the ``i``-th yielded frame.
-"""
-
+import itertools
+import logging
 import mimetypes
 import os
 import os.path as osp
 import re
-from abc import ABC, abstractmethod
 from types import SimpleNamespace
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
+import mmcv
 import numpy as np
+from mmengine.logging import print_log
 from mmpose.apis.inferencers.base_mmpose_inferencer import BaseMMPoseInferencer
 
-__all__ = [
-    'FrameSource',
-    'VideoFileSource',
-    'CameraSource',
-    'ImageFolderSource',
-    'FrameListSource',
-    'open_frame_source',
-    'is_image_file',
-    'frame_name',
-]
+from ....structures.temporal_window import (
+    DEFAULT_FRAME_OFFSETS,
+    TemporalWindow,
+    check_frame_offsets,  # noqa: F401 (re-exported)
+)
 
-Frame = Tuple[np.ndarray, str]
-# extensions decodable by OpenCV that ``mimetypes`` may not know
 _IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm', '.jp2')
 #: consecutive failed decodes after which a video is taken to end
 MAX_FAILED_READS = 25
@@ -45,58 +35,40 @@ def frame_name(index: int) -> str:
 
 def is_image_file(path: str) -> bool:
     """Whether ``path`` looks like an image file (by its extension)."""
-    mime = mimetypes.guess_type(path)[0]
-    return osp.splitext(path)[1].lower() in _IMAGE_EXTS or bool(mime and mime.startswith('image'))
+    mime = mimetypes.guess_type(path)[0] or ''
+    return osp.splitext(path)[1].lower() in _IMAGE_EXTS or mime.startswith('image')
 
 
-def _read_image(path: str) -> np.ndarray:
-    """Decode one image file (BGR); a clear error names an unreadable file."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'Image {path} does not exist.')
-    img = cv2.imread(path, cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f'Cannot decode image {path} (not an image or corrupted).')
-    return img
+class FrameSource:
+    """Base of the sources: iterable once, yields ``(BGR frame, img_path)`` in order.
 
-
-class FrameSource(ABC):
-    """Base class of the sequential frame sources (iterable once).
-
-    Attributes:
-        is_video (bool): A video file or a camera (mmpose's video outputs).
-        name (str): File name used for outputs (e.g. ``'clip.mp4'``).
-        fps (float): Frames per second (a default for image sequences).
-        max_frames (int, optional): Stop after this many frames.
-        num_decoded (int): Frames decoded so far (not counting given arrays).
-        frame_count (int): Frames announced (video header, files); 0: unknown.
-        frame_numbers (list[int]): Source frame number of each yielded frame.
+    Attributes: ``is_video`` (video file or camera), ``name`` (output file name), ``fps``,
+    ``max_frames``, ``num_decoded`` (frames decoded), ``frame_count`` (announced; 0: unknown),
+    ``frame_numbers`` (source number of each yielded frame), ``exhausted`` (read to its end).
     """
 
-    is_video: bool = False
+    is_video = False
 
     def __init__(self, name: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
         if max_frames is not None and max_frames < 1:
             raise ValueError(f'max_frames must be >= 1, got {max_frames}')
         self.name, self.fps, self.max_frames = name, float(fps), max_frames
-        self.num_decoded = 0
-        self.frame_count = 0
+        self.num_decoded = self.frame_count = 0
         self.frame_numbers: List[int] = []
-        self._consumed = False
-        self.exhausted = False  # read to its end (not stopped by max_frames or an error)
+        self._consumed = self.exhausted = False
 
-    @abstractmethod
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         """Yield ``(source frame number, frame, name)`` in order."""
+        raise NotImplementedError
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Iterator[Tuple[np.ndarray, str]]:
         if self._consumed:
             raise RuntimeError(
-                f'{type(self).__name__} ({self.name}) can be iterated only once '
-                '(frames are decoded on the fly); open a new source.'
+                f'{type(self).__name__} ({self.name}) can be iterated only once (frames are '
+                'decoded on the fly); open a new source.'
             )
-        self._consumed = True
-        frames = self._frames()
-        try:  # check the limit *before* asking for a frame: nothing is decoded in vain
+        self._consumed, frames = True, self._frames()
+        try:  # the limit is checked *before* asking for a frame: nothing is decoded in vain
             while self.max_frames is None or len(self.frame_numbers) < self.max_frames:
                 number, frame, name = next(frames, (None, None, None))
                 if frame is None:
@@ -109,18 +81,12 @@ class FrameSource(ABC):
 
     def __len__(self) -> int:
         """Number of frames (an estimate for video files; 0 when unknown)."""
-        n = self.frame_count
-        return n if self.max_frames is None else min(n, self.max_frames)
+        return min(self.frame_count, self.max_frames or self.frame_count)
 
     def decode_report(self) -> dict:
-        """Frames announced vs decoded, and the source numbers of those missing.
-
-        Returns:
-            dict: ``frames_in_header`` (0: unknown), ``frames_read``,
-            ``frames_failed`` (frames not decoded: all announced ones when
-            the source was read to its end, else those before the last frame
-            read) and ``failed_frame_numbers``.
-        """
+        """``frames_in_header`` (0: unknown), ``frames_read``, ``frames_failed`` (frames not
+        decoded: of the announced ones if read to the end, else before the last frame read) and
+        ``failed_frame_numbers``."""
         expected = self.frame_count if self.exhausted else 0
         if not self.exhausted and self.frame_numbers:
             expected = self.frame_numbers[-1] + 1
@@ -134,92 +100,71 @@ class FrameSource(ABC):
 
 
 class VideoFileSource(FrameSource):
-    """Frames of a video file, decoded in order with ``cv2.VideoCapture`` (opened at once).
+    """A video file read in order (``mmcv.VideoReader``'s capture, no seek).
 
-    An undecodable frame does not end the video (up to :data:`MAX_FAILED_READS`
-    failures in a row); frames are numbered from their timestamps, so the
-    numbers stay aligned with the source after a gap (:meth:`decode_report`).
+    An undecodable frame does not end the video (up to :data:`MAX_FAILED_READS` in a row);
+    frames are numbered from their timestamps, so numbers stay aligned after a gap.
 
     Args:
         path (str): Video file.
         max_frames (int, optional): Stop after this many frames.
-
-    Raises:
-        FileNotFoundError: If ``path`` does not exist.
-        ValueError: If OpenCV cannot open the file or decode any frame.
     """
 
     is_video = True
 
     def __init__(self, path: str, max_frames: Optional[int] = None) -> None:
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'Video file {path} does not exist.')
-        cap = cv2.VideoCapture(path)
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        super().__init__(osp.basename(path), fps if fps and fps > 0 else 25.0, max_frames)
-        self.path, self._cap = path, cap
-        self.width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        self.height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        self.frame_count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
-        ok, first = cap.read() if cap.isOpened() else (False, None)
+        reader = mmcv.VideoReader(path)
+        super().__init__(osp.basename(path), reader.fps if reader.fps > 0 else 25.0, max_frames)
+        self.width, self.height, self._cap = reader.width, reader.height, reader.vcap
+        self.frame_count = max(0, reader.frame_cnt)
+        ok, self._first = self._cap.read() if reader.opened else (False, None)
         if not ok:
-            cap.release()
+            self._cap.release()
             raise ValueError(
                 f'Cannot open or decode video {path}: OpenCV (FFmpeg backend) cannot read it '
                 '(not a video, empty, truncated, unsupported codec or corrupted file).'
             )
         self.num_decoded = 1
-        self._first: Optional[np.ndarray] = first
 
     def _number(self, previous: int) -> int:
         """Source number of the frame just read (from its timestamp)."""
         msec = self._cap.get(cv2.CAP_PROP_POS_MSEC)
-        number = int(round(msec * self.fps / 1000)) if msec >= 0 else previous + 1
-        return max(number, previous + 1)
+        return max(int(round(msec * self.fps / 1000)) if msec >= 0 else 0, previous + 1)
 
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         try:
             number, frame, failed = self._number(-1), self._first, 0
             self._first = None
-            yield number, frame, frame_name(number)
-            while failed < MAX_FAILED_READS:
-                ok, frame = self._cap.read()
-                if not ok:  # the end, or an undecodable frame in the middle
+            while frame is not None:
+                yield number, frame, frame_name(number)
+                frame = None
+                while frame is None and failed < MAX_FAILED_READS:
+                    ok, frame = self._cap.read()
+                    if ok:
+                        failed, number = 0, self._number(number)
+                        self.num_decoded += 1
+                        continue
                     position = self._cap.get(cv2.CAP_PROP_POS_FRAMES)
                     if position >= self.frame_count or number + 1 >= self.frame_count:
-                        break
-                    failed += 1
-                    continue
-                failed = 0
-                self.num_decoded += 1
-                number = self._number(number)
-                yield number, frame, frame_name(number)
+                        break  # the end (else an undecodable frame in the middle)
+                    frame, failed = None, failed + 1
         finally:
             self._cap.release()
 
 
 class CameraSource(FrameSource):
-    """A camera (``'webcam'`` / ``'webcam:<id>'``), read by mmpose's ``_get_webcam_inputs``.
-
-    Args:
-        spec (str): ``'webcam'`` or ``'webcam:<id>'``. Defaults to ``'webcam'``.
-        max_frames (int, optional): Stop after this many frames.
-
-    Raises:
-        ValueError: If the camera cannot be opened.
-    """
+    """A camera (``'webcam'`` / ``'webcam:<id>'``), read by mmpose's ``_get_webcam_inputs``."""
 
     is_video = True
 
     def __init__(self, spec: str = 'webcam', max_frames: Optional[int] = None) -> None:
         holder = SimpleNamespace()  # receives mmpose's ``video_info``
-        reader = BaseMMPoseInferencer._get_webcam_inputs(holder, spec)
+        self._reader = BaseMMPoseInferencer._get_webcam_inputs(holder, spec)
         if not hasattr(holder, 'video_info'):
             raise ValueError(f'Cannot open camera {spec.partition(":")[2] or 0}.')
         info = holder.video_info
         super().__init__(info['name'], info['fps'] or 25.0, max_frames)
         self.width, self.height = int(info['width']), int(info['height'])
-        self._reader = reader
 
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         for index, frame in enumerate(self._reader):
@@ -228,60 +173,43 @@ class CameraSource(FrameSource):
 
 
 class FrameListSource(FrameSource):
-    """A list of frames given as BGR arrays and/or image paths (decoded when reached).
+    """BGR arrays and/or image paths in temporal order (a path is decoded when reached).
 
     Args:
-        items (Sequence[str | np.ndarray]): The frames, in temporal order.
+        items (Sequence[str | np.ndarray]): The frames.
         fps (float): Frame rate for rendering. Defaults to 25.
         max_frames (int, optional): Stop after this many frames.
         name (str): Output file name. Defaults to ``'frames.mp4'``.
-
-    Raises:
-        ValueError: If ``items`` is empty or holds something else.
     """
 
-    def __init__(
-        self,
-        items: Sequence[Union[str, np.ndarray]],
-        fps: float = 25.0,
-        max_frames: Optional[int] = None,
-        name: str = 'frames.mp4',
-    ) -> None:
-        items = list(items)
-        if not items:
+    def __init__(self, items: Sequence, fps=25.0, max_frames=None, name='frames.mp4') -> None:
+        self.items = list(items)
+        if not self.items:
             raise ValueError('No input frames: the list of images is empty.')
-        for i, item in enumerate(items):
+        for i, item in enumerate(self.items):
             if isinstance(item, np.ndarray) and (item.ndim != 3 or item.shape[2] != 3):
                 raise ValueError(f'Frame {i} must be an HxWx3 BGR image, got shape {item.shape}.')
             if not isinstance(item, (str, np.ndarray)):
                 raise ValueError(f'Frame {i} must be an image path or an array, got {type(item)}.')
         super().__init__(name, fps, max_frames)
-        self.items = items
-        self.frame_count = len(items)
+        self.frame_count = len(self.items)
 
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         for index, item in enumerate(self.items):
-            if isinstance(item, str):
-                img = _read_image(item)
-                self.num_decoded += 1
-                yield index, img, item
-            else:
+            if isinstance(item, np.ndarray):
                 yield index, item, frame_name(index)
+                continue
+            if not osp.isfile(item):
+                raise FileNotFoundError(f'Image {item} does not exist.')
+            img = cv2.imread(item, cv2.IMREAD_COLOR)
+            if img is None:
+                raise ValueError(f'Cannot decode image {item} (not an image or corrupted).')
+            self.num_decoded += 1
+            yield index, img, item
 
 
 class ImageFolderSource(FrameListSource):
-    """The image files of a folder, in natural order (``frame_2`` before ``frame_10``).
-
-    Args:
-        folder (str): Directory with the frames; non-image files are ignored,
-            sub-folders are not searched.
-        fps (float): Frame rate used when rendering a video. Defaults to 25.
-        max_frames (int, optional): Stop after this many frames.
-
-    Raises:
-        FileNotFoundError: If ``folder`` is not a directory.
-        ValueError: If it contains no image file.
-    """
+    """The image files of a folder (not its sub-folders) in natural order (``2`` before ``10``)."""
 
     def __init__(self, folder: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
         if not osp.isdir(folder):
@@ -291,41 +219,27 @@ class ImageFolderSource(FrameListSource):
         paths = [osp.join(folder, f) for f in files if osp.isfile(osp.join(folder, f))]
         if not paths:
             raise ValueError(
-                f'Image folder {folder} contains no image files '
-                f'(looked for {", ".join(_IMAGE_EXTS)}).'
+                f'Image folder {folder} contains no image files (looked for '
+                f'{", ".join(_IMAGE_EXTS)}).'
             )
         super().__init__(paths, fps, max_frames, osp.basename(osp.normpath(folder)) + '.mp4')
-        self.paths = paths
 
 
-def open_frame_source(
-    inputs: Union[str, np.ndarray, Sequence, FrameSource],
-    max_frames: Optional[int] = None,
-    fps: float = 25.0,
-) -> FrameSource:
-    """Open any supported input as a :class:`FrameSource`.
+def open_frame_source(inputs, max_frames: Optional[int] = None, fps: float = 25.0) -> FrameSource:
+    """Open an input as a :class:`FrameSource`.
 
     Args:
-        inputs: A :class:`FrameSource` (as is), ``'webcam[:id]'``, a folder (its
-            images in natural order), an image, any other file (a video), an
-            array or a list of arrays/paths.
+        inputs: A :class:`FrameSource` (as is), ``'webcam[:id]'``, a folder, an image, any
+            other file (a video), an array or a list of arrays/paths.
         max_frames (int, optional): Stop after this many frames.
-        fps (float): Frame rate of image sequences (videos and cameras use
-            their own). Defaults to 25.
+        fps (float): Frame rate of image sequences. Defaults to 25.
 
     Returns:
         FrameSource: The source.
-
-    Raises:
-        FileNotFoundError: If a path does not exist.
-        ValueError: For unreadable videos, empty folders or empty lists.
-        TypeError: For other input types.
     """
     if isinstance(inputs, FrameSource):
         inputs.max_frames = max_frames or inputs.max_frames
         return inputs
-    if isinstance(inputs, np.ndarray):
-        inputs = [inputs]
     if isinstance(inputs, str):
         if re.fullmatch(r'webcam(:\d+)?', inputs.lower()):
             return CameraSource(inputs.lower(), max_frames=max_frames)
@@ -338,10 +252,81 @@ def open_frame_source(
             )
         if not is_image_file(inputs):
             return VideoFileSource(inputs, max_frames=max_frames)
+    if isinstance(inputs, (str, np.ndarray)):
         inputs = [inputs]
     if isinstance(inputs, (list, tuple)):
         return FrameListSource(inputs, fps=fps, max_frames=max_frames)
     raise TypeError(
-        f'Unsupported input type {type(inputs)}: expected a path, an array, a list of them or a '
-        'FrameSource.'
+        f'Unsupported input type {type(inputs)}: expected a path, an array, a list '
+        'of them or a FrameSource.'
     )
+
+
+class FrameWindow(NamedTuple):
+    """The frames the model sees for the current frame ``t``.
+
+    Attributes: ``index`` (``t``), ``name`` (its ``img_path``), ``frames`` (``T`` BGR frames in
+    the order of ``frame_offsets``), ``offsets`` (``(T,)`` int64 offsets used, 0 where frame ``t``
+    stands in) and ``margin`` (``(T-1,)`` int64, as :class:`TemporalWindow` gives it).
+    """
+
+    index: int
+    name: str
+    frames: List[np.ndarray]
+    offsets: np.ndarray
+    margin: np.ndarray
+
+    @property
+    def frame(self) -> np.ndarray:
+        """The current frame ``t``."""
+        return self.frames[0]
+
+
+def iter_frame_windows(
+    frames: Iterable[Tuple[np.ndarray, str]],
+    frame_offsets: Sequence[int] = DEFAULT_FRAME_OFFSETS,
+    online: bool = False,
+) -> Iterator[FrameWindow]:
+    """Yield the 'fixed' :class:`TemporalWindow` of every frame, reading ``frames`` once.
+
+    A buffer keeps the frames windows still need; window ``t`` comes once frame ``t + max(o)``
+    is read (online: at once, and a future neighbour is frame ``t`` itself, as at the end of a
+    sequence). A neighbour of another size than frame ``t`` is replaced by it (warned once).
+
+    Args:
+        frames (Iterable[tuple[np.ndarray, str]]): ``(frame, name)`` pairs in temporal order.
+        frame_offsets (Sequence[int]): ``[0, previous..., next...]``. Defaults to ``(0, -1, 1)``.
+        online (bool): Use past frames only. Defaults to False.
+
+    Yields:
+        FrameWindow: Windows for ``t = 0, 1, ...``.
+    """
+    window = TemporalWindow(frame_offsets)
+    past, future = window.reach
+    future = 0 if online else future
+    source, buffer, warned, read = iter(frames), {}, [], 0  # buffer: index -> (frame, name)
+    for t in itertools.count():
+        while read <= t + future and (item := next(source, None)) is not None:
+            buffer[read], read = item, read + 1
+        if t >= read:
+            return
+        for old in [i for i in buffer if i < t - past]:
+            del buffer[old]
+        centre, name = buffer[t]
+
+        def usable(offset: int) -> bool:
+            shape = buffer[t + offset][0].shape
+            if shape != centre.shape and not warned:
+                warned.append(t)
+                print_log(
+                    f'Frame {t + offset} has size {shape[:2]} but frame {t} has '
+                    f'{centre.shape[:2]}; frames of a different size are not used as neighbours '
+                    '(the current frame stands in).',
+                    logger='current',
+                    level=logging.WARNING,
+                )
+            return shape == centre.shape
+
+        sample = window.sample(t, 0 if online else read - 1 - t, is_available=usable)
+        used = [buffer[t + int(o)][0] for o in sample.offsets]
+        yield FrameWindow(t, name, used, sample.offsets, sample.margin)

@@ -3,15 +3,16 @@
 
 import json
 import logging
-import os
 import os.path as osp
+from operator import methodcaller
 from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 from mmengine.logging import print_log
+from mmengine.utils import mkdir_or_exist
 
-__all__ = ['VideoSink', 'PredictionsWriter', 'letterbox']
+_tolist = methodcaller('tolist')  # JSON fallback for numpy arrays and scalars
 
 
 def letterbox(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -28,12 +29,11 @@ def letterbox(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 
 
 class VideoSink:
-    """An MP4 written frame by frame, exactly one video frame per :meth:`write`.
+    """An MP4 written frame by frame, one video frame per :meth:`write`.
 
-    H.264 (``libx264``, ``yuv420p``: browsers and notebooks play it) through the
-    FFmpeg binary bundled by ``imageio-ffmpeg``; without that package OpenCV's
-    ``mp4v`` (a warning). The size is the first frame's (rounded up to even for
-    H.264); frames of another size are letterboxed to it (:func:`letterbox`).
+    H.264 (``yuv420p``, plays in browsers) through ``imageio-ffmpeg``'s FFmpeg; without that
+    package OpenCV's ``mp4v`` (a warning). The size is the first frame's (even for H.264); other
+    sizes are letterboxed to it.
 
     Args:
         path (str): Output ``.mp4`` file (its folder is created).
@@ -41,56 +41,47 @@ class VideoSink:
     """
 
     def __init__(self, path: str, fps: float) -> None:
-        self.path, self.fps = path, float(fps)
+        self.path, self.fps, self.num_frames = path, float(fps), 0
         self.codec: Optional[str] = None
         self.size: Optional[Tuple[int, int]] = None
-        self.num_frames = 0
         self._writer = None
 
     def _open(self, w: int, h: int) -> None:
-        os.makedirs(osp.dirname(osp.abspath(self.path)), exist_ok=True)
+        mkdir_or_exist(osp.dirname(osp.abspath(self.path)))
         try:
             import imageio_ffmpeg
         except ImportError:
-            imageio_ffmpeg = None
-        if imageio_ffmpeg is not None:
-            self.size = (w + w % 2, h + h % 2)
-            self._writer = imageio_ffmpeg.write_frames(
-                self.path,
-                self.size,
-                pix_fmt_in='bgr24',
-                fps=self.fps,
-                codec='libx264',
-                macro_block_size=1,
-                ffmpeg_log_level='error',
-                output_params=['-movflags', '+faststart'],
+            print_log(
+                'imageio-ffmpeg is not installed: writing an mp4v video, which browsers do not '
+                'play (pip install imageio-ffmpeg for H.264).',
+                logger='current',
+                level=logging.WARNING,
             )
-            self._writer.send(None)
-            self.codec = 'h264'
+            self.codec, self.size, fourcc = 'mp4v', (w, h), cv2.VideoWriter_fourcc(*'mp4v')
+            self._writer = cv2.VideoWriter(self.path, fourcc, self.fps, self.size)
+            if not self._writer.isOpened():
+                raise RuntimeError(f'OpenCV cannot write {self.path} (mp4v codec missing?)')
+            self._send = self._writer.write
             return
-        print_log(
-            'imageio-ffmpeg is not installed: writing an mp4v video, which browsers do not play '
-            '(pip install imageio-ffmpeg for H.264).',
-            logger='current',
-            level=logging.WARNING,
+        self.codec, self.size = 'h264', (w + w % 2, h + h % 2)
+        self._writer = imageio_ffmpeg.write_frames(
+            self.path,
+            self.size,
+            pix_fmt_in='bgr24',
+            fps=self.fps,
+            codec='libx264',
+            macro_block_size=1,
+            ffmpeg_log_level='error',
+            output_params=['-movflags', '+faststart'],
         )
-        self.size = (w, h)
-        self._writer = cv2.VideoWriter(
-            self.path, cv2.VideoWriter_fourcc(*'mp4v'), self.fps, self.size
-        )
-        if not self._writer.isOpened():
-            raise RuntimeError(f'OpenCV cannot write {self.path} (mp4v codec missing?)')
-        self.codec = 'mp4v'
+        self._writer.send(None)
+        self._send = self._writer.send
 
     def write(self, frame: np.ndarray) -> None:
         """Append one BGR ``H x W x 3`` frame."""
         if self._writer is None:
             self._open(frame.shape[1], frame.shape[0])
-        frame = np.ascontiguousarray(letterbox(frame, self.size))
-        if self.codec == 'h264':
-            self._writer.send(frame)
-        else:
-            self._writer.write(frame)
+        self._send(np.ascontiguousarray(letterbox(frame, self.size)))
         self.num_frames += 1
 
     def release(self) -> None:
@@ -100,26 +91,20 @@ class VideoSink:
             self._writer = None
 
 
-def _to_builtin(obj):
-    """JSON fallback for numpy scalars and arrays."""
-    return obj.tolist()
-
-
 class PredictionsWriter:
-    """``{"frames": [...], "meta": {...}}`` (or ``[...]``), complete JSON after every frame.
+    """``{"frames": [...], "meta": {...}}`` (``meta=None``: ``[...]``, mmpose's video layout),
+    complete JSON after every frame.
 
-    :meth:`add` appends a frame and rewrites only the ``], "meta": {...}}`` tail,
-    then flushes: a run that stops (error, Ctrl-C) leaves a valid file with every
-    finished frame and ``meta`` saying how far it got (``complete``, ``error``).
+    :meth:`add` appends a frame, rewrites only the tail and flushes: a run that stops leaves a
+    valid file with every finished frame and ``meta`` saying how far it got.
 
     Args:
         path (str): Output ``.json`` file (its folder is created).
-        meta (dict, optional): The initial ``meta``; ``None``: a plain list of
-            frames (the layout of mmpose's video predictions).
+        meta (dict, optional): The initial ``meta``.
     """
 
     def __init__(self, path: str, meta: Optional[dict] = None) -> None:
-        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+        mkdir_or_exist(osp.dirname(osp.abspath(path)))
         self.path, self.num_frames = path, 0
         self.meta = None if meta is None else dict(meta, complete=False)
         self._file = open(path, 'w', encoding='utf-8')
@@ -129,19 +114,17 @@ class PredictionsWriter:
 
     def _write_tail(self) -> None:
         self._file.seek(self._end)
-        meta = json.dumps(self.meta, default=_to_builtin)
+        meta = json.dumps(self.meta, default=_tolist)
         self._file.write(']\n' if self.meta is None else '], "meta": ' + meta + '}\n')
         self._file.truncate()
         self._file.flush()
 
     def add(self, record: dict, **meta) -> None:
-        """Append one frame record (JSON-serialisable) and update ``meta``."""
+        """Append one frame record (JSON-serialisable; arrays allowed) and update ``meta``."""
         self._file.seek(self._end)
-        self._file.write(
-            (',\n' if self.num_frames else '\n') + json.dumps(record, default=_to_builtin)
-        )
-        self._end = self._file.tell()
-        self.num_frames += 1
+        text = json.dumps(record, default=_tolist)
+        self._file.write((',\n' if self.num_frames else '\n') + text)
+        self._end, self.num_frames = self._file.tell(), self.num_frames + 1
         if self.meta is not None:
             self.meta.update(meta)
         self._write_tail()
