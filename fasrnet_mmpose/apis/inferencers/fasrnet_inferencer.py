@@ -29,12 +29,11 @@ from .utils.model_index import find_model_entry
 from .utils.outputs import PredictionsWriter, VideoSink
 
 RANDOM_INIT_BANNER = (
-    '\n' + '!' * 79 + '\n'
-    '!!  NO WEIGHTS LOADED: the FaSRnet model is RANDOMLY INITIALISED.\n'
-    '!!  Its keypoints are MEANINGLESS (this only exercises the pipeline).\n'
-    '!!  Pass trained weights (a local path, file:// or http(s):// URL), e.g. a\n'
-    '!!  converted official checkpoint: see docs/model_zoo.md.\n' + '!' * 79
+    '\n!!  NO WEIGHTS LOADED: the FaSRnet model is RANDOMLY INITIALISED, its keypoints are '
+    'MEANINGLESS.\n!!  Pass trained weights, e.g. a converted official checkpoint '
+    '(docs/model_zoo.md).'
 )
+LABEL_FONT = (cv2.FONT_HERSHEY_SIMPLEX, 0.5)  # font and scale of the ``id N`` labels
 
 
 def track_colour(track_id: int) -> Tuple[int, int, int]:
@@ -50,16 +49,8 @@ def draw_tracks(img: np.ndarray, instances: InstanceData, draw_bbox: bool = True
         colour = track_colour(int(track_id))
         if draw_bbox:
             cv2.rectangle(img, (x1, y1), (x2, y2), colour, 2)
-        cv2.putText(
-            img,
-            f'id {track_id}',
-            (x1 + 2, max(y1 - 4, 12)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.5,
-            colour,
-            2,
-            cv2.LINE_AA,
-        )
+        org = (x1 + 2, max(y1 - 4, 12))
+        cv2.putText(img, f'id {track_id}', org, *LABEL_FONT, colour, 2, cv2.LINE_AA)
 
 
 @INFERENCERS.register_module(name='fasrnet')

@@ -3,13 +3,13 @@
 OpenCV's HOG people detector (docs/inference.md)."""
 
 import json
-import logging
 import os.path as osp
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import cv2
+import mmcv
 import numpy as np
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger
 from mmengine.structures import BaseDataElement, InstanceData
 from mmpose.structures.bbox import bbox_clip_border, bbox_xywh2xyxy
 
@@ -159,12 +159,10 @@ class PersonBoxes:
             boxes = self.detect(frame, index) if self.detect is not None else whole
         boxes, dropped = clip_bboxes(boxes, w, h)
         if dropped and not self.num_dropped:
-            print_log(
+            MMLogger.get_current_instance().warning(
                 f'Frame {index}: {dropped} person box(es) outside the {w}x{h} image (or empty / '
                 'not finite) dropped; boxes partly outside are clipped. Further drops are '
-                'counted in `num_dropped_boxes`.',
-                logger='current',
-                level=logging.WARNING,
+                'counted in `num_dropped_boxes`.'
             )
         self.num_dropped += dropped
         return whole if len(boxes) == 0 and self.whole_image_fallback else boxes
@@ -190,22 +188,15 @@ class HOGPersonDetector:
         upscale (float, optional): Resize factor before detection; None:
             ``max(1, min_long_side / long side)``.
         min_long_side (int): See ``upscale``. Defaults to 768.
-        hit_threshold (float): SVM margin threshold. Defaults to 0.
-        shrink (Sequence[float]): Fraction of the box width/height cut on each side (the HOG
-            window has a margin around the person). Defaults to ``(0.15, 0.05)``.
     """
 
-    def __init__(
-        self,
-        upscale: Optional[float] = None,
-        min_long_side: int = 768,
-        hit_threshold: float = 0.0,
-        shrink: Sequence[float] = (0.15, 0.05),
-    ) -> None:
+    #: fraction of the box width/height cut on each side (the HOG window's margin)
+    SHRINK = (0.15, 0.05)
+
+    def __init__(self, upscale: Optional[float] = None, min_long_side: int = 768) -> None:
         if upscale is not None and upscale <= 0:
             raise ValueError(f'upscale must be > 0, got {upscale}')
-        self.upscale, self.min_long_side, self.hit_threshold = upscale, min_long_side, hit_threshold
-        self.shrink = tuple(float(s) for s in shrink)
+        self.upscale, self.min_long_side = upscale, min_long_side
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
 
@@ -216,11 +207,9 @@ class HOGPersonDetector:
         work = img if factor == 1.0 else cv2.resize(img, (round(w * factor), round(h * factor)))
         if work.shape[0] < self._hog.winSize[1] or work.shape[1] < self._hog.winSize[0]:
             return np.zeros((0, 5), np.float32)  # nobody fits (and OpenCV may crash on it)
-        rects, margins = self._hog.detectMultiScale(
-            work, hitThreshold=self.hit_threshold, winStride=(8, 8), padding=(8, 8), scale=1.05
-        )
+        rects, margins = self._hog.detectMultiScale(work, winStride=(8, 8), padding=(8, 8))
         x, y, bw, bh = np.asarray(rects, np.float32).reshape(-1, 4).T / factor
-        sx, sy = self.shrink
+        sx, sy = self.SHRINK
         score = 1.0 - np.exp(-np.maximum(np.asarray(margins, np.float32).reshape(-1), 0.0))
         boxes = np.stack([x + sx * bw, y + sy * bh, x + (1 - sx) * bw, y + (1 - sy) * bh, score], 1)
         boxes[:, :4] = bbox_clip_border(boxes[:, :4], (w, h))
@@ -229,10 +218,7 @@ class HOGPersonDetector:
     def __call__(self, inputs: Union[np.ndarray, str], **kwargs) -> dict:
         """``DetInferencer``-like call on one BGR image or path: ``predictions``: one sample
         whose ``pred_instances`` has ``bboxes`` (N, 4), ``scores`` and ``labels`` (0)."""
-        img = cv2.imread(inputs, cv2.IMREAD_COLOR) if isinstance(inputs, str) else inputs
-        if img is None:
-            raise ValueError(f'HOGPersonDetector: cannot read image {inputs}')
-        boxes = self.detect(img)
+        boxes = self.detect(mmcv.imread(inputs))
         instances = InstanceData(
             bboxes=boxes[:, :4], scores=boxes[:, 4], labels=np.zeros(len(boxes), np.int64)
         )

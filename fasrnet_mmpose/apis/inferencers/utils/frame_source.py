@@ -3,8 +3,6 @@
 frame stream (docs/inference.md)."""
 
 import itertools
-import logging
-import mimetypes
 import os
 import os.path as osp
 import re
@@ -14,7 +12,7 @@ from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tup
 import cv2
 import mmcv
 import numpy as np
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger
 from mmpose.apis.inferencers.base_mmpose_inferencer import BaseMMPoseInferencer
 
 from ....structures.temporal_window import (
@@ -35,8 +33,7 @@ def frame_name(index: int) -> str:
 
 def is_image_file(path: str) -> bool:
     """Whether ``path`` looks like an image file (by its extension)."""
-    mime = mimetypes.guess_type(path)[0] or ''
-    return osp.splitext(path)[1].lower() in _IMAGE_EXTS or mime.startswith('image')
+    return osp.splitext(path)[1].lower() in _IMAGE_EXTS
 
 
 class FrameSource:
@@ -318,12 +315,10 @@ def iter_frame_windows(
             shape = buffer[t + offset][0].shape
             if shape != centre.shape and not warned:
                 warned.append(t)
-                print_log(
+                MMLogger.get_current_instance().warning(
                     f'Frame {t + offset} has size {shape[:2]} but frame {t} has '
                     f'{centre.shape[:2]}; frames of a different size are not used as neighbours '
-                    '(the current frame stands in).',
-                    logger='current',
-                    level=logging.WARNING,
+                    '(the current frame stands in).'
                 )
             return shape == centre.shape
 

@@ -2,14 +2,13 @@
 """Outputs written while a run goes: the rendered video and the predictions JSON."""
 
 import json
-import logging
 import os.path as osp
 from operator import methodcaller
 from typing import Optional, Tuple
 
 import cv2
 import numpy as np
-from mmengine.logging import print_log
+from mmengine.logging import MMLogger
 from mmengine.utils import mkdir_or_exist
 
 _tolist = methodcaller('tolist')  # JSON fallback for numpy arrays and scalars
@@ -51,11 +50,9 @@ class VideoSink:
         try:
             import imageio_ffmpeg
         except ImportError:
-            print_log(
+            MMLogger.get_current_instance().warning(
                 'imageio-ffmpeg is not installed: writing an mp4v video, which browsers do not '
-                'play (pip install imageio-ffmpeg for H.264).',
-                logger='current',
-                level=logging.WARNING,
+                'play (pip install imageio-ffmpeg for H.264).'
             )
             self.codec, self.size, fourcc = 'mp4v', (w, h), cv2.VideoWriter_fourcc(*'mp4v')
             self._writer = cv2.VideoWriter(self.path, fourcc, self.fps, self.size)
