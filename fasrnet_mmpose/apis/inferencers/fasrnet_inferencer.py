@@ -28,10 +28,9 @@ from .utils.frame_source import FrameSource, FrameWindow, iter_frame_windows, op
 from .utils.model_index import find_model_entry
 from .utils.outputs import PredictionsWriter, VideoSink
 
-RANDOM_INIT_BANNER = (
-    '\n!!  NO WEIGHTS LOADED: the FaSRnet model is RANDOMLY INITIALISED, its keypoints are '
-    'MEANINGLESS.\n!!  Pass trained weights, e.g. a converted official checkpoint '
-    '(docs/model_zoo.md).'
+RANDOM_INIT = (
+    'FaSRnetInferencer: no weights loaded, the model is randomly initialised and its predictions '
+    'are meaningless; pass trained weights, e.g. a converted checkpoint (docs/model_zoo.md).'
 )
 LABEL_FONT = (cv2.FONT_HERSHEY_SIMPLEX, 0.5)  # font and scale of the ``id N`` labels
 
@@ -56,30 +55,20 @@ def draw_tracks(img: np.ndarray, instances: InstanceData, draw_bbox: bool = True
 @INFERENCERS.register_module(name='fasrnet')
 @INFERENCERS.register_module()
 class FaSRnetInferencer(Pose2DInferencer):
-    """Video (temporal window) inferencer for FaSRnet-style models (docs/inference.md).
-
-    Every frame ``t`` of a video, image folder, list of frames or camera is decoded once; its
-    person boxes (:class:`PersonBoxes`) are cropped from every frame of the window
-    ``[t, t+o_1, ...]`` and all people of the frame go through **one** forward; the rest
-    (visualisation, outputs) is ``Pose2DInferencer``'s. A frame without person gets an empty
-    prediction and no forward.
+    """Video inferencer: the boxes of frame ``t`` (:class:`PersonBoxes`) cropped from every frame
+    of its temporal window, one forward per frame for all its people; otherwise mmpose's
+    ``Pose2DInferencer`` (docs/inference.md).
 
     Args:
-        model (str | dict | Config): Config path, config, or a name/alias of the plugin's model
-            index (``configs/fasrnet/metafile.yml``).
-        weights (str, optional): Checkpoint: local path, ``file://`` or ``http(s)://`` URL.
-            None (and none in the model index): a **randomly initialised** model, said loudly.
-        *args, **kwargs: ``Pose2DInferencer``'s ``device``, ``scope``, ``det_model``,
-            ``det_weights``, ``det_cat_ids`` (default ``(0, )``), ``show_progress``;
-            ``det_model`` may also be ``'hog'`` or a ``DetInferencer``-like callable.
-        online (bool): Past frames only (causal). Defaults to False (``t-1`` and ``t+1``).
+        model (str | dict | Config): Config path, config, or name/alias of the model index.
+        weights (str, optional): Checkpoint (path, ``file://``, ``http(s)://``); None: random.
+        *args, **kwargs: ``Pose2DInferencer``'s (``device``, ``det_model``: also ``'hog'`` or a
+            ``DetInferencer``-like callable, ``det_cat_ids``: default ``(0, )``, ...).
+        online (bool): Past frames only (causal). Defaults to False.
         frame_offsets (Sequence[int], optional): ``[0, o_1, ...]``. Defaults to the config's.
-        whole_image_fallback (bool): A frame without person box gets one whole-image box.
-            Defaults to False.
-        allow_partial_weights (bool): Accept a checkpoint that leaves backbone/head parameters
-            unloaded (``weights_loaded`` False). Defaults to False.
-        track (bool): Give every instance a ``track_id`` (:class:`PoseTracker`; a call can pass
-            ``track=False``). Defaults to True.
+        whole_image_fallback (bool): One whole-image box on frames without. Defaults to False.
+        allow_partial_weights (bool): Accept backbone/head keys missing. Defaults to False.
+        track (bool): A ``track_id`` per instance (:class:`PoseTracker`). Defaults to True.
         track_options (dict, optional): Further ``PoseTracker`` arguments.
     """
 
@@ -133,13 +122,12 @@ class FaSRnetInferencer(Pose2DInferencer):
             self.weights_loaded = report.complete
         super()._load_weights_to_model(model, checkpoint, cfg)
         if checkpoint is None:
-            print_log(RANDOM_INIT_BANNER, logger='current', level=logging.WARNING)
-            message = 'no weights loaded, the model is randomly initialised and its predictions'
-            warnings.warn(f'FaSRnetInferencer: {message} are meaningless.', UserWarning)
+            banner = f'{"!" * 79}\n!!  {RANDOM_INIT}\n{"!" * 79}'
+            print_log(banner, logger='current', level=logging.WARNING)
+            warnings.warn(RANDOM_INIT, UserWarning)
 
     def _init_collate(self, cfg: Config):
-        """The test ``collate_fn`` from mmengine's ``FUNCTIONS`` (mmengine's lookup switches to
-        the ``mmpose`` scope, which has no function registry, and warns on every run)."""
+        """The test ``collate_fn`` from ``FUNCTIONS`` (mmengine's lookup warns in scope mmpose)."""
         name = cfg.get('test_dataloader', {}).get('collate_fn')
         return FUNCTIONS.get(name) if isinstance(name, str) else pseudo_collate
 
@@ -149,9 +137,7 @@ class FaSRnetInferencer(Pose2DInferencer):
             det_model = HOGPersonDetector()
         if det_model is not None and det_cat_ids is None:
             det_cat_ids = 0  # COCO person (and HOG's only label)
-        if det_model is not None and not isinstance(det_model, (str, dict, Config)):
-            if not callable(det_model):
-                raise TypeError(f'det_model must be a string, config or callable: {det_model!r}')
+        if callable(det_model):  # a DetInferencer-like object
             self.detector, self.det_cat_ids = det_model, tuple(np.atleast_1d(det_cat_ids).tolist())
             return
         try:
@@ -177,15 +163,9 @@ class FaSRnetInferencer(Pose2DInferencer):
     _get_webcam_inputs = _inputs_to_list  # a camera is one more frame source
 
     def preprocess(self, inputs, batch_size=1, bboxes=None, bbox_file=None, **kwargs):
-        """Yield ``(collated batch of all people of frame t, [frame t])`` per frame.
-
-        Args:
-            inputs: A :class:`FrameSource` or anything :func:`open_frame_source` opens.
-            batch_size (int): Unused: a batch is the people of one frame.
-            bboxes, bbox_file: Given person boxes (:class:`PersonBoxes`).
-            **kwargs: ``online``, ``frame_offsets`` (this call's), ``bbox_thr``, ``nms_thr``
-                (detector score and NMS IoU thresholds, default 0.3).
-        """
+        """Yield ``(collated batch of all people of frame t, [frame t])`` per frame of ``inputs``
+        (:func:`open_frame_source`); ``bboxes``/``bbox_file``: given boxes; ``kwargs``: this call's
+        ``online``, ``frame_offsets`` and detector ``bbox_thr``, ``nms_thr`` (default 0.3)."""
         source = open_frame_source(inputs)
         offsets = check_frame_offsets(kwargs.pop('frame_offsets', None) or self.frame_offsets)
         online = kwargs.pop('online', None)
@@ -287,26 +267,23 @@ class FaSRnetInferencer(Pose2DInferencer):
                 if track_id is not None:
                     inst['track_id'] = int(track_id)
             if video_dir:
-                info = self.video_info
-                if info.get('pred_writer') is None:
-                    name = osp.splitext(info['name'])[0] + '.json'
-                    info['pred_writer'] = PredictionsWriter(osp.join(video_dir, name))
-                frame_id = self._source.frame_numbers[info['pred_writer'].num_frames]
-                info['pred_writer'].add(dict(frame_id=frame_id, instances=instances))
+                if self.video_info.get('pred_writer') is None:
+                    name = osp.splitext(self.video_info['name'])[0] + '.json'
+                    self.video_info['pred_writer'] = PredictionsWriter(osp.join(video_dir, name))
+                writer = self.video_info['pred_writer']
+                frame_id = self._source.frame_numbers[writer.num_frames]
+                writer.add(dict(frame_id=frame_id, instances=instances))
         return result
 
     def _finalize_video_processing(self, pred_out_dir: str = '') -> None:
-        """mmpose's, except that the predictions were written frame by frame."""
+        """mmpose's; the predictions were written frame by frame (closed by ``__call__``)."""
         super()._finalize_video_processing('')
-        if self.video_info.get('pred_writer') is not None:
-            self.video_info['pred_writer'].close()
 
     def visualize(
         self, inputs, preds, return_vis=False, show=False, draw_bbox=False, vis_out_dir='', **kwargs
     ) -> List[np.ndarray]:
         """mmpose's visualisation; each track gets one colour and an ``id N`` label."""
-        tracked = any('track_ids' in p.pred_instances for p in preds)
-        if not tracked or not (return_vis or show or vis_out_dir):
+        if not (return_vis or show or vis_out_dir) or 'track_ids' not in preds[0].pred_instances:
             return super().visualize(
                 inputs, preds, return_vis, show, draw_bbox, vis_out_dir=vis_out_dir, **kwargs
             )

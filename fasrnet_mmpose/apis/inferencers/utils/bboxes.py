@@ -24,8 +24,7 @@ class BBoxFileError(ValueError):
 
 
 def normalize_bboxes(bboxes) -> np.ndarray:
-    """The boxes of one frame (rows ``[x1, y1, x2, y2(, score=1)]``; None: none) as ``(N, 5)``
-    float32; a ``ValueError`` for rows of another length."""
+    """Rows ``[x1, y1, x2, y2(, score=1)]`` (None: none) as ``(N, 5)`` float32, else ValueError."""
     if bboxes is None or len(bboxes) == 0:
         return np.zeros((0, 5), np.float32)
     rows = [bboxes] if np.isscalar(bboxes[0]) else list(bboxes)
@@ -39,8 +38,7 @@ def normalize_bboxes(bboxes) -> np.ndarray:
 
 
 def clip_bboxes(bboxes: np.ndarray, width: int, height: int) -> Tuple[np.ndarray, int]:
-    """Clip ``(N, 5)`` boxes to the image (``bbox_clip_border``); drop those not finite or under
-    1 pixel wide/high after clipping. Returns the kept boxes and how many were dropped."""
+    """``(N, 5)`` boxes clipped to the image, without the non-finite / < 1 px: (kept, #dropped)."""
     boxes = np.asarray(bboxes, np.float32).reshape(-1, 5).copy()
     finite = np.isfinite(boxes[:, :4]).all(axis=1)
     boxes[~finite, :4] = 0
@@ -77,15 +75,9 @@ def _record_boxes(rec, where: str):
 
 
 def load_bbox_file(path: str) -> Dict[int, np.ndarray]:
-    """Per-frame person boxes from a JSON file (layouts: docs/inference.md#bbox-files).
-
-    Args:
-        path (str): ``{"<frame>": [[x1, y1, x2, y2(, score)], ...]}``, the predictions of the
-            inferencers / the demo, or COCO-style xywh detections with ``frame_id``.
-
-    Returns:
-        dict[int, np.ndarray]: 0-based frame index -> ``(N, 5)`` boxes ``[x1, y1, x2, y2, s]``.
-    """
+    """0-based frame index -> ``(N, 5)`` boxes ``[x1, y1, x2, y2, score]`` from a JSON file:
+    ``{"<frame>": [[x1, y1, x2, y2(, score)], ...]}``, the inferencers' / demo's predictions or
+    COCO-style xywh detections with ``frame_id`` (docs/inference.md#bbox-files)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'bbox file {path} does not exist.')
     with open(path, encoding='utf-8') as f:
@@ -112,18 +104,14 @@ def load_bbox_file(path: str) -> Dict[int, np.ndarray]:
 
 
 class PersonBoxes:
-    """The clipped ``(N, 5)`` person boxes of each frame, from ONE provider.
-
-    By priority: given boxes (``bboxes``/``bbox_file``; a frame without entry has nobody),
-    ``detect``, the whole image. Boxes left empty by clipping are dropped and counted
-    (``num_dropped``, the first drop logged); ``whole_image_fallback`` gives a frame without box
-    the whole image. Given boxes that match no frame of the input are a ``BBoxFileError``.
+    """The clipped ``(N, 5)`` person boxes of each frame from ONE provider: given boxes (a frame
+    without entry has nobody), else ``detect``, else the whole image (docs/inference.md).
 
     Args:
         detect (Callable, optional): ``(frame, index) -> (N, 5)`` boxes.
         bboxes (dict | list, optional): ``{frame_index: boxes}`` or a list indexed by frame.
         bbox_file (str, optional): A file for :func:`load_bbox_file`.
-        whole_image_fallback (bool): See above. Defaults to False.
+        whole_image_fallback (bool): Frames without box get the whole image. Defaults to False.
         num_frames (int): Frames in the input (0: unknown, checked at the end).
     """
 
@@ -179,14 +167,11 @@ class PersonBoxes:
 
 
 class HOGPersonDetector:
-    """OpenCV's HOG + linear SVM people detector, called like mmdet's ``DetInferencer``.
-
-    Offline (ships in OpenCV), finds upright people about 100 px tall or more; much weaker than
-    a CNN detector. Scores are ``1 - exp(-m)`` of the SVM margin ``m``.
+    """OpenCV's HOG people detector (offline, weak: docs/inference.md) called like mmdet's
+    ``DetInferencer``; scores are ``1 - exp(-m)`` of the SVM margin ``m``.
 
     Args:
-        upscale (float, optional): Resize factor before detection; None:
-            ``max(1, min_long_side / long side)``.
+        upscale (float, optional): Resize factor; None: ``max(1, min_long_side / long side)``.
         min_long_side (int): See ``upscale``. Defaults to 768.
     """
 

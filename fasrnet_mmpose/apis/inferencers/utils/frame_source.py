@@ -3,7 +3,6 @@
 frame stream (docs/inference.md)."""
 
 import itertools
-import os
 import os.path as osp
 import re
 from types import SimpleNamespace
@@ -13,17 +12,13 @@ import cv2
 import mmcv
 import numpy as np
 from mmengine.logging import MMLogger
+from mmengine.utils import scandir
 from mmpose.apis.inferencers.base_mmpose_inferencer import BaseMMPoseInferencer
 
-from ....structures.temporal_window import (
-    DEFAULT_FRAME_OFFSETS,
-    TemporalWindow,
-    check_frame_offsets,  # noqa: F401 (re-exported)
-)
+from ....structures.temporal_window import DEFAULT_FRAME_OFFSETS, FALLBACK_MISSING, TemporalWindow
 
 _IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.pgm', '.jp2')
-#: consecutive failed decodes after which a video is taken to end
-MAX_FAILED_READS = 25
+MAX_FAILED_READS = 25  # consecutive failed decodes that end a video
 
 
 def frame_name(index: int) -> str:
@@ -31,18 +26,10 @@ def frame_name(index: int) -> str:
     return f'{index}.jpg'.rjust(10, '0')
 
 
-def is_image_file(path: str) -> bool:
-    """Whether ``path`` looks like an image file (by its extension)."""
-    return osp.splitext(path)[1].lower() in _IMAGE_EXTS
-
-
 class FrameSource:
-    """Base of the sources: iterable once, yields ``(BGR frame, img_path)`` in order.
-
-    Attributes: ``is_video`` (video file or camera), ``name`` (output file name), ``fps``,
-    ``max_frames``, ``num_decoded`` (frames decoded), ``frame_count`` (announced; 0: unknown),
-    ``frame_numbers`` (source number of each yielded frame), ``exhausted`` (read to its end).
-    """
+    """Iterable once: ``(BGR frame, img_path)`` in order, from a subclass's ``_frames()``
+    ``(source frame number, frame, name)``; ``frame_numbers``: of each frame yielded so far;
+    ``frame_count``: announced (0: unknown); ``exhausted``: read to its end."""
 
     is_video = False
 
@@ -53,10 +40,6 @@ class FrameSource:
         self.num_decoded = self.frame_count = 0
         self.frame_numbers: List[int] = []
         self._consumed = self.exhausted = False
-
-    def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
-        """Yield ``(source frame number, frame, name)`` in order."""
-        raise NotImplementedError
 
     def __iter__(self) -> Iterator[Tuple[np.ndarray, str]]:
         if self._consumed:
@@ -84,9 +67,7 @@ class FrameSource:
         """``frames_in_header`` (0: unknown), ``frames_read``, ``frames_failed`` (frames not
         decoded: of the announced ones if read to the end, else before the last frame read) and
         ``failed_frame_numbers``."""
-        expected = self.frame_count if self.exhausted else 0
-        if not self.exhausted and self.frame_numbers:
-            expected = self.frame_numbers[-1] + 1
+        expected = self.frame_count if self.exhausted else (self.frame_numbers or [-1])[-1] + 1
         missing = sorted(set(range(expected)) - set(self.frame_numbers))
         return dict(
             frames_in_header=self.frame_count,
@@ -97,15 +78,8 @@ class FrameSource:
 
 
 class VideoFileSource(FrameSource):
-    """A video file read in order (``mmcv.VideoReader``'s capture, no seek).
-
-    An undecodable frame does not end the video (up to :data:`MAX_FAILED_READS` in a row);
-    frames are numbered from their timestamps, so numbers stay aligned after a gap.
-
-    Args:
-        path (str): Video file.
-        max_frames (int, optional): Stop after this many frames.
-    """
+    """A video file read in order (``mmcv.VideoReader``'s capture, no seek); undecodable frames
+    (up to :data:`MAX_FAILED_READS` in a row) are skipped, frames numbered by timestamp."""
 
     is_video = True
 
@@ -170,24 +144,15 @@ class CameraSource(FrameSource):
 
 
 class FrameListSource(FrameSource):
-    """BGR arrays and/or image paths in temporal order (a path is decoded when reached).
-
-    Args:
-        items (Sequence[str | np.ndarray]): The frames.
-        fps (float): Frame rate for rendering. Defaults to 25.
-        max_frames (int, optional): Stop after this many frames.
-        name (str): Output file name. Defaults to ``'frames.mp4'``.
-    """
+    """BGR arrays and/or image paths in temporal order (a path is decoded when reached)."""
 
     def __init__(self, items: Sequence, fps=25.0, max_frames=None, name='frames.mp4') -> None:
-        self.items = list(items)
-        if not self.items:
+        self.items = items = list(items)
+        if not items:
             raise ValueError('No input frames: the list of images is empty.')
-        for i, item in enumerate(self.items):
-            if isinstance(item, np.ndarray) and (item.ndim != 3 or item.shape[2] != 3):
-                raise ValueError(f'Frame {i} must be an HxWx3 BGR image, got shape {item.shape}.')
-            if not isinstance(item, (str, np.ndarray)):
-                raise ValueError(f'Frame {i} must be an image path or an array, got {type(item)}.')
+        bad = [i for i, x in enumerate(items) if not isinstance(x, str) and np.shape(x)[2:] != (3,)]
+        if bad:
+            raise ValueError(f'Frame {bad[0]} must be an image path or an HxWx3 BGR image.')
         super().__init__(name, fps, max_frames)
         self.frame_count = len(self.items)
 
@@ -212,8 +177,8 @@ class ImageFolderSource(FrameListSource):
         if not osp.isdir(folder):
             raise FileNotFoundError(f'Image folder {folder} does not exist.')
         natural = lambda s: [int(p) if p.isdigit() else p.lower() for p in re.split(r'(\d+)', s)]  # noqa: E731
-        files = sorted((f for f in os.listdir(folder) if is_image_file(f)), key=natural)
-        paths = [osp.join(folder, f) for f in files if osp.isfile(osp.join(folder, f))]
+        files = sorted(scandir(folder, _IMAGE_EXTS, case_sensitive=False), key=natural)
+        paths = [osp.join(folder, f) for f in files]
         if not paths:
             raise ValueError(
                 f'Image folder {folder} contains no image files (looked for '
@@ -223,17 +188,9 @@ class ImageFolderSource(FrameListSource):
 
 
 def open_frame_source(inputs, max_frames: Optional[int] = None, fps: float = 25.0) -> FrameSource:
-    """Open an input as a :class:`FrameSource`.
-
-    Args:
-        inputs: A :class:`FrameSource` (as is), ``'webcam[:id]'``, a folder, an image, any
-            other file (a video), an array or a list of arrays/paths.
-        max_frames (int, optional): Stop after this many frames.
-        fps (float): Frame rate of image sequences. Defaults to 25.
-
-    Returns:
-        FrameSource: The source.
-    """
+    """A :class:`FrameSource` (as is), ``'webcam[:id]'``, a folder, an image, another file (a
+    video), an array or a list of arrays/paths as a :class:`FrameSource`; ``fps`` of image
+    sequences."""
     if isinstance(inputs, FrameSource):
         inputs.max_frames = max_frames or inputs.max_frames
         return inputs
@@ -247,25 +204,16 @@ def open_frame_source(inputs, max_frames: Optional[int] = None, fps: float = 25.
                 f'Input {inputs} does not exist (expected a video file, an image, a folder of '
                 'images or "webcam[:id]").'
             )
-        if not is_image_file(inputs):
+        if osp.splitext(inputs)[1].lower() not in _IMAGE_EXTS:
             return VideoFileSource(inputs, max_frames=max_frames)
-    if isinstance(inputs, (str, np.ndarray)):
-        inputs = [inputs]
-    if isinstance(inputs, (list, tuple)):
-        return FrameListSource(inputs, fps=fps, max_frames=max_frames)
-    raise TypeError(
-        f'Unsupported input type {type(inputs)}: expected a path, an array, a list '
-        'of them or a FrameSource.'
-    )
+    inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]  # an image, an array
+    return FrameListSource(inputs, fps=fps, max_frames=max_frames)
 
 
 class FrameWindow(NamedTuple):
-    """The frames the model sees for the current frame ``t``.
-
-    Attributes: ``index`` (``t``), ``name`` (its ``img_path``), ``frames`` (``T`` BGR frames in
-    the order of ``frame_offsets``), ``offsets`` (``(T,)`` int64 offsets used, 0 where frame ``t``
-    stands in) and ``margin`` (``(T-1,)`` int64, as :class:`TemporalWindow` gives it).
-    """
+    """Frame ``t`` (``index``, ``name``) and the ``T`` frames of its window in the order of
+    ``frame_offsets``; ``offsets`` (``(T,)``, 0 where frame ``t`` stands in) and ``margin``
+    (``(T-1,)``) as :class:`TemporalWindow` gives them."""
 
     index: int
     name: str
@@ -284,24 +232,14 @@ def iter_frame_windows(
     frame_offsets: Sequence[int] = DEFAULT_FRAME_OFFSETS,
     online: bool = False,
 ) -> Iterator[FrameWindow]:
-    """Yield the 'fixed' :class:`TemporalWindow` of every frame, reading ``frames`` once.
-
-    A buffer keeps the frames windows still need; window ``t`` comes once frame ``t + max(o)``
-    is read (online: at once, and a future neighbour is frame ``t`` itself, as at the end of a
-    sequence). A neighbour of another size than frame ``t`` is replaced by it (warned once).
-
-    Args:
-        frames (Iterable[tuple[np.ndarray, str]]): ``(frame, name)`` pairs in temporal order.
-        frame_offsets (Sequence[int]): ``[0, previous..., next...]``. Defaults to ``(0, -1, 1)``.
-        online (bool): Use past frames only. Defaults to False.
-
-    Yields:
-        FrameWindow: Windows for ``t = 0, 1, ...``.
-    """
+    """Yield the 'fixed' :class:`TemporalWindow` of every frame ``t`` of ``(frame, name)``
+    pairs, read once: window ``t`` comes once frame ``t + max(o)`` is read (``online``: at once,
+    a future neighbour is frame ``t`` itself); a neighbour of another size is replaced by frame
+    ``t`` (warned once). ``frame_offsets``: ``[0, previous..., next...]``."""
     window = TemporalWindow(frame_offsets)
     past, future = window.reach
     future = 0 if online else future
-    source, buffer, warned, read = iter(frames), {}, [], 0  # buffer: index -> (frame, name)
+    source, buffer, warned, read = iter(frames), {}, False, 0  # buffer: index -> (frame, name)
     for t in itertools.count():
         while read <= t + future and (item := next(source, None)) is not None:
             buffer[read], read = item, read + 1
@@ -310,18 +248,13 @@ def iter_frame_windows(
         for old in [i for i in buffer if i < t - past]:
             del buffer[old]
         centre, name = buffer[t]
-
-        def usable(offset: int) -> bool:
-            shape = buffer[t + offset][0].shape
-            if shape != centre.shape and not warned:
-                warned.append(t)
-                MMLogger.get_current_instance().warning(
-                    f'Frame {t + offset} has size {shape[:2]} but frame {t} has '
-                    f'{centre.shape[:2]}; frames of a different size are not used as neighbours '
-                    '(the current frame stands in).'
-                )
-            return shape == centre.shape
-
+        usable = lambda offset: buffer[t + offset][0].shape == centre.shape  # noqa: E731
         sample = window.sample(t, 0 if online else read - 1 - t, is_available=usable)
         used = [buffer[t + int(o)][0] for o in sample.offsets]
+        if not warned and (sample.fallback == FALLBACK_MISSING).any():
+            warned = True
+            MMLogger.get_current_instance().warning(
+                f'Frame {t}: a neighbour frame of another size is not used (the current frame '
+                'stands in); further such frames are not reported.'
+            )
         yield FrameWindow(t, name, used, sample.offsets, sample.margin)

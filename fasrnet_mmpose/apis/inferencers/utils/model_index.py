@@ -23,9 +23,7 @@ def get_model_index_root(package_dir: Optional[str] = None) -> str:
     package_dir = package_dir or _PACKAGE_DIR
     roots = [osp.join(package_dir, '.mim'), osp.dirname(package_dir)]
     for root in roots:
-        if osp.isfile(osp.join(root, 'model-index.yml')) and osp.isdir(
-            osp.join(root, 'configs', 'fasrnet')
-        ):
+        if all(osp.exists(osp.join(root, p)) for p in ('model-index.yml', 'configs/fasrnet')):
             return root
     raise FileNotFoundError(
         'Cannot find the fasrnet_mmpose model index: looked for model-index.yml and '
@@ -49,12 +47,8 @@ def list_models(root: Optional[str] = None) -> Dict[str, List[str]]:
 
 
 def find_model_entry(name: str, root: Optional[str] = None) -> Tuple[str, Optional[str], Dict]:
-    """Resolve a model ``Name`` or ``Alias`` (case-insensitive).
-
-    Returns:
-        tuple[str, str | None, dict]: Absolute config path, the entry's (first) ``Weights`` or
-        None, and the entry. A :class:`ModelNotFoundError` lists the known names.
-    """
+    """The absolute config path, (first) ``Weights`` or None and entry of a model ``Name`` or
+    ``Alias`` (case-insensitive); a :class:`ModelNotFoundError` lists the known names."""
     root = root or get_model_index_root()
     entries = list(iter_model_entries(root))
     for entry in entries:

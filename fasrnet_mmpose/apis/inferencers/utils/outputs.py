@@ -28,11 +28,8 @@ def letterbox(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
 
 
 class VideoSink:
-    """An MP4 written frame by frame, one video frame per :meth:`write`.
-
-    H.264 (``yuv420p``, plays in browsers) through ``imageio-ffmpeg``'s FFmpeg; without that
-    package OpenCV's ``mp4v`` (a warning). The size is the first frame's (even for H.264); other
-    sizes are letterboxed to it.
+    """An MP4 written frame by frame: H.264 (``imageio-ffmpeg``; else OpenCV's ``mp4v``, warned)
+    at the first frame's size (even for H.264), other sizes letterboxed to it.
 
     Args:
         path (str): Output ``.mp4`` file (its folder is created).
@@ -40,7 +37,7 @@ class VideoSink:
     """
 
     def __init__(self, path: str, fps: float) -> None:
-        self.path, self.fps, self.num_frames = path, float(fps), 0
+        self.path, self.fps = path, float(fps)
         self.codec: Optional[str] = None
         self.size: Optional[Tuple[int, int]] = None
         self._writer = None
@@ -79,7 +76,6 @@ class VideoSink:
         if self._writer is None:
             self._open(frame.shape[1], frame.shape[0])
         self._send(np.ascontiguousarray(letterbox(frame, self.size)))
-        self.num_frames += 1
 
     def release(self) -> None:
         """Finish the file (idempotent)."""
@@ -89,11 +85,9 @@ class VideoSink:
 
 
 class PredictionsWriter:
-    """``{"frames": [...], "meta": {...}}`` (``meta=None``: ``[...]``, mmpose's video layout),
-    complete JSON after every frame.
-
-    :meth:`add` appends a frame, rewrites only the tail and flushes: a run that stops leaves a
-    valid file with every finished frame and ``meta`` saying how far it got.
+    """``{"frames": [...], "meta": {...}}`` (``meta=None``: mmpose's ``[...]``), valid JSON after
+    every :meth:`add` (only the tail is rewritten, then flushed): a run that stops keeps every
+    finished frame and ``meta`` says how far it got.
 
     Args:
         path (str): Output ``.json`` file (its folder is created).
