@@ -8,6 +8,7 @@ import logging
 import os.path as osp
 import sys
 from collections import defaultdict
+from functools import partial
 
 import torch
 from mmengine.config import Config
@@ -19,15 +20,9 @@ from fasrnet_mmpose.apis.inferencers.utils.model_index import DEFAULT_MODEL, DEM
 from fasrnet_mmpose.utils import benchmark, check_device, mmlogger_level
 
 COLUMNS = ('decode', 'boxes', 'preprocess', 'model', 'postproc', 'render', 'tracking')
-LEGEND = (
-    '\nboxes = detect, preprocess = crop (test pipeline, collate), model = pose (test_step), '
-    'postproc = results to dicts, render = --render, other = the rest; fwd = forwards.'
-)
-#: ``(stage, owner, method)``: what is timed (owner '' = the inferencer)
-STAGES = [('boxes', '', 'detector'), ('preprocess', '', 'pipeline')]
-STAGES += [('preprocess', '', 'collate_fn'), ('postproc', '', 'postprocess')]
-STAGES += [('render', '', 'visualize'), ('model', 'model', 'test_step')]
-STAGES += [('tracking', 'tracker', 'update')]
+#: the inferencer's methods (and those of its model and tracker) timed, and their stage
+STAGES = dict(detector='boxes', pipeline='preprocess', collate_fn='preprocess', visualize='render')
+STAGES.update({'postprocess': 'postproc', 'model.test_step': 'model', 'tracker.update': 'tracking'})
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -40,14 +35,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     add('--warmup', type=int, default=1, help='untimed warm-up frames (before the timed ones)')
     benchmark.add_size_option(parser, '--input-size', 'HW', 'crop size (multiples of 32)')
     add('--det', choices=['hog', 'whole-image'], default='hog', help='person boxes of both')
-    add('--online', action='store_true', help='FaSRnet online mode')
     add('--render', action='store_true', help='also draw the poses (timed as render)')
     add('--device', help='cpu, cuda:0, ... (default: CUDA when available)')
     add('--threads', type=int, help='torch CPU threads')
     add('--clock', choices=['auto', 'cpu', 'wall'], default='auto', help='auto: cpu on CPU')
     args = parser.parse_args(argv)
-    if args.max_frames < 1:
-        parser.error('--max-frames must be >= 1')
     if args.input_size is not None and any(s % 32 for s in args.input_size):
         parser.error('--input-size: HRNet-W48 needs multiples of 32 (e.g. 128 96, 256 192)')
     return args
@@ -60,7 +52,6 @@ def single_frame_config(cfg: Config, crop) -> Config:
     heatmap.update(out_channels=head.out_channels, decoder=head.decoder)
     base.model = dict(type='TopdownPoseEstimator', backbone=base.model.backbone, head=heatmap)
     base.model.data_preprocessor = dict(type='PoseDataPreprocessor', mean=pre.mean, std=pre.std)
-    base.model.update(test_cfg=dict(flip_test=False))
     base.model.data_preprocessor.bgr_to_rgb = pre.get('bgr_to_rgb', True)
     steps = ('LoadImage', 'GetBBoxCenterScale', 'TopdownAffine', 'PackPoseInputs')
     base.test_dataloader.dataset.pipeline = [dict(type=t) for t in steps]
@@ -76,8 +67,7 @@ def main(argv=None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or torch.get_num_threads())
     dev = benchmark.resolve_device(args.device)
     args.clock = ('wall' if dev.type == 'cuda' else 'cpu') if args.clock == 'auto' else args.clock
     clock = benchmark.CLOCKS[args.clock]
@@ -98,56 +88,43 @@ def run(args: argparse.Namespace) -> int:
         h, w = args.input_size
         cfg.model.head.decoder.update(input_size=(w, h), heatmap_size=(w // 4, h // 4))
         affine.input_size = (w, h)
-    single = Pose2DInferencer(
-        single_frame_config(cfg, affine.input_size), device=str(dev), det_model='whole_image'
-    )
-    temporal = apis.FaSRnetInferencer(
-        cfg, args.weights, str(dev), det_model='whole_image', online=args.online
-    )
-    mode = f'{"online" if args.online else "offline"} (T={len(temporal.frame_offsets)})'
-    width = cfg.model.backbone.extra.stage2.num_channels[0]
-    sides = [
-        (f'FaSRnet {mode}', temporal, FrameListSource),
-        (f'{cfg.model.backbone.type}-W{width} single-frame', single, list),
-    ]
-    rows, runs, on = [], [], []
+    whole = dict(device=str(dev), det_model='whole_image')
+    single = Pose2DInferencer(single_frame_config(cfg, affine.input_size), **whole)
+    temporal = apis.FaSRnetInferencer(cfg, args.weights, **whole)
+    name = f'{cfg.model.backbone.type}-W{cfg.model.backbone.extra.stage2.num_channels[0]}'
+    label = f'FaSRnet offline (T={len(temporal.frame_offsets)})'
+    sides = [(label, temporal, FrameListSource), (f'{name} single-frame', single, list)]
+    rows, runs = [], []
     for label, inferencer, wrap in sides:
         if args.det == 'hog':
             inferencer.detector, inferencer.det_cat_ids = apis.HOGPersonDetector(), (0,)
         row = dict(label=label, seconds=defaultdict(float), calls=defaultdict(int), persons=0)
-        for stage, owner, attr in STAGES:
+        for method, stage in STAGES.items():
+            owner, _, attr = method.rpartition('.')
             obj = getattr(inferencer, owner, None) if owner else inferencer
             if getattr(obj, attr, None) is not None:
-                setattr(obj, attr, timer(getattr(obj, attr), row, stage, on, dev, clock))
+                setattr(obj, attr, partial(timed, getattr(obj, attr), row, stage, dev, clock))
         kwargs = dict(return_vis=args.render, draw_bbox=True)
         if args.warmup:
             list(inferencer(wrap(frames[: args.warmup]), **kwargs))
+        row.update(seconds=defaultdict(float), calls=defaultdict(int))  # not the warm-up's
         runs.append(iter(inferencer(wrap(frames[args.warmup :]), **kwargs)))
         rows.append(row)
-    on.append(True)
     for _ in frames[args.warmup :]:  # interleaved: frame t of one, then of the other
         for row, results in zip(rows, runs):
-            result = timer(lambda: next(results), row, 'loop', on, dev, clock)()
+            result = timed(next, row, 'loop', dev, clock, results)
             row['persons'] += len(result['predictions'][0])
-    for results in runs:
-        list(results)  # let each inferencer finish its run
     n, decode_ms = len(frames) - args.warmup, 1000 * decode_s / len(frames)
     print_table(args, rows, n, decode_ms, frames[0].shape, affine.input_size)
     return 0
 
 
-def timer(fn, row: dict, stage: str, on: list, dev, clock):
-    """``fn`` adding its time (synchronised ``clock``) to ``row['seconds'][stage]`` when ``on``."""
-
-    def timed(*args, **kwargs):
-        if not on:
-            return fn(*args, **kwargs)
-        out, seconds = benchmark.timed_call(lambda: fn(*args, **kwargs), dev, clock)
-        row['seconds'][stage] += seconds
-        row['calls'][stage] += 1
-        return out
-
-    return timed
+def timed(fn, row: dict, stage: str, dev, clock, *args, **kwargs):
+    """``fn(*args, **kwargs)``, its time (synchronised ``clock``) added to ``row``'s ``stage``."""
+    out, seconds = benchmark.timed_call(lambda: fn(*args, **kwargs), dev, clock)
+    row['seconds'][stage] += seconds
+    row['calls'][stage] += 1
+    return out
 
 
 def print_table(args, rows, n: int, decode_ms: float, shape, crop) -> None:
@@ -160,23 +137,19 @@ def print_table(args, rows, n: int, decode_ms: float, shape, crop) -> None:
         r['pps'] = r['persons'] * r['fps'] / n
     print(
         f'\ninput: {args.input} ({n + args.warmup} frames decoded once, {shape[1]}x{shape[0]}, '
-        f'{args.warmup} warm-up), crop {crop[1]}x{crop[0]} (HxW), device '
-        f'{benchmark.resolve_device(args.device)}, torch threads {torch.get_num_threads()}, '
-        f'boxes: {args.det}, weights: {args.weights or "random init"}, rendering: '
-        f'{"on" if args.render else "off"}, runs interleaved frame by frame, {args.clock} time\n'
+        f'{args.warmup} warm-up), crop {crop[1]}x{crop[0]} (HxW), {args.clock} time, threads '
+        f'{torch.get_num_threads()}, boxes: {args.det}, weights: {args.weights or "random"}\n'
     )
     line = '{:<30} {:>6} {:>7} {:>4} ' + ' '.join(['{:>10}'] * len(cols)) + ' {:>9} {:>9}'
     header = line.format('model', 'frames', 'persons', 'fwd', *cols, 'frames/s', 'persons/s')
-    print(header + '\n' + line.format(*[''] * 4, *['ms/frame'] * len(cols), '', ''))
-    print('-' * len(header))
+    print(f'{header}\n{"-" * len(header)}')
     for r in rows:
         values = [f'{r[c]:.1f}' for c in cols] + [f'{r["fps"]:.2f}', f'{r["pps"]:.2f}']
         print(line.format(r['label'], n, r['persons'], r['calls']['model'], *values))
     ratios = [benchmark.ratio_str(rows[0][c], rows[1][c]) for c in cols + ('fps', 'pps')]
-    print(
-        '-' * len(header) + '\n' + line.format('ratio FaSRnet / single-frame', '', '', '', *ratios)
-    )
-    print(LEGEND)
+    print('-' * len(header))
+    print(line.format('ratio FaSRnet / single-frame', '', '', '', *ratios))
+    print('\nms/frame; boxes = detect, preprocess = crop, model = pose (test_step); fwd = forwards')
 
 
 if __name__ == '__main__':
