@@ -95,18 +95,15 @@ class FaSRnetInferencer(Pose2DInferencer):
         first = (self.cfg.test_dataloader.dataset.pipeline or [{}])[0].get('type')
         if self.cfg.get('data_mode') != 'topdown' or first != 'LoadFrameWindow':
             raise ValueError(
-                'FaSRnetInferencer needs a top-down multi-frame test pipeline starting with '
-                f"LoadFrameWindow, got {first}. Use mmpose's Pose2DInferencer for single-frame "
-                'models.'
+                'FaSRnetInferencer needs a top-down test pipeline starting with LoadFrameWindow, '
+                f"got {first} (single-frame models: mmpose's Pose2DInferencer)."
             )
         dataset_offsets = self.cfg.test_dataloader.dataset.get('frame_offsets')
         offsets = frame_offsets or dataset_offsets or self.cfg.get('frame_offsets')
         self.frame_offsets = check_frame_offsets(offsets or DEFAULT_FRAME_OFFSETS)
         self.online, self.whole_image_fallback = bool(online), whole_image_fallback
         self.boxes: Optional[PersonBoxes] = None  # the person-box provider of the last call
-        sigmas = self.model.dataset_meta.get('sigmas')
-        if track and sigmas is None:
-            raise ValueError('track=True needs the OKS `sigmas` in the dataset meta of the model')
+        sigmas = self.model.dataset_meta.get('sigmas')  # PoseTracker refuses None
         self.tracker = PoseTracker(sigmas, **(track_options or {})) if track else None
         if next(self.model.parameters()).device.type == 'cpu':  # oneDNN's faster layout on CPU
             self.model.backbone.to(memory_format=torch.channels_last)
