@@ -269,12 +269,11 @@ def train_config(
     )
     if gt_folder is None:
         cfg.update(
-            val_cfg=None,
-            val_dataloader=None,
-            val_evaluator=None,
-            test_cfg=None,
-            test_dataloader=None,
-            test_evaluator=None,
+            dict.fromkeys(
+                f'{split}_{part}'
+                for split in ('val', 'test')
+                for part in ('cfg', 'dataloader', 'evaluator')
+            )
         )
     else:
         val_dataloader = dict(

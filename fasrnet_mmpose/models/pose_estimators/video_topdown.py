@@ -68,15 +68,9 @@ class VideoTopdownPoseEstimator(TopdownPoseEstimator):
                 f'VideoTopdownPoseEstimator: backbone_bn must be one of '
                 f'{BACKBONE_BN_MODES}, got {backbone_bn!r}'
             )
+        # TopdownPoseEstimator's own parameters, in its order
         super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            train_cfg=train_cfg,
-            test_cfg=test_cfg,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg,
-            metainfo=metainfo,
+            backbone, neck, head, train_cfg, test_cfg, data_preprocessor, init_cfg, metainfo
         )
         self.freeze_backbone = freeze_backbone
         self.backbone_bn = backbone_bn
