@@ -12,18 +12,18 @@ from typing import List, Optional
 
 import torch
 
-from fasrnet_mmpose.utils import ALLOWED_GLOBALS, run_cli
+from fasrnet_mmpose.utils import run_cli
+from fasrnet_mmpose.utils.checkpoint import ALLOWED_GLOBALS
 from fasrnet_mmpose.utils.official_checkpoint import (  # noqa: F401  (the tool's API, tests)
     ConversionError,
     build_official_model,
     check_against,
+    checkpoint_layout,
     convert_checkpoint_dict,
     convert_state_dict,
-    is_plugin_checkpoint,
     official_key_to_plugin,
     official_srm_key_to_plugin,
     plugin_key_to_official,
-    plugin_srm_key_to_official,
     target_shapes,
 )
 
@@ -42,7 +42,7 @@ def convert_checkpoint(src: str, dst: str, config: Optional[str] = None) -> dict
     except Exception as e:  # noqa: BLE001
         reason = ' '.join(str(e).split())[:300]
         raise ConversionError(f'cannot load {src} with torch.load(weights_only=True): {reason}')
-    if is_plugin_checkpoint(checkpoint):
+    if checkpoint_layout(checkpoint) == 'plugin':
         raise ConversionError(f'{src} is already converted (backbone.*/head.* keys); use it as is')
     converted = convert_checkpoint_dict(checkpoint, osp.abspath(src))
     check_against(converted['state_dict'], target_shapes(config))

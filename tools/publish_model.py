@@ -23,7 +23,7 @@ def publish(src: str, dst: str) -> str:
     Returns:
         str: The written file.
     """
-    from fasrnet_mmpose.utils import load_checkpoint_file, sha256_of_file
+    from fasrnet_mmpose.utils.checkpoint import load_checkpoint_file, sha256_of_file
 
     checkpoint = load_checkpoint_file(src, map_location='cpu', logger=None)
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:

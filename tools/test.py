@@ -12,7 +12,8 @@ from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
 
 import fasrnet_mmpose  # noqa: F401  (registers the plugin and its checkpoint loaders)
-from fasrnet_mmpose.utils import CheckpointCompletenessHook, run_cli
+from fasrnet_mmpose.utils import run_cli
+from fasrnet_mmpose.utils.checkpoint import CheckpointCompletenessHook
 from fasrnet_mmpose.utils.train_test import add_smoke_argument, build_runner
 
 

@@ -1,9 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Safe checkpoint loaders for mmengine's ``CheckpointLoader`` (``''``, ``file://``, ``http(s)://``).
-
-What importing the plugin changes (and why) is in docs/model_zoo.md, "What importing the plugin
-changes": these three schemes get the loaders below; torch's allow-list is widened only during them.
-"""
+"""Safe checkpoint loaders for mmengine's ``CheckpointLoader`` (``''``, ``file://``, ``http(s)://``)
+and the partial-weights check; what importing them changes is in docs/model_zoo.md."""
 
 import hashlib
 import os
@@ -14,14 +11,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from functools import partial
-from typing import Callable, Optional
+from typing import Callable, Dict, Mapping, NamedTuple, Optional
 
 import numpy as np
 import torch
 from mmengine.dist import get_dist_info
-from mmengine.logging import HistoryBuffer
+from mmengine.hooks import Hook
+from mmengine.logging import HistoryBuffer, print_log
+from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.runner.checkpoint import load_from_local as mmengine_load_from_local
+from mmpose.registry import HOOKS
+from torch import nn
 
 TRUST_ENV = 'FASRNET_TRUST_CHECKPOINT'
 # ``name-<sha256 prefix>[_<YYYYMMDD>].ext``: the last ``-`` group of 8+ hex digits (OpenMMLab).
@@ -74,7 +75,7 @@ def sha256_of_file(path: str) -> str:
     """Hex SHA256 of a file."""
     sha256 = hashlib.sha256()
     with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
+        while chunk := f.read(1 << 20):
             sha256.update(chunk)
     return sha256.hexdigest()
 
@@ -95,28 +96,21 @@ def file_url_to_path(url: str) -> str:
     return urllib.request.url2pathname(parsed.path)
 
 
-def safe_load(filename: str, map_location='cpu'):
-    """Load a local path or ``file://`` URL: mmengine's ``load_from_local`` with
-    :data:`ALLOWED_GLOBALS` (or unrestricted when trusted); official checkpoints converted."""
+def safe_load(filename: str, map_location='cpu', shown: Optional[str] = None):
+    """Load a local path or ``file://`` URL (errors name ``shown``, default ``filename``):
+    mmengine's ``load_from_local`` with :data:`ALLOWED_GLOBALS`; official checkpoints converted."""
+    shown = shown or filename
     path = file_url_to_path(filename) if filename.startswith('file://') else filename
     if not osp.isfile(osp.expanduser(path)):
         raise FileNotFoundError(
-            f'checkpoint {filename} not found: check the path (or pass a file:// or http(s):// URL)'
+            f'checkpoint {shown} not found: check the path (or pass a file:// or http(s):// URL)'
         )
-    return _load(osp.expanduser(path), map_location, filename)
-
-
-#: the ``''`` (plain local paths) and ``file://`` schemes
-load_from_local = load_from_file_url = safe_load
-
-
-def _load(path: str, map_location, shown: str):
     try:
         if os.environ.get(TRUST_ENV, '').lower() in ('1', 'true', 'yes'):
-            checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+            checkpoint = torch.load(osp.expanduser(path), map_location, weights_only=False)
         else:
             with torch.serialization.safe_globals(ALLOWED_GLOBALS):
-                checkpoint = mmengine_load_from_local(path, map_location)
+                checkpoint = mmengine_load_from_local(osp.expanduser(path), map_location)
     except Exception as e:  # noqa: BLE001  (garbage input fails in many ways inside torch)
         match = re.search(r'GLOBAL (\S+)|unrecognized function (\S+)', str(e))
         if isinstance(e, pickle.UnpicklingError) and match:
@@ -130,9 +124,16 @@ def _load(path: str, map_location, shown: str):
             f'{shown} is not a PyTorch checkpoint or is truncated ({reason[:200]}); pass a file '
             'written by torch.save, e.g. work_dirs/<config>/epoch_N.pth'
         ) from e
-    from .official_checkpoint import convert_if_official
+    from .official_checkpoint import checkpoint_layout, convert_checkpoint_dict
 
-    return convert_if_official(checkpoint, shown)
+    if checkpoint_layout(checkpoint) == 'official':
+        checkpoint = convert_checkpoint_dict(checkpoint, shown)
+        print_log(f'{shown} is an official FaSRnet checkpoint: converted on the fly', 'current')
+    return checkpoint
+
+
+#: the ``''`` (plain local paths) and ``file://`` schemes
+load_from_local = load_from_file_url = safe_load
 
 
 def download_checkpoint(url: str, model_dir: Optional[str] = None, progress: bool = True) -> str:
@@ -194,7 +195,7 @@ def load_from_http(filename: str, map_location=None, model_dir=None, progress=os
     else:
         cached = _rank0_first(partial(download_checkpoint, filename, model_dir, progress))
     try:
-        return _load(cached, map_location, filename)
+        return safe_load(cached, map_location, filename)
     except CheckpointError as e:
         if isinstance(e, UntrustedCheckpointError):
             raise
@@ -204,15 +205,66 @@ def load_from_http(filename: str, map_location=None, model_dir=None, progress=os
         ) from e
 
 
-def register_checkpoint_loaders() -> None:
-    """Register ``''``, ``http://``/``https://`` (replacing mmengine's) and ``file://`` (new)."""
-    CheckpointLoader.register_scheme(('', 'file://'), safe_load, force=True)
-    CheckpointLoader.register_scheme(('http://', 'https://'), load_from_http, force=True)
-
-
 def load_checkpoint_file(path_or_url: str, map_location='cpu', logger='current') -> dict:
     """Load a checkpoint (any ``CheckpointLoader`` scheme) into a dict."""
     return CheckpointLoader.load_checkpoint(path_or_url, map_location=map_location, logger=logger)
 
 
-register_checkpoint_loaders()
+class WeightsMismatchError(CheckpointError):
+    """The checkpoint leaves backbone/head entries of the model unloaded."""
+
+
+class WeightsReport(NamedTuple):
+    counts: Dict[str, Dict[str, int]]  # component -> matched/missing/unexpected/wrong_shape
+    complete: bool  # no component misses an entry
+
+
+def check_weights(
+    model: torch.nn.Module, checkpoint: Mapping, source: str, allow_partial: bool = False
+) -> WeightsReport:
+    """Count per component (backbone, head) the model entries ``checkpoint`` provides; raise
+    one line naming ``source`` if any miss (only warn with ``allow_partial``)."""
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, Mapping) else {}
+    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    model_state, counts = model.state_dict(), {}
+    for name in [c for c in ('backbone', 'head') if isinstance(getattr(model, c, None), nn.Module)]:
+        keys = [k for k in model_state if k.startswith(name + '.')]
+        wrong = sum(k in state and state[k].shape != model_state[k].shape for k in keys)
+        matched = sum(k in state for k in keys) - wrong
+        unexpected = sum(k.startswith(name + '.') and k not in model_state for k in state)
+        counts[name] = dict(
+            matched=matched, missing=len(keys) - matched, unexpected=unexpected, wrong_shape=wrong
+        )
+    complete = all(c['missing'] == 0 for c in counts.values())
+    if not complete:
+        line = f'checkpoint {source} does not fit the model: ' + '; '.join(
+            f'{n} {c["matched"]}/{c["matched"] + c["missing"]} matched, {c["missing"]} missing'
+            + (f' ({c["wrong_shape"]} of wrong shape)' if c['wrong_shape'] else '')
+            + f', {c["unexpected"]} unexpected'
+            for n, c in counts.items()
+        )
+        hint = 'pass --allow-partial-weights (allow_partial_weights=True) to run anyway'
+        if not allow_partial:
+            raise WeightsMismatchError(f'{line}; check the checkpoint/config pair, or {hint}')
+        print_log(f'{line}; running anyway: the output is like random init', 'current', 30)
+    return WeightsReport(counts, complete)
+
+
+@HOOKS.register_module()
+class CheckpointCompletenessHook(Hook):
+    """Runs :func:`check_weights` (``source``, ``allow_partial``) on the checkpoint the runner
+    loads (``tools/test.py``)."""
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, source: Optional[str] = None, allow_partial: bool = False) -> None:
+        self.source, self.allow_partial = source, allow_partial
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        check_weights(model, checkpoint, self.source or 'load_from', self.allow_partial)
+
+
+# ``''``/``http(s)://`` replace mmengine's loaders, ``file://`` is new (docs/model_zoo.md)
+CheckpointLoader.register_scheme(('', 'file://'), safe_load, force=True)
+CheckpointLoader.register_scheme(('http://', 'https://'), load_from_http, force=True)

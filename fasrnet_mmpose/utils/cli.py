@@ -1,6 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Command-line helpers of ``tools/*.py``: one-line errors (``run_cli``), ``check_device``,
-``mmlogger_level`` (docs/model_zoo.md, "Errors in the tools")."""
+"""Helpers of ``tools/*.py``: one-line errors (``run_cli``), ``check_device``, ``mmlogger_level``
+(docs/model_zoo.md, "Errors in the tools")."""
 
 import contextlib
 import os
@@ -8,18 +8,13 @@ import sys
 import traceback
 from typing import Callable, Iterator, Optional
 
+import torch
 from mmengine.logging import MMLogger
 
 from .checkpoint import TRUST_ENV
 
 DEBUG_ENV = 'FASRNET_DEBUG'
-_CUDA_HINTS = (
-    'no nvidia driver',
-    'not compiled with cuda',
-    'no cuda gpus',
-    'cuda driver',
-    'invalid device ordinal',
-)
+_CUDA_ERRORS = 'no nvidia driver|compiled with cuda|no cuda gpus|cuda driver|device ordinal'
 
 
 class DeviceError(RuntimeError):
@@ -28,16 +23,13 @@ class DeviceError(RuntimeError):
 
 def check_device(device: Optional[str]) -> Optional[str]:
     """Return ``device``; raise :class:`DeviceError` (one line) for a CUDA device not present."""
-    if device and device.startswith('cuda'):
-        import torch
-
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if (int(device.split(':')[1]) if ':' in device else 0) >= count:
-            found = f'{count} CUDA device(s)' if count else 'no usable CUDA (driver/GPU)'
-            raise DeviceError(
-                f'--device {device}: this machine has {found} (torch {torch.__version__}); '
-                'use --device cpu, or check the GPU with tools/check_gpu.py / nvidia-smi'
-            )
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device and device.startswith('cuda') and int(device.partition(':')[2] or 0) >= count:
+        found = f'{count} CUDA device(s)' if count else 'no usable CUDA (driver/GPU)'
+        raise DeviceError(
+            f'--device {device}: this machine has {found} (torch {torch.__version__}); '
+            'use --device cpu, or check the GPU with tools/check_gpu.py / nvidia-smi'
+        )
     return device
 
 
@@ -53,17 +45,8 @@ def mmlogger_level(level: int) -> Iterator[MMLogger]:
         logger.setLevel(previous)
 
 
-def _one_line(e: BaseException) -> str:
-    text = ' '.join(str(e).split()) or type(e).__name__
-    if any(h in text.lower() for h in _CUDA_HINTS):
-        return f'CUDA is not usable here ({text[:200]}); use --device cpu'
-    if isinstance(e, (FileNotFoundError, IsADirectoryError, PermissionError)) and e.filename:
-        return f'{e.strerror}: {e.filename}; check the path'
-    return text if len(text) <= 600 else text[:600] + ' ...'
-
-
 def run_cli(main: Callable[[], Optional[int]], argv: Optional[list] = None) -> int:
-    """``main()`` with exceptions as one ``error: ...`` line on stderr and exit code 1.
+    """``main()`` with an exception as one ``error: ...`` line on stderr and exit code 1.
 
     ``--debug`` (or ``FASRNET_DEBUG=1``) shows the traceback instead; ``--trust-checkpoint`` sets
     ``FASRNET_TRUST_CHECKPOINT=1``. Both are taken out of ``argv`` (default ``sys.argv``).
@@ -86,7 +69,14 @@ def run_cli(main: Callable[[], Optional[int]], argv: Optional[list] = None) -> i
         if debug:
             traceback.print_exc()
             return 1
+        text = ' '.join(str(e).split()) or type(e).__name__
+        if any(h in text.lower() for h in _CUDA_ERRORS.split('|')):
+            text = f'CUDA is not usable here ({text[:200]}); use --device cpu'
+        elif isinstance(e, (FileNotFoundError, IsADirectoryError, PermissionError)) and e.filename:
+            text = f'{e.strerror}: {e.filename}; check the path'
         hint = '' if 'error' in type(e).__name__.lower() else f'{type(e).__name__}: '
-        msg = f'error: {hint}{_one_line(e)} (--debug or {DEBUG_ENV}=1 shows the traceback)'
-        print(msg, file=sys.stderr)
+        text = text if len(text) <= 600 else text[:600] + ' ...'
+        print(
+            f'error: {hint}{text} (--debug or {DEBUG_ENV}=1 shows the traceback)', file=sys.stderr
+        )
         return 1

@@ -9,8 +9,8 @@ import json
 import os
 import os.path as osp
 import re
-import shutil
 import tarfile
+import tempfile
 import zipfile
 from collections import OrderedDict
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
@@ -44,52 +44,40 @@ _SRM_KEYS = (
     ('modulated_deform_conv_list.N.deform_conv.weight', 'dcns.N.weight'),
     ('modulated_deform_conv_list.N.deform_conv.bias', 'dcns.N.bias'),
 )
+_OFFICIAL_HEADS = {'hm_improve', 'pcda_p', 'pcda_n', 'TSA_Fusion'}
 _RSB_CHAINS = ('diff_temporal_fuse.', 'support_temporal_fuse.', 'offset_mask_combine_conv.')
-OFFICIAL_HEADS = ('hm_improve.', 'pcda_p.', 'pcda_n.', 'TSA_Fusion.')
 
 
 class ConversionError(ValueError):
     """A checkpoint cannot be converted or does not match the target model."""
 
 
-def _convert_srm_key(key: str, to_plugin: bool) -> str:
+def official_srm_key_to_plugin(key: str, inverse: bool = False) -> str:
+    """An official SRM key (``hm_improve.`` stripped, or a DCPose head key) -> the plugin's."""
     if key.startswith(_RSB_CHAINS):
         return key
     for official, plugin in _SRM_KEYS:
-        src, dst = (official, plugin) if to_plugin else (plugin, official)
+        src, dst = (plugin, official) if inverse else (official, plugin)
         match = re.fullmatch(re.escape(src).replace('N', r'(\d+)'), key)
         if match:
             return dst.replace('N', match.group(1))
-    raise ConversionError(f'unknown {"official" if to_plugin else "plugin"} SRM key {key!r}')
+    raise ConversionError(f'unknown {"plugin" if inverse else "official"} SRM key {key!r}')
 
 
-def _convert_key(key: str, to_plugin: bool) -> str:
+def official_key_to_plugin(key: str, inverse: bool = False) -> str:
+    """One official state-dict key (``module.`` stripped) -> the plugin key (or back)."""
     for official, plugin in _PREFIXES:
-        src, dst = (official, plugin) if to_plugin else (plugin, official)
+        src, dst = (plugin, official) if inverse else (official, plugin)
         if key.startswith(src):
             rest = key[len(src) :]
-            return dst + (_convert_srm_key(rest, to_plugin) if official == 'hm_improve.' else rest)
+            srm = official == 'hm_improve.'
+            return dst + (official_srm_key_to_plugin(rest, inverse) if srm else rest)
     raise ConversionError(f'unexpected key {key!r}: not part of the official FaSRnet model')
-
-
-def official_srm_key_to_plugin(key: str) -> str:
-    """An official SRM key (``hm_improve.`` stripped, or a DCPose head key) -> the plugin's."""
-    return _convert_srm_key(key, to_plugin=True)
-
-
-def plugin_srm_key_to_official(key: str) -> str:
-    """Inverse of :func:`official_srm_key_to_plugin`."""
-    return _convert_srm_key(key, to_plugin=False)
-
-
-def official_key_to_plugin(key: str) -> str:
-    """One official state-dict key (``module.`` stripped) -> the plugin key."""
-    return _convert_key(key, to_plugin=True)
 
 
 def plugin_key_to_official(key: str) -> str:
     """Inverse of :func:`official_key_to_plugin`."""
-    return _convert_key(key, to_plugin=False)
+    return official_key_to_plugin(key, inverse=True)
 
 
 def extract_state_dict(checkpoint: object) -> Mapping[str, torch.Tensor]:
@@ -172,50 +160,29 @@ def target_shapes(config: Optional[str] = None) -> Dict[str, Tuple[int, ...]]:
     return OrderedDict((k, tuple(v.shape)) for k, v in model.state_dict().items())
 
 
-def _has_prefixes(checkpoint: object, first: Tuple[str, ...], second: Tuple[str, ...]) -> bool:
+def checkpoint_layout(checkpoint: object) -> Optional[str]:
+    """``'official'`` (FaSRnet backbone + heads), ``'plugin'`` (``backbone``/``head``) or None."""
     try:
-        keys = [re.sub(r'^(module\.)+', '', k) for k in extract_state_dict(checkpoint)]
+        keys = extract_state_dict(checkpoint)
     except ConversionError:
-        return False
-    return any(k.startswith(first) for k in keys) and any(k.startswith(second) for k in keys)
-
-
-def is_official_checkpoint(checkpoint: object) -> bool:
-    """Whether ``checkpoint`` has the official key structure (backbone + FaSRnet heads)."""
-    return _has_prefixes(checkpoint, ('rough_pose_estimation_net.',), OFFICIAL_HEADS)
-
-
-def is_plugin_checkpoint(checkpoint: object) -> bool:
-    """Whether ``checkpoint`` already has this plugin's layout (``backbone.*`` + ``head.*``)."""
-    return _has_prefixes(checkpoint, ('backbone.',), ('head.',))
+        return None
+    roots = {re.sub(r'^(module\.)+', '', k).split('.')[0] for k in keys}
+    if 'rough_pose_estimation_net' in roots and roots & _OFFICIAL_HEADS:
+        return 'official'
+    return 'plugin' if {'backbone', 'head'} <= roots else None
 
 
 def convert_checkpoint_dict(checkpoint: Mapping, source: str) -> Dict:
-    """``{'state_dict': converted, 'meta': {'converted_from': source, ...}}`` (renaming only)."""
-    meta = dict(converted_from=source, converter='fasrnet_mmpose.utils.official_checkpoint')
-    return dict(state_dict=convert_state_dict(extract_state_dict(checkpoint)), meta=meta)
-
-
-def convert_if_official(checkpoint: object, source: str) -> object:
-    """Convert an official FaSRnet checkpoint on the fly (logged); anything else unchanged."""
-    if not is_official_checkpoint(checkpoint):
-        return checkpoint
+    """``{'state_dict': converted, 'meta': {'converted_from': source}}`` (renaming only)."""
     try:
-        converted = convert_checkpoint_dict(checkpoint, source)
+        state_dict = convert_state_dict(extract_state_dict(checkpoint))
     except ConversionError as e:
-        raise ConversionError(
-            f'{source} looks like an official FaSRnet checkpoint but cannot be converted: '
-            + str(e).splitlines()[0]
-        ) from e
-    print_log(
-        f'{source} is an official FaSRnet checkpoint: converted on the fly to the plugin layout '
-        f'({len(converted["state_dict"])} entries); load it into the official-ckpt config',
-        logger='current',
-    )
-    return converted
+        first = str(e).splitlines()[0]
+        raise ConversionError(f'{source} cannot be converted as an official checkpoint: {first}')
+    return dict(state_dict=state_dict, meta=dict(converted_from=source))
 
 
-PREFERRED_NAME = 'epoch_28_state.pth'  # the checkpoint the authors' config evaluates
+_BROWSER_HINT = 'download the file in a browser and pass its local path'
 
 
 def gdown_download(file_id: str, dst: str) -> None:
@@ -225,17 +192,16 @@ def gdown_download(file_id: str, dst: str) -> None:
     except ImportError as e:
         raise CheckpointDownloadError(
             f'downloading the official FaSRnet weights (Google Drive id {file_id}) needs gdown: '
-            'pip install gdown, or download the file in a browser and pass its local path'
+            f'pip install gdown, or {_BROWSER_HINT}'
         ) from e
     try:  # gdown < 5 returns None on failure, gdown >= 5 raises
-        ok = gdown.download(id=file_id, output=dst, quiet=False) is not None
+        failed = gdown.download(id=file_id, output=dst, quiet=False) is None
         reason = 'quota, permissions or no network'
     except Exception as e:  # noqa: BLE001
-        ok, reason = False, ' '.join(str(e).split())[:300]
-    if not ok:
+        failed, reason = True, ' '.join(str(e).split())[:300]
+    if failed:
         raise CheckpointDownloadError(
-            f'gdown could not download Google Drive file {file_id} ({reason}); download it in a '
-            'browser and pass its local path'
+            f'gdown could not download {file_id} ({reason}); {_BROWSER_HINT}'
         )
 
 
@@ -280,29 +246,9 @@ def unpack_archive(path: str, dst: str) -> Optional[List[str]]:
     return [osp.join(dst, name) for name, _, is_file in members if is_file]
 
 
-def _find_official(files: List[str], source: str) -> tuple:
-    """``(path, checkpoint)`` of the first file (``epoch_28_state.pth`` first) that is official."""
-    for path in sorted(files, key=lambda f: (osp.basename(f) != PREFERRED_NAME, f)):
-        try:
-            with torch.serialization.safe_globals(ALLOWED_GLOBALS):
-                checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception:  # noqa: BLE001  (not a plain-tensor checkpoint: not the one)
-            continue
-        if is_official_checkpoint(checkpoint):
-            return path, checkpoint
-    raise CheckpointDownloadError(
-        f'{source} holds no official FaSRnet checkpoint (looked at {len(files)} files: '
-        f'{[osp.basename(f) for f in files][:10]}); download it in a browser and pass the path'
-    )
-
-
 def fetch_official_checkpoint(file_id: str, cache_dir: Optional[str] = None) -> str:
-    """The converted official checkpoint of Google Drive file ``file_id`` (cached, sha256-checked).
-
-    Args:
-        file_id (str): Google Drive file id.
-        cache_dir (str, optional): Defaults to ``<torch hub cache>/fasrnet_official``.
-    """
+    """The converted official checkpoint of Google Drive file ``file_id`` (cached in
+    ``cache_dir``, default ``<torch hub cache>/fasrnet_official``, sha256-checked)."""
     cache_dir = cache_dir or osp.join(get_checkpoint_cache_dir(), 'fasrnet_official')
     record_path = osp.join(cache_dir, f'{file_id}.json')
     if osp.isfile(record_path):
@@ -320,17 +266,28 @@ def fetch_official_checkpoint(file_id: str, cache_dir: Optional[str] = None) -> 
             f'{converted} (official FaSRnet weights) has sha256 {digest}, recorded '
             f'{record["converted_sha256"]}: deleted; the next run downloads it again'
         )
-    work = osp.join(cache_dir, f'{file_id}.download')
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    try:
+    os.makedirs(cache_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as work:
         download = osp.join(work, file_id)
         _log(f'downloading Google Drive file {file_id} to {download}')
         DRIVE_DOWNLOAD(file_id, download)
         files = unpack_archive(download, osp.join(work, 'unpacked'))
         if files is not None:
             _log(f'unpacked {len(files)} files from the archive')
-        path, checkpoint = _find_official(files or [download], f'Google Drive file {file_id}')
+        files = files or [download]
+        for path in sorted(files, key=lambda f: (osp.basename(f) != 'epoch_28_state.pth', f)):
+            try:  # the one the authors' config evaluates first
+                with torch.serialization.safe_globals(ALLOWED_GLOBALS):
+                    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+            except Exception:  # noqa: BLE001  (not a plain-tensor checkpoint: not the one)
+                continue
+            if checkpoint_layout(checkpoint) == 'official':
+                break
+        else:
+            raise CheckpointDownloadError(
+                f'Google Drive file {file_id} holds no official FaSRnet checkpoint (looked at '
+                f'{[osp.basename(f) for f in files][:10]}); {_BROWSER_HINT}'
+            )
         converted = convert_checkpoint_dict(checkpoint, f'gdrive:{file_id}/{osp.basename(path)}')
         check_against(converted['state_dict'], target_shapes())
         torch.save(converted, osp.join(work, 'converted.pth'))
@@ -342,8 +299,6 @@ def fetch_official_checkpoint(file_id: str, cache_dir: Optional[str] = None) -> 
         )
         record['converted'] = f'fasrnet_official_{file_id}-{record["converted_sha256"][:8]}.pth'
         os.replace(osp.join(work, 'converted.pth'), osp.join(cache_dir, record['converted']))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     with open(record_path, 'w') as f:
         json.dump(record, f, indent=1)
     converted = osp.join(cache_dir, record['converted'])

@@ -22,15 +22,8 @@ _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 def add_smoke_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--smoke [N]`` (default 8 samples) to a tool's parser."""
-    parser.add_argument(
-        '--smoke',
-        nargs='?',
-        type=int,
-        const=8,
-        metavar='N',
-        help='quick offline smoke test (docs/training.md): random initial weights (nothing '
-        'downloaded), the first N samples (default 8) of each set, no loader workers, one epoch',
-    )
+    text = 'quick offline smoke test on the first N samples (default 8), see docs/training.md'
+    parser.add_argument('--smoke', nargs='?', type=int, const=8, metavar='N', help=text)
 
 
 def apply_smoke_settings(cfg: Config, num_samples: int) -> None:
@@ -56,8 +49,7 @@ def apply_smoke_settings(cfg: Config, num_samples: int) -> None:
 
 
 class _DestroyProcessGroupHook(Hook):
-    """Destroys the process group after the run: mmengine never does, and gloo's threads can
-    abort the interpreter at exit (exit code -6) after a successful run."""
+    """mmengine never destroys the process group: gloo's threads can then abort at exit (-6)."""
 
     def after_run(self, runner) -> None:
         if dist.is_available() and dist.is_initialized():
@@ -65,16 +57,9 @@ class _DestroyProcessGroupHook(Hook):
 
 
 def build_runner(cfg: Config, smoke: Optional[int] = None) -> Runner:
-    """``Runner.from_cfg(cfg)`` after our edits.
-
-    ``--smoke`` settings; ``persistent_workers`` off on loaders without workers (torch refuses
-    it); ``--launcher pytorch`` without CUDA: the process group initialised here with gloo and
-    DDP without ``device_ids`` (mmengine's launcher needs CUDA for both).
-
-    Args:
-        cfg (Config): The run config (changed in place).
-        smoke (int, optional): ``--smoke N``.
-    """
+    """``Runner.from_cfg(cfg)`` after our edits: ``--smoke N`` (``smoke``), no
+    ``persistent_workers`` without workers (torch refuses it), ``--launcher pytorch`` without CUDA
+    (gloo process group initialised here, DDP without ``device_ids``)."""
     if smoke is not None:
         apply_smoke_settings(cfg, smoke)
     for loader in [cfg[k] for k in _LOADERS if isinstance(cfg.get(k), dict)]:

@@ -28,11 +28,10 @@ import fasrnet_mmpose.utils.checkpoint as ckpt_module
 from fasrnet_mmpose.utils import (
     CheckpointDownloadError,
     CheckpointHashError,
-    file_url_to_path,
     get_checkpoint_cache_dir,
-    get_hash_prefix,
     load_checkpoint_file,
 )
+from fasrnet_mmpose.utils.checkpoint import file_url_to_path, get_hash_prefix
 
 
 class TinyNet(nn.Module):
