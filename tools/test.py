@@ -10,10 +10,10 @@ import os.path as osp
 import mmengine
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
 
 import fasrnet_mmpose  # noqa: F401  (registers the plugin and its checkpoint loaders)
-from fasrnet_mmpose.utils import run_cli
-from fasrnet_mmpose.utils.checkpoint import CheckpointCompletenessHook
+from fasrnet_mmpose.utils import check_weights, run_cli
 from fasrnet_mmpose.utils.train_test import add_smoke_argument, build_runner
 
 
@@ -106,7 +106,13 @@ def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = build_runner(cfg, args.smoke)  # Runner.from_cfg with our additions
-    runner.register_hook(CheckpointCompletenessHook(args.checkpoint, args.allow_partial_weights))
+
+    class CheckWeightsHook(Hook):  # refuse partial weights before they load (docs/model_zoo.md)
+        def after_load_checkpoint(self, runner, checkpoint):
+            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            check_weights(model, checkpoint, args.checkpoint, args.allow_partial_weights)
+
+    runner.register_hook(CheckWeightsHook(), 'VERY_HIGH')
 
     if args.out:
 

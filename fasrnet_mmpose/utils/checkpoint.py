@@ -10,18 +10,16 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import namedtuple
 from functools import partial
-from typing import Callable, Dict, Mapping, NamedTuple, Optional
+from typing import Callable, Mapping, Optional
 
 import numpy as np
 import torch
 from mmengine.dist import get_dist_info
-from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer, print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.runner.checkpoint import load_from_local as mmengine_load_from_local
-from mmpose.registry import HOOKS
 from torch import nn
 
 TRUST_ENV = 'FASRNET_TRUST_CHECKPOINT'
@@ -50,8 +48,7 @@ def _getattr(obj: object, name: str) -> object:
     """``builtins.getattr`` limited to what ``HistoryBuffer`` pickles (its statistics methods)."""
     if obj is HistoryBuffer and name in ('min', 'max', 'mean', 'current'):
         return getattr(obj, name)
-    owner = getattr(obj, '__name__', type(obj).__name__)
-    raise pickle.UnpicklingError(f'Unsupported global: GLOBAL getattr:{owner}.{name} (not allowed)')
+    raise pickle.UnpicklingError(f'GLOBAL getattr:{getattr(obj, "__name__", "?")}.{name} refused')
 
 
 _MULTIARRAY = np._core.multiarray if np.__version__[:2] >= '2.' else np.core.multiarray
@@ -143,8 +140,6 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None, progress: boo
         str: The cached file (named as the URL's file name).
     """
     name = osp.basename(urllib.parse.urlparse(url).path)
-    if not name:
-        raise CheckpointDownloadError(f'cannot derive a cache file name from {url}')
     cached, prefix = osp.join(model_dir or get_checkpoint_cache_dir(), name), get_hash_prefix(name)
     if osp.isfile(cached):
         digest = sha256_of_file(cached) if prefix else ''
@@ -214,9 +209,8 @@ class WeightsMismatchError(CheckpointError):
     """The checkpoint leaves backbone/head entries of the model unloaded."""
 
 
-class WeightsReport(NamedTuple):
-    counts: Dict[str, Dict[str, int]]  # component -> matched/missing/unexpected/wrong_shape
-    complete: bool  # no component misses an entry
+#: ``counts``: component -> matched/missing/unexpected/wrong_shape; ``complete``: none missing
+WeightsReport = namedtuple('WeightsReport', 'counts complete')
 
 
 def check_weights(
@@ -232,9 +226,8 @@ def check_weights(
         wrong = sum(k in state and state[k].shape != model_state[k].shape for k in keys)
         matched = sum(k in state for k in keys) - wrong
         unexpected = sum(k.startswith(name + '.') and k not in model_state for k in state)
-        counts[name] = dict(
-            matched=matched, missing=len(keys) - matched, unexpected=unexpected, wrong_shape=wrong
-        )
+        counts[name] = dict(matched=matched, missing=len(keys) - matched)
+        counts[name].update(unexpected=unexpected, wrong_shape=wrong)
     complete = all(c['missing'] == 0 for c in counts.values())
     if not complete:
         line = f'checkpoint {source} does not fit the model: ' + '; '.join(
@@ -248,21 +241,6 @@ def check_weights(
             raise WeightsMismatchError(f'{line}; check the checkpoint/config pair, or {hint}')
         print_log(f'{line}; running anyway: the output is like random init', 'current', 30)
     return WeightsReport(counts, complete)
-
-
-@HOOKS.register_module()
-class CheckpointCompletenessHook(Hook):
-    """Runs :func:`check_weights` (``source``, ``allow_partial``) on the checkpoint the runner
-    loads (``tools/test.py``)."""
-
-    priority = 'VERY_HIGH'
-
-    def __init__(self, source: Optional[str] = None, allow_partial: bool = False) -> None:
-        self.source, self.allow_partial = source, allow_partial
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        check_weights(model, checkpoint, self.source or 'load_from', self.allow_partial)
 
 
 # ``''``/``http(s)://`` replace mmengine's loaders, ``file://`` is new (docs/model_zoo.md)

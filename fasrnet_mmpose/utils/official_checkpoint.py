@@ -1,9 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Official FaSRnet checkpoints (Elvis-Aron/FaSRnet): key conversion to this plugin's layout and
-the authors' Google Drive weights (download, safe unpacking, conversion, sha256-checked cache).
-
-The key mapping, the download steps and the cache layout are in docs/model_zoo.md.
-"""
+"""Official FaSRnet checkpoints (Elvis-Aron/FaSRnet): key conversion to the plugin's layout and the
+authors' Google Drive weights (download, safe unpack, sha256-checked cache; docs/model_zoo.md)."""
 
 import json
 import os
@@ -214,11 +211,8 @@ def _log(msg: str) -> None:
 
 
 def unpack_archive(path: str, dst: str) -> Optional[List[str]]:
-    """Unpack a zip/tar archive into ``dst`` if no member lands outside it (nor is a link).
-
-    Returns:
-        list[str] | None: The unpacked regular files; None if ``path`` is no archive.
-    """
+    """The files of the zip/tar archive ``path`` unpacked into ``dst`` if no member lands outside
+    it (nor is a link); None if ``path`` is no archive."""
     if zipfile.is_zipfile(path):
         archive = zipfile.ZipFile(path)
         members = [  # (name, is a link, is a file)
@@ -291,13 +285,10 @@ def fetch_official_checkpoint(file_id: str, cache_dir: Optional[str] = None) -> 
         converted = convert_checkpoint_dict(checkpoint, f'gdrive:{file_id}/{osp.basename(path)}')
         check_against(converted['state_dict'], target_shapes())
         torch.save(converted, osp.join(work, 'converted.pth'))
-        record = dict(
-            file_id=file_id,
-            checkpoint=osp.basename(path),
-            downloaded_sha256=sha256_of_file(download),
-            converted_sha256=sha256_of_file(osp.join(work, 'converted.pth')),
-        )
-        record['converted'] = f'fasrnet_official_{file_id}-{record["converted_sha256"][:8]}.pth'
+        sha256 = sha256_of_file(osp.join(work, 'converted.pth'))
+        record = dict(file_id=file_id, checkpoint=osp.basename(path), converted_sha256=sha256)
+        record.update(downloaded_sha256=sha256_of_file(download))
+        record['converted'] = f'fasrnet_official_{file_id}-{sha256[:8]}.pth'
         os.replace(osp.join(work, 'converted.pth'), osp.join(cache_dir, record['converted']))
     with open(record_path, 'w') as f:
         json.dump(record, f, indent=1)
