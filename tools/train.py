@@ -11,7 +11,7 @@ from mmengine.config import Config, DictAction
 
 import fasrnet_mmpose  # noqa: F401  (registers the plugin and its checkpoint loaders)
 from fasrnet_mmpose.utils import CheckpointDownloadError, run_cli
-from fasrnet_mmpose.utils.train_test import SMOKE_HINT, add_smoke_argument, build_runner
+from fasrnet_mmpose.utils.train_test import add_smoke_argument, build_runner
 
 
 def parse_args():
@@ -93,7 +93,11 @@ def main():
     try:
         runner.train()
     except CheckpointDownloadError as e:  # the init_cfg weights (COCO HRNet) cannot be fetched
-        raise CheckpointDownloadError(f'{e}. {SMOKE_HINT}') from e
+        raise CheckpointDownloadError(
+            f'{e}. For an offline smoke test add --smoke (random initial weights, nothing is '
+            'downloaded; docs/training.md); for a real run without the COCO HRNet weights set '
+            '--cfg-options model.backbone.init_cfg=None model.head.init_cfg=None'
+        ) from e
 
 
 if __name__ == '__main__':

@@ -87,8 +87,7 @@ def file_url_to_path(url: str) -> str:
     parsed = urllib.parse.urlparse(url)
     if parsed.netloc not in ('', 'localhost'):
         raise ValueError(
-            f'Cannot load {url}: a file:// URL must be absolute, e.g. file:///abs/path/model.pth '
-            f'(three slashes), got host "{parsed.netloc}". Use a plain path for relative files.'
+            f'{url}: a file:// URL must be absolute (file:///abs/x.pth), or pass a path'
         )
     return urllib.request.url2pathname(parsed.path)
 
@@ -167,16 +166,11 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None, progress: boo
 def _rank0_first(fn: Callable[[], str]) -> str:
     """``fn()`` on rank 0, then after a barrier on the others; rank 0's error still meets it."""
     rank, world_size = get_dist_info()
-    result, error = None, None
-    if rank == 0:
-        try:
-            result = fn()
-        except Exception as e:  # noqa: BLE001  (re-raised after the barrier)
-            error = e
-    if world_size > 1:
-        torch.distributed.barrier()
-    if error is not None:
-        raise error
+    try:
+        result = fn() if rank == 0 else None
+    finally:
+        if world_size > 1:
+            torch.distributed.barrier()
     return fn() if rank > 0 else result
 
 

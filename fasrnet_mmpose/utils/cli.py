@@ -46,14 +46,9 @@ def mmlogger_level(level: int) -> Iterator[MMLogger]:
 
 
 def run_cli(main: Callable[[], Optional[int]], argv: Optional[list] = None) -> int:
-    """``main()`` with an exception as one ``error: ...`` line on stderr and exit code 1.
-
-    ``--debug`` (or ``FASRNET_DEBUG=1``) shows the traceback instead; ``--trust-checkpoint`` sets
-    ``FASRNET_TRUST_CHECKPOINT=1``. Both are taken out of ``argv`` (default ``sys.argv``).
-
-    Returns:
-        int: ``main``'s return value (0 unless an int), 1 on an error, 130 on Ctrl-C.
-    """
+    """``main()``'s int return value (else 0); an error: one ``error: ...`` line and 1 (130 on
+    Ctrl-C), or the traceback with ``--debug``/``FASRNET_DEBUG=1``. ``--trust-checkpoint`` sets
+    ``FASRNET_TRUST_CHECKPOINT=1``; both options are taken out of ``argv`` (``sys.argv``)."""
     argv = sys.argv if argv is None else argv
     debug = os.environ.get(DEBUG_ENV, '').lower() in ('1', 'true', 'yes') or '--debug' in argv
     if '--trust-checkpoint' in argv:

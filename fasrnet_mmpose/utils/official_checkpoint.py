@@ -13,8 +13,12 @@ from collections import OrderedDict
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
+from mmengine.config import Config
 from mmengine.logging import print_log
+from mmpose.registry import MODELS
+from mmpose.utils import register_all_modules
 
+from ..models.backbones_cfg import hrnet_w48
 from .checkpoint import (
     ALLOWED_GLOBALS,
     CheckpointDownloadError,
@@ -135,12 +139,6 @@ def check_against(converted: Mapping, target_shapes: Mapping[str, Tuple[int, ...
 
 def build_official_model(config: Optional[str] = None) -> torch.nn.Module:
     """``config``'s model, or HRNet-W48 + the official-mode ``FaSRHead``."""
-    from mmengine.config import Config
-    from mmpose.registry import MODELS
-    from mmpose.utils import register_all_modules
-
-    from ..models.backbones_cfg import hrnet_w48
-
     register_all_modules(init_default_scope=True)
     if config is not None:
         return MODELS.build(Config.fromfile(config).model)

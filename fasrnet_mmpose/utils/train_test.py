@@ -11,12 +11,6 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-#: the option a download failure of ``init_cfg`` weights points to
-SMOKE_HINT = (
-    'For an offline smoke test add --smoke to tools/train.py (random initial weights, nothing is '
-    'downloaded; docs/training.md); for a real run without the COCO HRNet weights set '
-    '--cfg-options model.backbone.init_cfg=None model.head.init_cfg=None'
-)
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
