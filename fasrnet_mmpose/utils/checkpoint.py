@@ -128,10 +128,6 @@ def safe_load(filename: str, map_location='cpu', shown: Optional[str] = None):
     return checkpoint
 
 
-#: the ``''`` (plain local paths) and ``file://`` schemes
-load_from_local = load_from_file_url = safe_load
-
-
 def download_checkpoint(url: str, model_dir: Optional[str] = None, progress: bool = True) -> str:
     """Download ``url`` into the cache once; check its name's SHA256 prefix, also on cache hits.
 

@@ -46,6 +46,7 @@ _SRM_KEYS = (
     ('modulated_deform_conv_list.N.deform_conv.bias', 'dcns.N.bias'),
 )
 _OFFICIAL_HEADS = {'hm_improve', 'pcda_p', 'pcda_n', 'TSA_Fusion'}
+_BROWSER_HINT = 'download the file in a browser and pass its local path'
 _RSB_CHAINS = ('diff_temporal_fuse.', 'support_temporal_fuse.', 'offset_mask_combine_conv.')
 
 
@@ -86,9 +87,7 @@ def extract_state_dict(checkpoint: object) -> Mapping[str, torch.Tensor]:
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, Mapping) else None
     if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         what = sorted(map(str, checkpoint))[:10] if state is not None else type(checkpoint)
-        raise ConversionError(
-            f'checkpoint has no "state_dict" entry and is not a state dict itself ({what})'
-        )
+        raise ConversionError(f'checkpoint has no "state_dict" and is not a state dict ({what})')
     return state
 
 
@@ -100,19 +99,13 @@ def _format_keys(title: str, keys: Iterable[str], limit: int = 20) -> str:
 
 def convert_state_dict(official: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Rename every key of an official state dict (order kept; ``module.`` stripped)."""
-    converted, unknown = OrderedDict(), []
-    for key, value in official.items():
-        key = re.sub(r'^(module\.)+', '', key)
-        try:
-            new_key = official_key_to_plugin(key)
-        except ConversionError:
-            unknown.append(key)
-            continue
-        if new_key in converted:
-            raise ConversionError(f'duplicate key {key!r} (after stripping "module.")')
-        converted[new_key] = value
+    keys = [re.sub(r'^(module\.)+', '', k) for k in official]
+    unknown = [k for k in keys if not k.startswith(tuple(o for o, _ in _PREFIXES))]
     if unknown:
         raise ConversionError(_format_keys('unexpected keys (not in the official model)', unknown))
+    converted = OrderedDict(zip(map(official_key_to_plugin, keys), official.values()))
+    if len(converted) < len(keys):
+        raise ConversionError('duplicate keys (the same key with and without "module.")')
     return converted
 
 
@@ -172,12 +165,8 @@ def convert_checkpoint_dict(checkpoint: Mapping, source: str) -> Dict:
     try:
         state_dict = convert_state_dict(extract_state_dict(checkpoint))
     except ConversionError as e:
-        first = str(e).splitlines()[0]
-        raise ConversionError(f'{source} cannot be converted as an official checkpoint: {first}')
+        raise ConversionError(f'cannot convert {source}: ' + str(e).splitlines()[0]) from e
     return dict(state_dict=state_dict, meta=dict(converted_from=source))
-
-
-_BROWSER_HINT = 'download the file in a browser and pass its local path'
 
 
 def gdown_download(file_id: str, dst: str) -> None:
@@ -195,9 +184,7 @@ def gdown_download(file_id: str, dst: str) -> None:
     except Exception as e:  # noqa: BLE001
         failed, reason = True, ' '.join(str(e).split())[:300]
     if failed:
-        raise CheckpointDownloadError(
-            f'gdown could not download {file_id} ({reason}); {_BROWSER_HINT}'
-        )
+        raise CheckpointDownloadError(f'gdown failed on {file_id} ({reason}); {_BROWSER_HINT}')
 
 
 #: ``(file_id, dst_path) -> None``; replace it to download from elsewhere (tests: loopback).
