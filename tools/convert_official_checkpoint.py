@@ -43,7 +43,9 @@ def convert_checkpoint(src: str, dst: str, config: Optional[str] = None) -> dict
         reason = ' '.join(str(e).split())[:300]
         raise ConversionError(f'cannot load {src} with torch.load(weights_only=True): {reason}')
     if checkpoint_layout(checkpoint) == 'plugin':
-        raise ConversionError(f'{src} is already converted (backbone.*/head.* keys); use it as is')
+        raise ConversionError(
+            f'{src} is already converted (plugin layout: backbone.*/head.* keys); use it as it is'
+        )
     converted = convert_checkpoint_dict(checkpoint, osp.abspath(src))
     check_against(converted['state_dict'], target_shapes(config))
     torch.save(converted, dst)

@@ -94,9 +94,9 @@ def main():
         runner.train()
     except CheckpointDownloadError as e:  # the init_cfg weights (COCO HRNet) cannot be fetched
         raise CheckpointDownloadError(
-            f'{e}. For an offline smoke test add --smoke (random initial weights, nothing is '
-            'downloaded; docs/training.md); for a real run without the COCO HRNet weights set '
-            '--cfg-options model.backbone.init_cfg=None model.head.init_cfg=None'
+            f'{e}. For an offline smoke test add --smoke to tools/train.py (random initial '
+            'weights, nothing is downloaded; docs/training.md); for a real run without the COCO '
+            'HRNet weights set --cfg-options model.backbone.init_cfg=None model.head.init_cfg=None'
         ) from e
 
 
