@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Utilities. Importing this package registers the plugin's checkpoint loaders with mmengine's
-``CheckpointLoader``; exactly what that changes is in docs/model_zoo.md."""
+"""Utilities; importing them registers the checkpoint loaders (what changes: docs/model_zoo.md)."""
 
 from .checkpoint import (
     CheckpointDownloadError,

@@ -135,6 +135,8 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None, progress: boo
         str: The cached file (named as the URL's file name).
     """
     name = osp.basename(urllib.parse.urlparse(url).path)
+    if not name:
+        raise CheckpointDownloadError(f'cannot derive a cache file name from {url}')
     cached, prefix = osp.join(model_dir or get_checkpoint_cache_dir(), name), get_hash_prefix(name)
     if osp.isfile(cached):
         digest = sha256_of_file(cached) if prefix else ''

@@ -27,8 +27,7 @@ from .checkpoint import (
     sha256_of_file,
 )
 
-# (official prefix, plugin prefix); first match wins (the backbone's final_layer before the
-# backbone, the top-level FRM final_layer only as a top-level prefix).
+# (official prefix, plugin prefix); first match wins (the backbone's final_layer before backbone)
 _PREFIXES = (
     ('rough_pose_estimation_net.final_layer.', 'head.final_layer.'),
     ('rough_pose_estimation_net.', 'backbone.'),
