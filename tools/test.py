@@ -58,6 +58,7 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
+    # -------------------- visualization --------------------
     if (args.show and not args.badcase) or (args.show_dir is not None):
         assert 'visualization' in cfg.default_hooks, 'PoseVisualizationHook is not in default_hooks'
         vis = cfg.default_hooks.visualization
@@ -66,7 +67,8 @@ def merge_args(cfg, args):
         if args.show:
             vis.wait_time = args.wait_time
 
-    # the badcase metric: configs/_base_/default_runtime.py gives a keypoint-coordinate loss
+    # -------------------- badcase analyze --------------------
+    # (configs/_base_/default_runtime.py gives the hook a keypoint-coordinate metric)
     if args.badcase:
         assert 'badcase' in cfg.default_hooks, 'BadcaseAnalyzeHook is not in default_hooks'
         badcase = cfg.default_hooks.badcase
@@ -79,6 +81,7 @@ def merge_args(cfg, args):
         if not badcase.get('metric'):
             badcase.metric = cfg.model.head.loss if metric_type == 'loss' else cfg.test_evaluator
 
+    # -------------------- official-format prediction files --------------------
     if args.format_only and not args.outfile_prefix:
         raise SystemExit('--format-only needs --outfile-prefix DIR')
     if args.outfile_prefix:
@@ -90,10 +93,11 @@ def merge_args(cfg, args):
         for evaluator in posetrack:
             evaluator.update(outfile_prefix=args.outfile_prefix, format_only=args.format_only)
 
+    # -------------------- Other arguments --------------------
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
 
-    # after --cfg-options, which may address keys of the config's test_evaluator dict
+    # -------------------- Dump predictions (after --cfg-options: test_evaluator.* keys) ------
     if args.dump is not None:
         assert args.dump.endswith(('.pkl', '.pickle')), 'The dump file must be a pkl file.'
         evaluators = cfg.test_evaluator

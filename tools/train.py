@@ -66,12 +66,15 @@ def merge_args(cfg, args):
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
+    # resume training
     if args.resume is not None:
         cfg.resume = True
         cfg.load_from = None if args.resume == 'auto' else args.resume
+    # enable auto scale learning rate
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
+    # visualization
     if args.show or (args.show_dir is not None):
         assert 'visualization' in cfg.default_hooks, 'PoseVisualizationHook is not in default_hooks'
         vis = cfg.default_hooks.visualization
@@ -87,6 +90,7 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
+    # set preprocess configs to model
     if 'preprocess_cfg' in cfg:
         cfg.model.setdefault('data_preprocessor', cfg.get('preprocess_cfg', {}))
     runner = build_runner(cfg, args.smoke)  # Runner.from_cfg with our additions

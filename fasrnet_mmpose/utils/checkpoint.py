@@ -51,7 +51,7 @@ def _getattr(obj: object, name: str) -> object:
     raise pickle.UnpicklingError(f'GLOBAL getattr:{getattr(obj, "__name__", "?")}.{name} refused')
 
 
-_MULTIARRAY = np._core.multiarray if np.__version__[:2] >= '2.' else np.core.multiarray
+_MULTIARRAY = np._core.multiarray if int(np.__version__.split('.')[0]) >= 2 else np.core.multiarray
 #: What mmengine checkpoints hold besides tensors and plain containers (docs/model_zoo.md).
 ALLOWED_GLOBALS = [np.dtype, np.ndarray, HistoryBuffer, (_getattr, 'builtins.getattr')]
 ALLOWED_GLOBALS += sorted({type(np.dtype(c)) for c in np.typecodes['All']}, key=str)
