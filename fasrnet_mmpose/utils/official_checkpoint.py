@@ -84,8 +84,8 @@ def plugin_key_to_official(key: str) -> str:
 def extract_state_dict(checkpoint: object) -> Mapping[str, torch.Tensor]:
     """The state dict of a checkpoint: its ``state_dict`` entry, or the checkpoint itself."""
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, Mapping) else None
-    if not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        what = sorted(map(str, checkpoint))[:10] if state is not None else type(checkpoint)
+    if not isinstance(state, Mapping) or not state or not all(map(torch.is_tensor, state.values())):
+        what = list(checkpoint)[:10] if isinstance(checkpoint, Mapping) else type(checkpoint)
         raise ConversionError(f'checkpoint has no "state_dict" and is not a state dict ({what})')
     return state
 
