@@ -1,15 +1,8 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Publish a trained checkpoint: strip training-only state, name it ``<name>-<sha256[:8]>.pth``.
 
-Usage::
-
-    python tools/publish_model.py work_dirs/x/epoch_30.pth work_dirs/x/fasrnet_pt17.pth
-
-writes ``work_dirs/x/fasrnet_pt17-1a2b3c4d.pth`` holding only ``state_dict`` and ``meta`` (without
-the optimizer, schedulers, message hub and the run's config text), the OpenMMLab name whose hash
-prefix the plugin's loader verifies on every download (docs/model_zoo.md). mmpose's own
-``tools/misc/publish_model.py`` fails on mmengine checkpoints with torch >= 2.6
-(``weights_only``); this tool loads them with the plugin's safe loader.
+Usage: ``python tools/publish_model.py work_dirs/x/epoch_30.pth work_dirs/x/fasrnet_pt17.pth``
+(docs/model_zoo.md; mmpose's ``tools/misc/publish_model.py`` fails under torch >= 2.6).
 """
 
 import argparse
@@ -25,26 +18,21 @@ TRAINING_META_KEYS = ('cfg', 'hook_msgs', 'seed', 'experiment_name', 'time', 'mm
 
 
 def publish(src: str, dst: str) -> str:
-    """Strip ``src`` and write it as ``<dst stem>-<sha256[:8]>.pth``.
-
-    Args:
-        src (str): Training checkpoint (any path/URL the plugin loads).
-        dst (str): Output path; its stem becomes the name (``.pth`` is added).
+    """Keep ``state_dict`` and ``meta`` of ``src``; write ``<dst stem>-<sha256[:8]>.pth``.
 
     Returns:
         str: The written file.
     """
-    from fasrnet_mmpose.utils import load_checkpoint_file, sha256_of_file
+    from fasrnet_mmpose.utils.checkpoint import load_checkpoint_file, sha256_of_file
 
     checkpoint = load_checkpoint_file(src, map_location='cpu', logger=None)
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         raise ValueError(f'{src} has no "state_dict": not an mmengine training checkpoint')
     meta = {k: v for k, v in checkpoint.get('meta', {}).items() if k not in TRAINING_META_KEYS}
-    tmp = f'{dst}.tmp'
-    torch.save(dict(state_dict=checkpoint['state_dict'], meta=meta), tmp)
+    torch.save(dict(state_dict=checkpoint['state_dict'], meta=meta), f'{dst}.tmp')
     stem = osp.splitext(dst)[0] if dst.endswith(('.pth', '.pt')) else dst
-    final = f'{stem}-{sha256_of_file(tmp)[:8]}.pth'
-    os.replace(tmp, final)
+    final = f'{stem}-{sha256_of_file(f"{dst}.tmp")[:8]}.pth'
+    os.replace(f'{dst}.tmp', final)
     return final
 
 
@@ -55,7 +43,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     final = publish(args.src, args.dst)
     print(f'published {args.src} -> {final} ({osp.getsize(final) / 2**20:.1f} MiB)')
-    return 0
 
 
 if __name__ == '__main__':

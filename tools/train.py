@@ -1,212 +1,107 @@
 # Copyright (c) OpenMMLab. All rights reserved.
+"""mmpose 1.3.2's tools/train.py plus the plugin's additions (docs/training.md, "Our tools and
+mmpose's"): --smoke, --amp without CUDA, CPU-only distributed runs, one-line errors."""
+
 import argparse
 import os
 import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
-# registers the plugin components and its checkpoint loaders (local files under torch >= 2.6,
-# file:// URLs, hash-checked http(s) downloads) even for configs without `custom_imports`
-import fasrnet_mmpose  # noqa: F401
-from fasrnet_mmpose.utils import (
-    CheckpointDownloadError,
-    run_cli,
-    setup_cpu_distributed,
-    teardown_distributed,
-)
-from fasrnet_mmpose.utils.smoke import (
-    SMOKE_HINT,
-    add_smoke_argument,
-    apply_smoke_settings,
-    drop_persistent_workers_without_workers,
-)
-
-# Differences from mmpose 1.3.2's tools/train.py (docs/training.md, "Our tools and mmpose's"):
-# 1. `import fasrnet_mmpose` above and the CPU-only distributed setup/teardown in main();
-# 2. --smoke N (quick offline run on N samples, fasrnet_mmpose.utils.smoke); a failed download
-#    of the config's pretrained weights names it;
-# 3. persistent_workers is dropped from loaders without workers (torch refuses it);
-# 4. main() run by run_cli (one-line errors, --debug / FASRNET_DEBUG=1 for the traceback).
+import fasrnet_mmpose  # noqa: F401  (registers the plugin and its checkpoint loaders)
+from fasrnet_mmpose.utils import CheckpointDownloadError, run_cli
+from fasrnet_mmpose.utils.train_test import add_smoke_argument, build_runner
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description='Train a (video) pose model with the fasrnet_mmpose plugin. Same interface '
-        'as mmpose/tools/train.py; distributed: tools/dist_train.sh, tools/slurm_train.sh'
-    )
+    parser = argparse.ArgumentParser(description='Train a (video) pose model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--resume',
-        nargs='?',
-        type=str,
-        const='auto',
-        help='If specify checkpint path, resume from it, while if not '
-        'specify, try to auto resume from the latest checkpoint '
-        'in the work directory.',
+        '--resume', nargs='?', const='auto', help='resume from CKPT (default: the latest one)'
     )
+    parser.add_argument('--amp', action='store_true', help='fp16 mixed precision (needs CUDA)')
+    parser.add_argument('--no-validate', action='store_true', help='no validation in training')
+    parser.add_argument('--auto-scale-lr', action='store_true', help='scale lr by batch size')
+    parser.add_argument('--show-dir', help='directory where the visualizations will be saved')
+    parser.add_argument('--show', action='store_true', help='display the predictions')
+    parser.add_argument('--interval', type=int, default=1, help='visualize per interval samples')
+    parser.add_argument('--wait-time', type=float, default=1, help='display time of every window')
     parser.add_argument(
-        '--amp',
-        action='store_true',
-        default=False,
-        help='mixed precision: fp16 autocast + loss scaling on CUDA (no CUDA: fp32, says so)',
+        '--cfg-options', nargs='+', action=DictAction, help='override config settings: key=value'
     )
-    parser.add_argument(
-        '--no-validate',
-        action='store_true',
-        help='whether not to evaluate the checkpoint during training',
-    )
-    parser.add_argument(
-        '--auto-scale-lr',
-        action='store_true',
-        help='whether to auto scale the learning rate according to the '
-        'actual batch size and the original batch size.',
-    )
-    parser.add_argument(
-        '--show-dir', help='directory where the visualization images will be saved.'
-    )
-    parser.add_argument(
-        '--show', action='store_true', help='whether to display the prediction results in a window.'
-    )
-    parser.add_argument('--interval', type=int, default=1, help='visualize per interval samples.')
-    parser.add_argument(
-        '--wait-time', type=float, default=1, help='display time of every window. (second)'
-    )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
-        'Note that the quotation marks are necessary and that no white space '
-        'is allowed.',
-    )
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher',
-    )
-    # When using PyTorch version >= 2.0.0, the `torch.distributed.launch`
-    # will pass the `--local-rank` parameter to `tools/train.py` instead
-    # of `--local_rank`.
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    # torch.distributed.launch (PyTorch >= 2.0) passes `--local-rank`
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    add_smoke_argument(
-        parser,
-        'random initial weights (nothing downloaded), the first N samples (default 8) of the '
-        'train/val sets, no loader workers, one epoch',
-    )
+    add_smoke_argument(parser)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-
     return args
 
 
 def merge_args(cfg, args):
     """Merge CLI arguments to config."""
     if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.launcher = args.launcher
 
     # work_dir is determined in this priority: CLI > segment in file > filename
     if args.work_dir is not None:
-        # update configs according to CLI args if args.work_dir is not None
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        # use config filename as default work_dir if cfg.work_dir is None
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
-    # enable automatic-mixed-precision training
-    if args.amp is True and not torch.cuda.is_available():
-        # mmengine's AmpOptimWrapper (fp16 autocast + dynamic loss scaling) needs a GPU
+    # enable automatic-mixed-precision training (mmengine's AmpOptimWrapper needs CUDA)
+    if args.amp and not torch.cuda.is_available():
         print(
             'tools/train.py: --amp needs a CUDA device (fp16 autocast with loss scaling); '
             'none here, so this run trains in fp32 on the CPU (docs/dcn_impl.md, mixed precision)'
         )
-    elif args.amp is True:
-        from mmengine.optim import AmpOptimWrapper, OptimWrapper
-
-        optim_wrapper = cfg.optim_wrapper.get('type', OptimWrapper)
-        assert optim_wrapper in (
-            OptimWrapper,
-            AmpOptimWrapper,
-            'OptimWrapper',
-            'AmpOptimWrapper',
-        ), f'`--amp` is not supported custom optimizer wrapper type `{optim_wrapper}.'
+    elif args.amp:
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        optim_wrapper = getattr(optim_wrapper, '__name__', optim_wrapper)  # a class or its name
+        assert optim_wrapper in ('OptimWrapper', 'AmpOptimWrapper'), f'--amp: not {optim_wrapper}'
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     # resume training
-    if args.resume == 'auto':
+    if args.resume is not None:
         cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-
+        cfg.load_from = None if args.resume == 'auto' else args.resume
     # enable auto scale learning rate
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
 
     # visualization
     if args.show or (args.show_dir is not None):
-        assert 'visualization' in cfg.default_hooks, (
-            'PoseVisualizationHook is not set in the '
-            '`default_hooks` field of config. Please set '
-            '`visualization=dict(type="PoseVisualizationHook")`'
-        )
-
-        cfg.default_hooks.visualization.enable = True
-        cfg.default_hooks.visualization.show = args.show
+        assert 'visualization' in cfg.default_hooks, 'PoseVisualizationHook is not in default_hooks'
+        vis = cfg.default_hooks.visualization
+        vis.update(enable=True, show=args.show, out_dir=args.show_dir, interval=args.interval)
         if args.show:
-            cfg.default_hooks.visualization.wait_time = args.wait_time
-        cfg.default_hooks.visualization.out_dir = args.show_dir
-        cfg.default_hooks.visualization.interval = args.interval
+            vis.wait_time = args.wait_time
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-
-    # smoke test, loaders without workers
-    if args.smoke is not None:
-        apply_smoke_settings(cfg, args.smoke)
-    drop_persistent_workers_without_workers(cfg)
-
     return cfg
 
 
 def main():
     args = parse_args()
-
-    # load config
-    cfg = Config.fromfile(args.config)
-
-    # merge CLI arguments to config
-    cfg = merge_args(cfg, args)
-
+    cfg = merge_args(Config.fromfile(args.config), args)
     # set preprocess configs to model
     if 'preprocess_cfg' in cfg:
         cfg.model.setdefault('data_preprocessor', cfg.get('preprocess_cfg', {}))
-
-    # CPU-only distributed runs (gloo): see fasrnet_mmpose.utils.setup_cpu_distributed
-    setup_cpu_distributed(cfg)
-
-    # build the runner from config
-    runner = Runner.from_cfg(cfg)
-
-    # start training
+    runner = build_runner(cfg, args.smoke)  # Runner.from_cfg with our additions
     try:
         runner.train()
     except CheckpointDownloadError as e:  # the init_cfg weights (COCO HRNet) cannot be fetched
-        raise CheckpointDownloadError(f'{e}. {SMOKE_HINT}') from e
-    teardown_distributed()
+        raise CheckpointDownloadError(
+            f'{e}. For an offline smoke test add --smoke to tools/train.py (random initial '
+            'weights, nothing is downloaded; docs/training.md); for a real run without the COCO '
+            'HRNet weights set --cfg-options model.backbone.init_cfg=None model.head.init_cfg=None'
+        ) from e
 
 
 if __name__ == '__main__':

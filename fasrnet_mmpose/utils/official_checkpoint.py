@@ -1,301 +1,281 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Official FaSRnet checkpoints (Elvis-Aron/FaSRnet) -> this plugin's layout.
+"""Official FaSRnet checkpoints (Elvis-Aron/FaSRnet): key conversion to the plugin's layout and the
+authors' Google Drive weights (download, safe unpack, sha256-checked cache; docs/model_zoo.md)."""
 
-Key mapping (official -> plugin)::
-
-    rough_pose_estimation_net.final_layer.*  -> head.final_layer.*      (rough heatmaps, HRNet 1x1)
-    rough_pose_estimation_net.<rest>         -> backbone.<rest>         (1:1, mmpose HRNet names)
-    pcda_p.* / pcda_n.*                      -> head.frm.pcda_p.* / head.frm.pcda_n.*
-    TSA_Fusion.*                             -> head.frm.tsa_fusion.*
-    final_layer.*  (top level, FRM 1x1!)     -> head.frm.heatmap_layer.*
-    hm_improve.<srm key>                     -> head.srm.<official_srm_key_to_plugin(srm key)>
-
-The SRM key mapping is shared with DCPose (whose head keys are the SRM keys without a prefix).
-The result loads with ``strict=True`` into the official-mode model (mmpose ``HRNet`` W48 +
-:class:`FaSRHead` with the official flags, docs/official_vs_fixed.md). Used by
-``tools/convert_official_checkpoint.py``, by the checkpoint loaders (an official file given as a
-local path is converted on the fly) and by :mod:`.official_weights` (the authors' download).
-"""
-
+import json
+import os
+import os.path as osp
 import re
+import tarfile
+import tempfile
+import zipfile
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
+from mmengine.config import Config
 from mmengine.logging import print_log
+from mmpose.registry import MODELS
+from mmpose.utils import register_all_modules
 
-MODULE_PREFIX = 'module.'
-OFFICIAL_BACKBONE = 'rough_pose_estimation_net.'
-OFFICIAL_HEADS = ('hm_improve.', 'pcda_p.', 'pcda_n.', 'TSA_Fusion.')
+from ..models.backbones_cfg import hrnet_w48
+from .checkpoint import (
+    ALLOWED_GLOBALS,
+    CheckpointDownloadError,
+    CheckpointHashError,
+    get_checkpoint_cache_dir,
+    sha256_of_file,
+)
 
-# (official prefix, plugin prefix); first match wins, so the backbone's final_layer comes first and
-# the top-level (FRM) final_layer is matched only as an exact top-level prefix.
-_PREFIX_MAP: Tuple[Tuple[str, str], ...] = (
-    (OFFICIAL_BACKBONE + 'final_layer.', 'head.final_layer.'),
-    (OFFICIAL_BACKBONE, 'backbone.'),
+# (official prefix, plugin prefix); first match wins (the backbone's final_layer before backbone)
+_PREFIXES = (
+    ('rough_pose_estimation_net.final_layer.', 'head.final_layer.'),
+    ('rough_pose_estimation_net.', 'backbone.'),
     ('pcda_p.', 'head.frm.pcda_p.'),
     ('pcda_n.', 'head.frm.pcda_n.'),
     ('TSA_Fusion.', 'head.frm.tsa_fusion.'),
     ('final_layer.', 'head.frm.heatmap_layer.'),
+    ('hm_improve.', 'head.srm.'),
 )
-_SRM_OFFICIAL_PREFIX = 'hm_improve.'
-_SRM_PLUGIN_PREFIX = 'head.srm.'
-
-# SRM keys that differ: (official template, plugin template, parameter names); `{}` = layer index,
-# then parameter name. Both directions are read from this one table.
-_SRM_KEY_TEMPLATES = (
-    ('offsets_list.{}.0.{}', 'offset_convs.{}.{}', 'weight'),
-    ('masks_list.{}.0.{}', 'mask_convs.{}.{}', 'weight'),
-    ('modulated_deform_conv_list.{}.deform_conv.{}', 'dcns.{}.{}', 'weight|bias'),
+# SRM keys that differ (official, plugin); ``N`` = layer index. Shared with DCPose's head keys.
+_SRM_KEYS = (
+    ('offsets_list.N.0.weight', 'offset_convs.N.weight'),
+    ('masks_list.N.0.weight', 'mask_convs.N.weight'),
+    ('modulated_deform_conv_list.N.deform_conv.weight', 'dcns.N.weight'),
+    ('modulated_deform_conv_list.N.deform_conv.bias', 'dcns.N.bias'),
 )
-
-
-def _template_regex(template: str, params: str) -> re.Pattern:
-    """The regex of a key template: ``'a.{}.b.{}'`` -> ``^a\\.(\\d+)\\.b\\.(params)$``."""
-    head, mid, tail = template.split('{}')
-    return re.compile(f'^{re.escape(head)}(\\d+){re.escape(mid)}({params}){re.escape(tail)}$')
-
-
-# (official regex, plugin template) and (plugin regex, official template)
-_SRM_TO_PLUGIN = tuple((_template_regex(o, ps), p) for o, p, ps in _SRM_KEY_TEMPLATES)
-_SRM_TO_OFFICIAL = tuple((_template_regex(p, ps), o) for o, p, ps in _SRM_KEY_TEMPLATES)
+_OFFICIAL_HEADS = {'hm_improve', 'pcda_p', 'pcda_n', 'TSA_Fusion'}
+_BROWSER_HINT = 'download the file in a browser and pass its local path'
 _RSB_CHAINS = ('diff_temporal_fuse.', 'support_temporal_fuse.', 'offset_mask_combine_conv.')
 
 
 class ConversionError(ValueError):
-    """Raised when a checkpoint cannot be converted or does not match the target model."""
+    """A checkpoint cannot be converted or does not match the target model."""
 
 
-def _convert_srm_key(key: str, to_plugin: bool) -> str:
-    """Map an SRM key official -> plugin (``to_plugin``) or plugin -> official."""
+def official_srm_key_to_plugin(key: str, inverse: bool = False) -> str:
+    """An official SRM key (``hm_improve.`` stripped, or a DCPose head key) -> the plugin's."""
     if key.startswith(_RSB_CHAINS):
         return key
-    for pattern, template in _SRM_TO_PLUGIN if to_plugin else _SRM_TO_OFFICIAL:
-        match = pattern.match(key)
+    for official, plugin in _SRM_KEYS:
+        src, dst = (plugin, official) if inverse else (official, plugin)
+        match = re.fullmatch(re.escape(src).replace('N', r'(\d+)'), key)
         if match:
-            return template.format(*match.groups())
-    raise ConversionError(f'unknown {"official" if to_plugin else "plugin"} SRM key {key!r}')
+            return dst.replace('N', match.group(1))
+    raise ConversionError(f'unknown {"plugin" if inverse else "official"} SRM key {key!r}')
 
 
-def official_srm_key_to_plugin(key: str) -> str:
-    """Map an official SRM key (FaSRnet ``hm_improve.`` stripped, or a DCPose head key).
-
-    RSB-chain keys are identical; ``offsets_list.i.0.weight`` -> ``offset_convs.i.weight``,
-    ``masks_list.i.0.weight`` -> ``mask_convs.i.weight``,
-    ``modulated_deform_conv_list.i.deform_conv.{weight,bias}`` -> ``dcns.i.{weight,bias}``.
-    """
-    return _convert_srm_key(key, to_plugin=True)
-
-
-def plugin_srm_key_to_official(key: str) -> str:
-    """Inverse of :func:`official_srm_key_to_plugin`."""
-    return _convert_srm_key(key, to_plugin=False)
-
-
-def _convert_key(key: str, to_plugin: bool) -> str:
-    """Map a whole-model key official -> plugin (``to_plugin``) or plugin -> official."""
-    srm_src, srm_dst = _SRM_OFFICIAL_PREFIX, _SRM_PLUGIN_PREFIX
-    if not to_plugin:
-        srm_src, srm_dst = srm_dst, srm_src
-    if key.startswith(srm_src):
-        return srm_dst + _convert_srm_key(key[len(srm_src) :], to_plugin)
-    for official, plugin in _PREFIX_MAP:
-        src, dst = (official, plugin) if to_plugin else (plugin, official)
+def official_key_to_plugin(key: str, inverse: bool = False) -> str:
+    """One official state-dict key (``module.`` stripped) -> the plugin key (or back)."""
+    for official, plugin in _PREFIXES:
+        src, dst = (plugin, official) if inverse else (official, plugin)
         if key.startswith(src):
-            return dst + key[len(src) :]
-    if to_plugin:
-        raise ConversionError(f'unexpected key {key!r}: not part of the official FaSRnet model')
-    raise ConversionError(f'unexpected plugin key {key!r}')
-
-
-def official_key_to_plugin(key: str) -> str:
-    """Map one official FaSRnet state-dict key (``module.`` already stripped) to the plugin key."""
-    return _convert_key(key, to_plugin=True)
+            rest = key[len(src) :]
+            srm = official == 'hm_improve.'
+            return dst + (official_srm_key_to_plugin(rest, inverse) if srm else rest)
+    raise ConversionError(f'unexpected key {key!r}: not part of the official FaSRnet model')
 
 
 def plugin_key_to_official(key: str) -> str:
     """Inverse of :func:`official_key_to_plugin`."""
-    return _convert_key(key, to_plugin=False)
+    return official_key_to_plugin(key, inverse=True)
 
 
-def strip_module_prefix(key: str) -> str:
-    """Remove any number of leading ``module.`` (DataParallel) prefixes."""
-    while key.startswith(MODULE_PREFIX):
-        key = key[len(MODULE_PREFIX) :]
-    return key
-
-
-def extract_state_dict(checkpoint: Mapping) -> Mapping:
-    """Return the state dict of an official checkpoint container (or the dict itself)."""
-    if not isinstance(checkpoint, Mapping):
-        raise ConversionError(f'checkpoint is a {type(checkpoint).__name__}, not a dict')
-    if 'state_dict' in checkpoint and isinstance(checkpoint['state_dict'], Mapping):
-        return checkpoint['state_dict']
-    if checkpoint and all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        return checkpoint
-    raise ConversionError(
-        'checkpoint has no "state_dict" entry and is not a state dict itself '
-        f'(top-level keys: {sorted(checkpoint)[:10]})'
-    )
-
-
-def convert_state_dict(official: Mapping[str, torch.Tensor]) -> 'OrderedDict[str, torch.Tensor]':
-    """Rename every key of an official state dict (order preserved).
-
-    Raises:
-        ConversionError: on keys that do not belong to the official model or on duplicates.
-    """
-    converted: 'OrderedDict[str, torch.Tensor]' = OrderedDict()
-    unknown: List[str] = []
-    for key, value in official.items():
-        key = strip_module_prefix(key)
-        try:
-            new_key = official_key_to_plugin(key)
-        except ConversionError:
-            unknown.append(key)
-            continue
-        if new_key in converted:
-            raise ConversionError(f'duplicate key {key!r} (after stripping "module.")')
-        converted[new_key] = value
-    if unknown:
-        raise ConversionError(
-            _format_keys('unexpected keys (not in the official FaSRnet model)', unknown)
-        )
-    return converted
+def extract_state_dict(checkpoint: object) -> Mapping[str, torch.Tensor]:
+    """The state dict of a checkpoint: its ``state_dict`` entry, or the checkpoint itself."""
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, Mapping) else None
+    if not isinstance(state, Mapping) or not state or not all(map(torch.is_tensor, state.values())):
+        what = list(checkpoint)[:10] if isinstance(checkpoint, Mapping) else type(checkpoint)
+        raise ConversionError(f'checkpoint has no "state_dict" and is not a state dict ({what})')
+    return state
 
 
 def _format_keys(title: str, keys: Iterable[str], limit: int = 20) -> str:
     keys = list(keys)
-    lines = [f'{title}: {len(keys)}']
-    lines += [f'  {k}' for k in keys[:limit]]
-    if len(keys) > limit:
-        lines.append(f'  ... and {len(keys) - limit} more')
-    return '\n'.join(lines)
+    more = [f'  ... and {len(keys) - limit} more'] if len(keys) > limit else []
+    return '\n'.join([f'{title}: {len(keys)}'] + [f'  {k}' for k in keys[:limit]] + more)
 
 
-def check_against(
-    converted: Mapping[str, torch.Tensor], target_shapes: Mapping[str, Tuple[int, ...]]
-) -> None:
-    """Refuse a converted state dict that would not load strictly into the target.
+def convert_state_dict(official: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Rename every key of an official state dict (order kept; ``module.`` stripped)."""
+    keys = [re.sub(r'^(module\.)+', '', k) for k in official]
+    unknown = [k for k in keys if not k.startswith(tuple(o for o, _ in _PREFIXES))]
+    if unknown:
+        raise ConversionError(_format_keys('unexpected keys (not in the official model)', unknown))
+    converted = OrderedDict(zip(map(official_key_to_plugin, keys), official.values()))
+    if len(converted) < len(keys):
+        raise ConversionError('duplicate keys (the same key with and without "module.")')
+    return converted
 
-    Args:
-        converted (Mapping[str, Tensor]): Plugin-named state dict.
-        target_shapes (Mapping[str, tuple]): Key -> shape of the target model's state dict.
 
-    Raises:
-        ConversionError: listing missing keys, unexpected keys and shape mismatches.
-    """
+def check_against(converted: Mapping, target_shapes: Mapping[str, Tuple[int, ...]]) -> None:
+    """Refuse a converted state dict that would not load strictly (lists the offending keys)."""
     missing = [k for k in target_shapes if k not in converted]
     unexpected = [k for k in converted if k not in target_shapes]
-    mismatched = [
-        f'{k}: checkpoint {tuple(converted[k].shape)} vs model {tuple(target_shapes[k])}'
-        for k in target_shapes
-        if k in converted and tuple(converted[k].shape) != tuple(target_shapes[k])
+    wrong = [
+        f'{k}: checkpoint {tuple(converted[k].shape)} vs model {tuple(s)}'
+        for k, s in target_shapes.items()
+        if k in converted and tuple(converted[k].shape) != tuple(s)
     ]
-    problems = []
-    if missing:
-        problems.append(
-            _format_keys(
-                'missing keys (in the model, not in the checkpoint; shown with their plugin names)',
-                missing,
-            )
-        )
-    if unexpected:
-        problems.append(
-            _format_keys('unexpected keys (in the checkpoint, not in the model)', unexpected)
-        )
-    if mismatched:
-        problems.append(_format_keys('shape mismatches', mismatched))
-    if problems:
+    problems = (
+        ('missing keys (in the model, not in the checkpoint; plugin names)', missing),
+        ('unexpected keys (in the checkpoint, not in the model)', unexpected),
+        ('shape mismatches', wrong),
+    )
+    text = [_format_keys(title, keys) for title, keys in problems if keys]
+    if text:
         raise ConversionError(
-            'the checkpoint does not match the official-mode FaSRnet model:\n' + '\n'.join(problems)
+            'the checkpoint does not match the official-mode FaSRnet model:\n' + '\n'.join(text)
         )
 
 
 def build_official_model(config: Optional[str] = None) -> torch.nn.Module:
-    """Build the target model: ``config``'s model, or HRNet-W48 + official-mode ``FaSRHead``."""
-    from mmpose.registry import MODELS
-    from mmpose.utils import register_all_modules
-
+    """``config``'s model, or HRNet-W48 + the official-mode ``FaSRHead``."""
     register_all_modules(init_default_scope=True)
     if config is not None:
-        from mmengine.config import Config
-
         return MODELS.build(Config.fromfile(config).model)
-    from mmpose.models.backbones import HRNet
-
-    from ..models.backbones_cfg import hrnet_w48
-    from ..models.heads import FaSRHead
-
     model = torch.nn.Module()
-    model.backbone = HRNet(extra=hrnet_w48()['extra'])
-    model.head = FaSRHead()  # defaults = official flags
+    model.backbone = MODELS.build(hrnet_w48())
+    model.head = MODELS.build(dict(type='FaSRHead'))  # defaults = official flags
     return model
 
 
-def target_shapes(config: Optional[str] = None) -> 'OrderedDict[str, Tuple[int, ...]]':
-    """Key -> shape of the target model's state dict (built on the meta device when possible)."""
-    try:
-        with torch.device('meta'):
-            model = build_official_model(config)
-    except Exception:  # noqa: BLE001  (some custom module may not support the meta device)
+def target_shapes(config: Optional[str] = None) -> Dict[str, Tuple[int, ...]]:
+    """Key -> shape of the target model's state dict (built on the meta device)."""
+    with torch.device('meta'):
         model = build_official_model(config)
     return OrderedDict((k, tuple(v.shape)) for k, v in model.state_dict().items())
 
 
-def _state_dict_keys(checkpoint: object) -> List[str]:
-    """Keys of the state dict held by ``checkpoint`` (``module.`` stripped), [] if none."""
+def checkpoint_layout(checkpoint: object) -> Optional[str]:
+    """``'official'`` (FaSRnet backbone + heads), ``'plugin'`` (``backbone``/``head``) or None."""
     try:
-        return [strip_module_prefix(k) for k in extract_state_dict(checkpoint)]
+        keys = extract_state_dict(checkpoint)
     except ConversionError:
-        return []
-
-
-def is_official_checkpoint(checkpoint: object) -> bool:
-    """Whether ``checkpoint`` has the official FaSRnet key structure (backbone + FaSRnet heads)."""
-    keys = _state_dict_keys(checkpoint)
-    return any(k.startswith(OFFICIAL_BACKBONE) for k in keys) and any(
-        k.startswith(OFFICIAL_HEADS) for k in keys
-    )
-
-
-def is_plugin_checkpoint(checkpoint: object) -> bool:
-    """Whether ``checkpoint`` already has this plugin's layout (``backbone.*`` + ``head.*``)."""
-    keys = _state_dict_keys(checkpoint)
-    return any(k.startswith('backbone.') for k in keys) and any(k.startswith('head.') for k in keys)
+        return None
+    roots = {re.sub(r'^(module\.)+', '', k).split('.')[0] for k in keys}
+    if 'rough_pose_estimation_net' in roots and roots & _OFFICIAL_HEADS:
+        return 'official'
+    return 'plugin' if {'backbone', 'head'} <= roots else None
 
 
 def convert_checkpoint_dict(checkpoint: Mapping, source: str) -> Dict:
-    """``{'state_dict': converted, 'meta': ...}`` of an official checkpoint (renaming only).
-
-    Args:
-        checkpoint (Mapping): The loaded official checkpoint (or bare state dict).
-        source (str): Where it came from (recorded in ``meta.converted_from``).
-    """
-    converted = convert_state_dict(extract_state_dict(checkpoint))
-    meta = dict(
-        converted_from=source,
-        converter='fasrnet_mmpose.utils.official_checkpoint',
-        note='load into the official-mode model (docs/official_vs_fixed.md) to reproduce the '
-        'official outputs',
-    )
-    return dict(state_dict=converted, meta=meta)
-
-
-def convert_if_official(checkpoint: object, source: str) -> object:
-    """Convert an official FaSRnet checkpoint on the fly (logged); anything else unchanged."""
-    if not is_official_checkpoint(checkpoint):
-        return checkpoint
+    """``{'state_dict': converted, 'meta': {'converted_from': source}}`` (renaming only)."""
     try:
-        converted = convert_checkpoint_dict(checkpoint, source)
+        state_dict = convert_state_dict(extract_state_dict(checkpoint))
     except ConversionError as e:
-        first = str(e).splitlines()[0]
-        raise ConversionError(
-            f'{source} looks like an official FaSRnet checkpoint but cannot be converted: {first}'
+        raise ConversionError(f'cannot convert {source}: ' + str(e).splitlines()[0]) from e
+    return dict(state_dict=state_dict, meta=dict(converted_from=source))
+
+
+def gdown_download(file_id: str, dst: str) -> None:
+    """Download a Google Drive file with ``gdown`` (optional dependency, imported here)."""
+    try:
+        import gdown
+    except ImportError as e:
+        raise CheckpointDownloadError(
+            f'downloading the official FaSRnet weights (Google Drive id {file_id}) needs gdown: '
+            f'pip install gdown, or {_BROWSER_HINT}'
         ) from e
-    print_log(
-        f'{source} is an official FaSRnet checkpoint: converted on the fly to the plugin layout '
-        f'({len(converted["state_dict"])} entries); load it into the official-ckpt config',
-        logger='current',
-    )
+    try:  # gdown < 5 returns None on failure, gdown >= 5 raises
+        failed = gdown.download(id=file_id, output=dst, quiet=False) is None
+        reason = 'quota, permissions or no network'
+    except Exception as e:  # noqa: BLE001
+        failed, reason = True, ' '.join(str(e).split())[:300]
+    if failed:
+        raise CheckpointDownloadError(f'gdown failed on {file_id} ({reason}); {_BROWSER_HINT}')
+
+
+#: ``(file_id, dst_path) -> None``; replace it to download from elsewhere (tests: loopback).
+DRIVE_DOWNLOAD: Callable[[str, str], None] = gdown_download
+
+
+def _log(msg: str) -> None:
+    print_log(f'official FaSRnet weights: {msg}', logger='current')
+
+
+def unpack_archive(path: str, dst: str) -> Optional[List[str]]:
+    """The files of the zip/tar archive ``path`` unpacked into ``dst`` if no member lands outside
+    it (nor is a link); None if ``path`` is no archive."""
+    if zipfile.is_zipfile(path):
+        archive = zipfile.ZipFile(path)
+        members = [  # (name, is a link, is a file)
+            (i.filename, (i.external_attr >> 16) & 0o170000 == 0o120000, not i.is_dir())
+            for i in archive.infolist()
+        ]
+    elif tarfile.is_tarfile(path):
+        archive = tarfile.open(path)
+        archive.extraction_filter = getattr(tarfile, 'data_filter', None)  # belt and braces
+        members = [(m.name, not (m.isfile() or m.isdir()), m.isfile()) for m in archive]
+    else:
+        return None
+    with archive:
+        if any(osp.basename(name) == 'data.pkl' for name, _, _ in members):
+            return None  # a torch.save zip file is a checkpoint, not an archive
+        root = osp.realpath(dst)
+        for name, is_link, _ in members:
+            target = osp.realpath(osp.join(root, name))
+            if is_link or osp.isabs(name) or not target.startswith(root + os.sep):
+                raise CheckpointDownloadError(
+                    f'refusing to unpack {path}: member {name!r} would land outside {dst} '
+                    '(absolute path, "..", or a link)'
+                )
+        archive.extractall(dst)
+    return [osp.join(dst, name) for name, _, is_file in members if is_file]
+
+
+def fetch_official_checkpoint(file_id: str, cache_dir: Optional[str] = None) -> str:
+    """The converted official checkpoint of Google Drive file ``file_id`` (cached in
+    ``cache_dir``, default ``<torch hub cache>/fasrnet_official``, sha256-checked)."""
+    cache_dir = cache_dir or osp.join(get_checkpoint_cache_dir(), 'fasrnet_official')
+    record_path = osp.join(cache_dir, f'{file_id}.json')
+    if osp.isfile(record_path):
+        with open(record_path) as f:
+            record = json.load(f)
+        converted = osp.join(cache_dir, record['converted'])
+        digest = sha256_of_file(converted) if osp.isfile(converted) else 'missing'
+        if digest == record['converted_sha256']:
+            _log(f'using the cached converted file {converted}')
+            return converted
+        for stale in (record_path, converted):
+            if osp.isfile(stale):
+                os.remove(stale)
+        raise CheckpointHashError(
+            f'{converted} (official FaSRnet weights) has sha256 {digest}, recorded '
+            f'{record["converted_sha256"]}: deleted; the next run downloads it again'
+        )
+    os.makedirs(cache_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as work:
+        download = osp.join(work, file_id)
+        _log(f'downloading Google Drive file {file_id} to {download}')
+        DRIVE_DOWNLOAD(file_id, download)
+        files = unpack_archive(download, osp.join(work, 'unpacked'))
+        if files is not None:
+            _log(f'unpacked {len(files)} files from the archive')
+        files = files or [download]
+        for path in sorted(files, key=lambda f: (osp.basename(f) != 'epoch_28_state.pth', f)):
+            try:  # the one the authors' config evaluates first
+                with torch.serialization.safe_globals(ALLOWED_GLOBALS):
+                    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+            except Exception:  # noqa: BLE001  (not a plain-tensor checkpoint: not the one)
+                continue
+            if checkpoint_layout(checkpoint) == 'official':
+                break
+        else:
+            raise CheckpointDownloadError(
+                f'Google Drive file {file_id} holds no official FaSRnet checkpoint (looked at '
+                f'{[osp.basename(f) for f in files][:10]}); {_BROWSER_HINT}'
+            )
+        converted = convert_checkpoint_dict(checkpoint, f'gdrive:{file_id}/{osp.basename(path)}')
+        check_against(converted['state_dict'], target_shapes())
+        torch.save(converted, osp.join(work, 'converted.pth'))
+        sha256 = sha256_of_file(osp.join(work, 'converted.pth'))
+        record = dict(file_id=file_id, checkpoint=osp.basename(path), converted_sha256=sha256)
+        record.update(downloaded_sha256=sha256_of_file(download))
+        record['converted'] = f'fasrnet_official_{file_id}-{sha256[:8]}.pth'
+        os.replace(osp.join(work, 'converted.pth'), osp.join(cache_dir, record['converted']))
+    with open(record_path, 'w') as f:
+        json.dump(record, f, indent=1)
+    converted = osp.join(cache_dir, record['converted'])
+    _log(f'converted {record["checkpoint"]} and cached it as {converted} (sha256 recorded)')
     return converted

@@ -28,11 +28,10 @@ import fasrnet_mmpose.utils.checkpoint as ckpt_module
 from fasrnet_mmpose.utils import (
     CheckpointDownloadError,
     CheckpointHashError,
-    file_url_to_path,
     get_checkpoint_cache_dir,
-    get_hash_prefix,
     load_checkpoint_file,
 )
+from fasrnet_mmpose.utils.checkpoint import file_url_to_path, get_hash_prefix
 
 
 class TinyNet(nn.Module):
@@ -142,9 +141,9 @@ def test_file_url_to_path(tmp_path):
 
 def test_registered_schemes():
     get = CheckpointLoader._get_checkpoint_loader
-    assert get('/abs/a.pth') is ckpt_module.load_from_local
-    assert get('relative/a.pth') is ckpt_module.load_from_local
-    assert get('file:///abs/a.pth') is ckpt_module.load_from_file_url
+    assert get('/abs/a.pth') is ckpt_module.safe_load
+    assert get('relative/a.pth') is ckpt_module.safe_load
+    assert get('file:///abs/a.pth') is ckpt_module.safe_load
     assert get('http://h/a.pth') is ckpt_module.load_from_http
     assert get('https://h/a.pth') is ckpt_module.load_from_http
     # the '' override must not shadow mmengine's other schemes

@@ -31,9 +31,9 @@ from fasrnet_mmpose.utils import (
     CheckpointHashError,
     get_checkpoint_cache_dir,
     load_checkpoint_file,
-    official_weights,
-    sha256_of_file,
 )
+from fasrnet_mmpose.utils import official_checkpoint as official_weights
+from fasrnet_mmpose.utils.checkpoint import sha256_of_file
 from fasrnet_mmpose.utils.official_checkpoint import official_key_to_plugin
 
 DRIVE_ID = '1eD0oENp4_NKpodaTZs2P9c4TXjZ8nbdg'
