@@ -1,12 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""PoseTrack18 ``images``/``annotations`` files: reader (poseval's PT18 conversion) and writer.
-
-Reading follows poseval's PT18 -> PT17 converter: 15 joints via the ``categories[0].keypoints``
-names (ears dropped), the "absent joint" rule of :func:`absent_joints`, per-joint score
-``scores[k]`` (poseval's ``MIN_SCORE`` when a prediction has none), head box ``bbox_head``
-(``x2 = x + w``). Writing produces the file the official FaSRnet/DCPose code writes for
-PoseTrack18: 17 keypoints ``[x, y, score]``, ``scores``, box ``score``, ``track_id``.
-"""
+"""PoseTrack18 ``images``/``annotations`` files: reader (poseval's PT18 conversion) and writer."""
 
 import logging
 from typing import Optional, Sequence, Tuple
@@ -14,7 +7,6 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from .posetrack_data import (
-    HEAD_SIZE_FACTOR,
     MIN_SCORE,
     POSEVAL_JOINTS,
     PT18_KEYPOINTS,
@@ -22,6 +14,7 @@ from .posetrack_data import (
     PoseTrackFormatError,
     PoseTrackVideo,
     float_matrix,
+    head_size,
     keypoint_table,
     object_array,
     polygon,
@@ -36,51 +29,33 @@ PT18_SKELETON = [
 ]  # fmt: skip
 
 
-def _images(data: dict, source: str, is_gt: bool) -> tuple:
-    """Frame names, image ids, vid ids, ignore polygons and the ``id -> frame`` table."""
-    images = data.get('images')
-    if not isinstance(images, list):
-        raise PoseTrackFormatError(f'{source}: "images" must be a list of image records')
-    if not all(isinstance(img, dict) and 'id' in img for img in images):
-        i = next(i for i, img in enumerate(images) if not (isinstance(img, dict) and 'id' in img))
-        raise PoseTrackFormatError(f'{source}: images[{i}] must be a dict with an "id"')
-    ids = [img['id'] for img in images]
-    try:
-        id_to_frame = {iid: i for i, iid in enumerate(ids)}
-    except TypeError:
-        raise PoseTrackFormatError(f'{source}: image ids must be numbers or strings') from None
-    if len(id_to_frame) < len(ids):
-        seen = set()
-        i = next(i for i, iid in enumerate(ids) if iid in seen or seen.add(iid))
-        raise PoseTrackFormatError(f'{source}: images[{i}]: duplicate image id {ids[i]!r}')
-    names = [str(img.get('file_name', '')) for img in images]
-    vid_ids = [img.get('vid_id') for img in images]
-    regions = [[] for _ in images]
-    for i, img in enumerate(images):
-        rx, ry = img.get('ignore_regions_x'), img.get('ignore_regions_y')
-        if not (is_gt and rx):
-            continue
-        if not isinstance(rx, list) or not isinstance(ry, list) or len(rx) != len(ry):
-            raise PoseTrackFormatError(
-                f'{source}: images[{i}]: "ignore_regions_x" and "ignore_regions_y" must be '
-                'lists with one entry per region'
-            )
-        regions[i] = [
-            polygon(xs, ys, source, f'images[{i}] region {r}')
-            for r, (xs, ys) in enumerate(zip(rx, ry))
-        ]
-    return names, ids, vid_ids, regions, id_to_frame
-
-
 def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
-    """The video (persons sorted by frame) of a decoded PoseTrack18 file ``source``; GT
-    (``is_gt``: ignore regions, head boxes) or predictions (keypoints, finite scores required)."""
-    names, ids, vid_ids, regions, id_to_frame = _images(data, source, is_gt)
-    # keypoint names -> poseval ids (poseval builds the same table from the categories)
-    kpt_names = list(PT18_KEYPOINTS)
-    cats = data.get('categories')
-    if isinstance(cats, list) and cats and isinstance(cats[0], dict) and 'keypoints' in cats[0]:
-        kpt_names = list(cats[0]['keypoints'])
+    """The video of a decoded PoseTrack18 file ``source``: GT (``is_gt``: ignore regions, head
+    boxes) or predictions (keypoints and finite scores required). Rules: ``docs/evaluation.md``."""
+    images, anns = data.get('images'), data.get('annotations') or []
+    if not isinstance(images, list) or not isinstance(anns, list):
+        raise PoseTrackFormatError(f'{source}: "images" and "annotations" must be lists')
+    try:
+        id_to_frame = {img['id']: f for f, img in enumerate(images)}
+    except (KeyError, TypeError):
+        raise PoseTrackFormatError(f'{source}: every image needs a number or string "id"') from None
+    if len(id_to_frame) < len(images):
+        raise PoseTrackFormatError(f'{source}: "images" lists an image id twice')
+    names = [str(img.get('file_name', '')) for img in images]
+    regions = [[] for _ in images]
+    for f, img in enumerate(images if is_gt else ()):
+        rx, ry = img.get('ignore_regions_x'), img.get('ignore_regions_y')
+        if rx and not (isinstance(rx, list) and isinstance(ry, list) and len(rx) == len(ry)):
+            raise PoseTrackFormatError(
+                f'{source}: images[{f}]: "ignore_regions_x" and "ignore_regions_y" must be lists '
+                'with one entry per region'
+            )
+        label = f'{source}: images[{f}]'
+        regions[f] = [polygon(xs, ys, label) for xs, ys in zip(rx, ry)] if rx else []
+    try:  # keypoint names -> poseval ids (poseval builds the same table from the categories)
+        kpt_names = list(data['categories'][0]['keypoints'])
+    except (KeyError, IndexError, TypeError):
+        kpt_names = list(PT18_KEYPOINTS)
     missing = [n for n in POSEVAL_JOINTS if n not in kpt_names]
     if missing:
         raise PoseTrackFormatError(
@@ -88,127 +63,84 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         )
     table, num_kpts = keypoint_table(kpt_names), len(kpt_names)
 
-    anns = data.get('annotations') or []
-    if not isinstance(anns, list):
-        raise PoseTrackFormatError(f'{source}: "annotations" must be a list')
-    if not all(isinstance(a, dict) for a in anns):
-        i = next(i for i, a in enumerate(anns) if not isinstance(a, dict))
-        raise PoseTrackFormatError(f'{source}: annotations[{i}] must be a dict')
-    try:
-        frame = np.array([id_to_frame[a.get('image_id')] for a in anns], np.int64)
-    except (KeyError, TypeError):
-        i = next(i for i, a in enumerate(anns) if _unknown(id_to_frame, a.get('image_id')))
-        raise PoseTrackFormatError(
-            f'{source}: annotations[{i}]: image_id {anns[i].get("image_id")!r} is not listed in '
-            '"images"'
-        ) from None
+    def frame_of(i: int, ann: dict) -> int:
+        try:
+            return id_to_frame[ann['image_id']]
+        except (KeyError, TypeError):
+            what = ann.get('image_id') if isinstance(ann, dict) else 'of a non-dict annotation'
+            raise PoseTrackFormatError(
+                f'{source}: annotations[{i}]: image_id {what!r} is not listed in "images"'
+            ) from None
+
+    frame = np.array([frame_of(i, a) for i, a in enumerate(anns)], np.int64)
 
     def label(i: int) -> str:
-        return f'annotations[{i}] (image {names[frame[i]]!r})'
+        return f'{source}: annotations[{i}] (image {names[frame[i]]!r})'
 
-    kp_list = [a.get('keypoints') for a in anns]
-    has_kpts = np.array([k is not None for k in kp_list], bool)
-    if not is_gt and not has_kpts.all():
-        raise PoseTrackFormatError(
-            f'{source}: {label(int(np.argmin(has_kpts)))} has no "keypoints"'
-        )
-    kidx = np.flatnonzero(has_kpts)
-    kpts = float_matrix(
-        [kp_list[i] for i in kidx] if len(kidx) < len(anns) else kp_list,
-        3 * num_kpts,
-        source,
-        'keypoints',
-        lambda k: label(kidx[k]),
-    ).reshape(-1, num_kpts, 3)
-    persons = PersonArrays.empty(len(anns))
-    persons.frame = frame
+    kps = [a.get('keypoints') for a in anns]
+    kidx = np.array([i for i, k in enumerate(kps) if k is not None], np.int64)
+    if not is_gt and len(kidx) < len(anns):
+        raise PoseTrackFormatError(f'{label(kps.index(None))} has no "keypoints"')
+    kpts = float_matrix([kps[i] for i in kidx], 3 * num_kpts, 'keypoints', lambda k: label(kidx[k]))
+    kpts = kpts.reshape(-1, num_kpts, 3)
+    persons = PersonArrays.empty(len(anns), frame)
     persons.track_id = object_array([a.get('track_id') for a in anns])
-    part = PersonArrays.from_keypoints(frame[kidx], kpts[..., :2], kpts[..., 2], table)
+    part = PersonArrays.from_keypoints(0, kpts[..., :2], kpts[..., 2], table)
     persons.xy[kidx], persons.valid[kidx] = part.xy, part.valid
-
-    if is_gt:
-        _read_head_sizes(anns, persons, source, label)
+    if is_gt:  # head box (x, y, w, h): x2 = x + w as in poseval
+        hidx = [i for i, a in enumerate(anns) if a.get('bbox_head') is not None]
+        hb = float_matrix(
+            [anns[i]['bbox_head'] for i in hidx], 4, 'bbox_head', lambda k: label(hidx[k])
+        )
+        persons.head_size[hidx] = head_size(
+            hb[:, 0], hb[:, 1], hb[:, 0] + hb[:, 2], hb[:, 1] + hb[:, 3]
+        )
     else:
-        _read_scores(anns, persons, table, num_kpts, source, label)
-    num_rects = np.bincount(frame, minlength=len(names)).astype(np.int64)
-    video = PoseTrackVideo(source, 'pt18', names, ids, vid_ids, num_rects, regions, persons)
+        bad = (~np.isfinite(persons.xy).all(axis=2) & persons.valid).any(axis=1)
+        if bad.any():
+            raise PoseTrackFormatError(f'{label(int(np.argmax(bad)))}: "keypoints" contain NaN/inf')
+        scores = [a.get('scores') for a in anns]
+        sidx = np.array([i for i, s in enumerate(scores) if isinstance(s, list) and s], np.int64)
+        sc = float_matrix([scores[i] for i in sidx], num_kpts, 'scores', lambda k: label(sidx[k]))
+        sc, sel = sc[:, table >= 0], table[table >= 0]
+        bad = ~np.isfinite(sc).all(axis=1)
+        if bad.any():
+            raise PoseTrackFormatError(f'{label(sidx[np.argmax(bad)])}: "scores" contain NaN/inf')
+        persons.score[sidx[:, None], sel[None, :]] = sc
+        if len(sidx) < len(anns):
+            logger.warning(
+                '%s: %d predictions have no per-joint "scores"; using poseval\'s fallback score %s',
+                source,
+                len(anns) - len(sidx),
+                MIN_SCORE,
+            )
+    vid_ids, num_rects = (
+        [img.get('vid_id') for img in images],
+        np.bincount(frame, minlength=len(images)),
+    )
+    video = PoseTrackVideo(
+        source, 'pt18', names, list(id_to_frame), vid_ids, num_rects, regions, persons
+    )
     return video.sort_by_frame()
 
 
-def _unknown(id_to_frame: dict, iid) -> bool:
-    try:
-        return iid not in id_to_frame
-    except TypeError:
-        return True
-
-
-def _read_head_sizes(anns: list, persons: PersonArrays, source: str, label) -> None:
-    """GT head box -> head size: ``x2 = x1 + w`` like poseval, then 0.6 * diagonal."""
-    hb_idx = [i for i, a in enumerate(anns) if a.get('bbox_head') is not None]
-    hb = float_matrix(
-        [anns[i]['bbox_head'] for i in hb_idx], 4, source, 'bbox_head', lambda k: label(hb_idx[k])
-    )
-    dx = (hb[:, 0] + hb[:, 2]) - hb[:, 0]
-    dy = (hb[:, 1] + hb[:, 3]) - hb[:, 1]
-    persons.head_size[hb_idx] = HEAD_SIZE_FACTOR * np.sqrt(dx * dx + dy * dy)
-
-
-def _read_scores(
-    anns: list, persons: PersonArrays, table: np.ndarray, num_kpts: int, source: str, label
-) -> None:
-    """Prediction per-joint ``scores`` (poseval's ``MIN_SCORE`` where a person has none)."""
-    bad = ~np.isfinite(persons.xy).all(axis=2) & persons.valid
-    if bad.any():
-        i = int(np.flatnonzero(bad.any(axis=1))[0])
-        raise PoseTrackFormatError(f'{source}: {label(i)}: "keypoints" contain NaN/inf')
-    sc_list = [a.get('scores') for a in anns]
-    gidx = np.array(
-        [i for i, s in enumerate(sc_list) if isinstance(s, list) and len(s) > 0], np.int64
-    )
-    sc = float_matrix(
-        [sc_list[i] for i in gidx] if len(gidx) < len(anns) else sc_list,
-        num_kpts,
-        source,
-        'scores',
-        lambda k: label(gidx[k]),
-    )
-    sel = table >= 0
-    if not np.isfinite(sc[:, sel]).all():
-        i = int(gidx[np.flatnonzero(~np.isfinite(sc[:, sel]).all(axis=1))[0]])
-        raise PoseTrackFormatError(f'{source}: {label(i)}: "scores" contain NaN/inf')
-    persons.score[gidx[:, None], table[sel][None, :]] = sc[:, sel]
-    if len(gidx) < len(anns):
-        logger.warning(
-            '%s: %d predictions have no per-joint "scores"; using poseval\'s fallback score %s',
-            source,
-            len(anns) - len(gidx),
-            MIN_SCORE,
-        )
-
-
 def write_pt18(
-    video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]]
+    video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, ...]]]
 ) -> dict:
-    """``images``/``annotations``/``categories`` prediction file of the frames of GT ``video``
-    (its image ids): per frame None or ``(keypoints (N, 17, 2), per-joint scores to write
-    (N, 17), box scores (N,)[, track ids (N,)])``; without track ids, ``track_id`` = index of
-    the person in the frame."""
-    images, annotations = [], []
+    """The PoseTrack18 prediction file of the frames of GT ``video`` (its image ids): per frame
+    None or ``(keypoints (N, 17, 2), scores to write (N, 17), box scores (N,)[, track ids (N,)])``;
+    without track ids, ``track_id`` is the index of the person in its frame."""
+    images, anns = [], []
     for f, name in enumerate(video.frame_names):
-        iid = video.image_ids[f] if video.image_ids[f] is not None else f
+        iid = f if video.image_ids[f] is None else video.image_ids[f]
         images.append(dict(id=iid, file_name=name))
-        if per_frame[f] is None:
-            continue
-        kpts, scores, box = per_frame[f][:3]
-        tids = per_frame[f][3].tolist() if len(per_frame[f]) > 3 else range(len(kpts))
-        flat = np.concatenate([kpts, scores[..., None]], axis=2).reshape(len(kpts), -1)
-        for t, k, s, b in zip(tids, flat.tolist(), scores.tolist(), box.tolist()):
-            annotations.append(dict(image_id=iid, keypoints=k, scores=s, score=b, track_id=t))
-    category = dict(
-        supercategory='person',
-        id=1,
-        name='person',
-        keypoints=list(PT18_KEYPOINTS),
-        skeleton=PT18_SKELETON,
+        if per_frame[f] is not None:
+            kpts, scores, box = per_frame[f][:3]
+            tids = per_frame[f][3].tolist() if len(per_frame[f]) > 3 else range(len(kpts))
+            flat = np.concatenate([kpts, scores[..., None]], axis=2).reshape(len(kpts), -1)
+            for t, k, s, b in zip(tids, flat.tolist(), scores.tolist(), box.tolist()):
+                anns.append(dict(image_id=iid, keypoints=k, scores=s, score=b, track_id=t))
+    category = dict(supercategory='person', id=1, name='person', keypoints=list(PT18_KEYPOINTS))
+    return dict(
+        images=images, annotations=anns, categories=[dict(category, skeleton=PT18_SKELETON)]
     )
-    return dict(images=images, annotations=annotations, categories=[category])
