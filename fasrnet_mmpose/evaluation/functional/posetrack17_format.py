@@ -18,7 +18,6 @@ from .posetrack_data import (
     first,
     head_size,
     is_number,
-    object_array,
     polygon,
 )
 
@@ -48,17 +47,16 @@ def _slow_points(rects: List[dict], where: Callable[[int], str]) -> Tuple[list, 
             raise PoseTrackFormatError(f'{where(k)}: "point" must be a list')
         point_lists.append(pts or [])
         for n, p in enumerate(pts or []):
-            try:
-                vals = [first(p[key]) for key in ('id', 'x', 'y')]
-            except (KeyError, TypeError):
+            keys = (
+                ('id', 'x', 'y', 'score')
+                if isinstance(p, dict) and {'id', 'x', 'y'} <= p.keys()
+                else ()
+            )
+            vals = [first(p.get(key, MIN_SCORE)) for key in keys]
+            vals[:1] = [np.nan] if vals[:1] == [None] else vals[:1]  # id None: ignored
+            if len(vals) < 4 or not all(map(is_number, vals)):
                 raise PoseTrackFormatError(
-                    f'{where(k)} point {n}: needs "id", "x" and "y"'
-                ) from None
-            vals += [first(p['score']) if 'score' in p else MIN_SCORE]
-            vals[0] = np.nan if vals[0] is None else vals[0]
-            if not all(map(is_number, vals)):
-                raise PoseTrackFormatError(
-                    f'{where(k)} point {n}: id/x/y/score must be numbers, got {p!r}'
+                    f'{where(k)} point {n}: needs numbers "id", "x", "y" (and "score"), got {p!r}'
                 )
             rows.append(vals)
     return track_ids, point_lists, np.array(rows, np.float64).reshape(-1, 4)
@@ -67,8 +65,8 @@ def _slow_points(rects: List[dict], where: Callable[[int], str]) -> Tuple[list, 
 def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     """The video of a decoded PoseTrack17 ``annolist`` file ``source``: GT (``is_gt``: ignore
     regions, head boxes) or predictions (finite points required)."""
-    annolist = data.get('annolist')
-    if not isinstance(annolist, list) or not all(isinstance(fr, dict) for fr in annolist):
+    annolist = data['annolist'] if isinstance(data['annolist'], list) else [None]
+    if not all(isinstance(fr, dict) for fr in annolist):
         raise PoseTrackFormatError(f'{source}: "annolist" must be a list of frame dicts')
     images = [first(fr.get('image')) for fr in annolist]
     names = [str(im.get('name', '')) if isinstance(im, dict) else '' for im in images]
@@ -107,8 +105,7 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         raise PoseTrackFormatError(
             f'{where(owner[k])}: a point has non-finite x/y/score: {list(pts[k])}'
         )
-    persons = PersonArrays.empty(len(rects), frame)
-    persons.track_id = object_array(track_ids)
+    persons = PersonArrays.empty(frame, track_ids)
     pid = pts[:, 0]
     ok = (pid >= 0) & (pid < NUM_JOINTS) & (pid == np.floor(pid))  # also drops id None (NaN)
     pp, pid, pts = owner[ok], pid[ok].astype(np.int64), pts[ok, 1:]
@@ -116,11 +113,8 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     if not (np.diff(key) > 0).all():  # poseval takes the first point of an id (getPointGTbyID)
         _, idx = np.unique(key, return_index=True)
         pp, pid, pts = pp[idx], pid[idx], pts[idx]
-    persons.xy[pp, pid], persons.score[pp, pid], persons.valid[pp, pid] = (
-        pts[:, :2],
-        pts[:, 2],
-        True,
-    )
+    persons.xy[pp, pid], persons.score[pp, pid] = pts[:, :2], pts[:, 2]
+    persons.valid[pp, pid] = True
     if is_gt and rects:
         persons.head_size = head_size(*_head_boxes(rects).T)
     nones = [None] * len(names)
@@ -164,10 +158,3 @@ def write_pt17(
                 rects.append(dict(annopoints=[dict(point=points)], score=[b], track_id=[tid]))
         annolist.append(dict(image=[dict(name=name)], imgnum=[f + 1], annorect=rects))
     return dict(annolist=annolist)
-
-
-def dummy_persons(frames: np.ndarray) -> PersonArrays:
-    """The dummy persons :func:`write_pt17` puts into ``frames``, as read back."""
-    persons = PersonArrays.empty(len(frames), frames)
-    persons.score[:, 0], persons.valid[:, 0], persons.track_id[:] = DUMMY_SCORE, True, 0
-    return persons

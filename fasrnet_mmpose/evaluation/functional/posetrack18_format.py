@@ -13,10 +13,10 @@ from .posetrack_data import (
     PersonArrays,
     PoseTrackFormatError,
     PoseTrackVideo,
+    absent_joints,
     float_matrix,
     head_size,
     keypoint_table,
-    object_array,
     polygon,
 )
 
@@ -29,9 +29,20 @@ PT18_SKELETON = [
 ]  # fmt: skip
 
 
+def _regions(img: dict, label: str) -> list:
+    """The ignore polygons of an image record."""
+    rx, ry = img.get('ignore_regions_x'), img.get('ignore_regions_y')
+    if rx and not (isinstance(rx, list) and isinstance(ry, list) and len(rx) == len(ry)):
+        raise PoseTrackFormatError(
+            f'{label}: "ignore_regions_x" and "ignore_regions_y" must be lists with one entry per '
+            'region'
+        )
+    return [polygon(xs, ys, label) for xs, ys in zip(rx, ry)] if rx else []
+
+
 def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     """The video of a decoded PoseTrack18 file ``source``: GT (``is_gt``: ignore regions, head
-    boxes) or predictions (keypoints and finite scores required). Rules: ``docs/evaluation.md``."""
+    boxes ``x, y, w, h``) or predictions (finite keypoints and per-joint ``scores``)."""
     images, anns = data.get('images'), data.get('annotations') or []
     if not isinstance(images, list) or not isinstance(anns, list):
         raise PoseTrackFormatError(f'{source}: "images" and "annotations" must be lists')
@@ -42,16 +53,9 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     if len(id_to_frame) < len(images):
         raise PoseTrackFormatError(f'{source}: "images" lists an image id twice')
     names = [str(img.get('file_name', '')) for img in images]
-    regions = [[] for _ in images]
-    for f, img in enumerate(images if is_gt else ()):
-        rx, ry = img.get('ignore_regions_x'), img.get('ignore_regions_y')
-        if rx and not (isinstance(rx, list) and isinstance(ry, list) and len(rx) == len(ry)):
-            raise PoseTrackFormatError(
-                f'{source}: images[{f}]: "ignore_regions_x" and "ignore_regions_y" must be lists '
-                'with one entry per region'
-            )
-        label = f'{source}: images[{f}]'
-        regions[f] = [polygon(xs, ys, label) for xs, ys in zip(rx, ry)] if rx else []
+    regions = [
+        _regions(img, f'{source}: images[{f}]') if is_gt else [] for f, img in enumerate(images)
+    ]
     try:  # keypoint names -> poseval ids (poseval builds the same table from the categories)
         kpt_names = list(data['categories'][0]['keypoints'])
     except (KeyError, IndexError, TypeError):
@@ -59,7 +63,7 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     missing = [n for n in POSEVAL_JOINTS if n not in kpt_names]
     if missing:
         raise PoseTrackFormatError(
-            f'{source}: categories[0]["keypoints"] lacks the PoseTrack joints {missing}'
+            f'{source}: categories[0]["keypoints"] lacks the joints {missing}'
         )
     table, num_kpts = keypoint_table(kpt_names), len(kpt_names)
 
@@ -67,9 +71,9 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         try:
             return id_to_frame[ann['image_id']]
         except (KeyError, TypeError):
-            what = ann.get('image_id') if isinstance(ann, dict) else 'of a non-dict annotation'
+            iid = ann.get('image_id') if isinstance(ann, dict) else 'of a non-dict annotation'
             raise PoseTrackFormatError(
-                f'{source}: annotations[{i}]: image_id {what!r} is not listed in "images"'
+                f'{source}: annotations[{i}]: image_id {iid!r} is not listed in "images"'
             ) from None
 
     frame = np.array([frame_of(i, a) for i, a in enumerate(anns)], np.int64)
@@ -77,17 +81,19 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     def label(i: int) -> str:
         return f'{source}: annotations[{i}] (image {names[frame[i]]!r})'
 
+    persons = PersonArrays.empty(frame, [a.get('track_id') for a in anns])
     kps = [a.get('keypoints') for a in anns]
-    kidx = np.array([i for i, k in enumerate(kps) if k is not None], np.int64)
-    if not is_gt and len(kidx) < len(anns):
+    rows = np.array([i for i, k in enumerate(kps) if k is not None], np.int64)
+    if not is_gt and len(rows) < len(anns):
         raise PoseTrackFormatError(f'{label(kps.index(None))} has no "keypoints"')
-    kpts = float_matrix([kps[i] for i in kidx], 3 * num_kpts, 'keypoints', lambda k: label(kidx[k]))
-    kpts = kpts.reshape(-1, num_kpts, 3)
-    persons = PersonArrays.empty(len(anns), frame)
-    persons.track_id = object_array([a.get('track_id') for a in anns])
-    part = PersonArrays.from_keypoints(0, kpts[..., :2], kpts[..., 2], table)
-    persons.xy[kidx], persons.valid[kidx] = part.xy, part.valid
-    if is_gt:  # head box (x, y, w, h): x2 = x + w as in poseval
+    kpts = float_matrix([kps[i] for i in rows], 3 * num_kpts, 'keypoints', lambda k: label(rows[k]))
+    kpts = kpts.reshape(-1, num_kpts, 3)[:, table >= 0]  # 15 joints (ears dropped)
+    joints = (rows[:, None], table[table >= 0][None, :])
+    persons.xy[joints], persons.valid[joints] = (
+        kpts[..., :2],
+        ~absent_joints(kpts[..., :2], kpts[..., 2]),
+    )
+    if is_gt:  # x2 = x + w as in poseval
         hidx = [i for i, a in enumerate(anns) if a.get('bbox_head') is not None]
         hb = float_matrix(
             [anns[i]['bbox_head'] for i in hidx], 4, 'bbox_head', lambda k: label(hidx[k])
@@ -98,30 +104,29 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     else:
         bad = (~np.isfinite(persons.xy).all(axis=2) & persons.valid).any(axis=1)
         if bad.any():
-            raise PoseTrackFormatError(f'{label(int(np.argmax(bad)))}: "keypoints" contain NaN/inf')
+            raise PoseTrackFormatError(f'{label(np.argmax(bad))}: "keypoints" contain NaN/inf')
         scores = [a.get('scores') for a in anns]
-        sidx = np.array([i for i, s in enumerate(scores) if isinstance(s, list) and s], np.int64)
-        sc = float_matrix([scores[i] for i in sidx], num_kpts, 'scores', lambda k: label(sidx[k]))
-        sc, sel = sc[:, table >= 0], table[table >= 0]
-        bad = ~np.isfinite(sc).all(axis=1)
+        rows = np.array([i for i, s in enumerate(scores) if isinstance(s, list) and s], np.int64)
+        sc = float_matrix([scores[i] for i in rows], num_kpts, 'scores', lambda k: label(rows[k]))
+        bad = ~np.isfinite(sc[:, table >= 0]).all(axis=1)
         if bad.any():
-            raise PoseTrackFormatError(f'{label(sidx[np.argmax(bad)])}: "scores" contain NaN/inf')
-        persons.score[sidx[:, None], sel[None, :]] = sc
-        if len(sidx) < len(anns):
+            raise PoseTrackFormatError(f'{label(rows[np.argmax(bad)])}: "scores" contain NaN/inf')
+        persons.score[rows[:, None], table[table >= 0][None, :]] = sc[:, table >= 0]
+        if len(rows) < len(anns):
             logger.warning(
                 '%s: %d predictions have no per-joint "scores"; using poseval\'s fallback score %s',
                 source,
-                len(anns) - len(sidx),
+                len(anns) - len(rows),
                 MIN_SCORE,
             )
+    persons = persons.take(np.argsort(frame, kind='stable'))  # by frame, file order within
     vid_ids, num_rects = (
         [img.get('vid_id') for img in images],
         np.bincount(frame, minlength=len(images)),
     )
-    video = PoseTrackVideo(
+    return PoseTrackVideo(
         source, 'pt18', names, list(id_to_frame), vid_ids, num_rects, regions, persons
     )
-    return video.sort_by_frame()
 
 
 def write_pt18(

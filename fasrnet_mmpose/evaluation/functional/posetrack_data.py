@@ -36,14 +36,7 @@ def keypoint_table(names: Sequence[str]) -> np.ndarray:
 PT18_TO_POSEVAL = keypoint_table(PT18_KEYPOINTS)
 POSEVAL_TO_PT18 = np.array([PT18_KEYPOINTS.index(n) for n in POSEVAL_JOINTS], np.int64)
 MIN_SCORE = -9999.0  # poseval's score of a predicted point without a score
-HEAD_SIZE_FACTOR = 0.6  # head size = 0.6 * diagonal of the GT head box
 FORMATS = ('pt17', 'pt18')
-
-
-def head_size(x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
-    """PCKh reference length of GT head boxes: 0.6 x diagonal."""
-    dx, dy = x2 - x1, y2 - y1
-    return HEAD_SIZE_FACTOR * np.sqrt(dx * dx + dy * dy)
 
 
 class PoseTrackFormatError(ValueError):
@@ -54,6 +47,12 @@ def absent_joints(xy: np.ndarray, third: np.ndarray) -> np.ndarray:
     """The one "absent joint" rule: ``(...)`` bool, keypoint ``xy`` ``(..., 2)`` at (0, 0) with
     third value (visibility / score) 0 (poseval's PT18 converter drops it, our PT17 writer too)."""
     return (xy[..., 0] == 0) & (xy[..., 1] == 0) & (third == 0)
+
+
+def head_size(x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
+    """PCKh reference length of GT head boxes: 0.6 x diagonal."""
+    dx, dy = x2 - x1, y2 - y1
+    return 0.6 * np.sqrt(dx * dx + dy * dy)
 
 
 @dataclass
@@ -70,24 +69,13 @@ class PersonArrays:
     track_id: np.ndarray
 
     @classmethod
-    def empty(cls, n: int = 0, frame: Any = 0) -> 'PersonArrays':
-        """``n`` persons in ``frame`` (scalar or (n,)) without joints, score, head or track id."""
-        frame = np.broadcast_to(np.asarray(frame, np.int64), (n,)).copy()
+    def empty(cls, frame: Sequence[int], track_id: Sequence[Any] = ()) -> 'PersonArrays':
+        """Persons of ``frame`` (N,) and ``track_id`` (N values, default None) without joints."""
+        n = len(frame)
+        ids = np.fromiter(track_id, object, n) if len(track_id) else np.full(n, None, object)
         xy, valid = np.zeros((n, NUM_JOINTS, 2)), np.zeros((n, NUM_JOINTS), bool)
-        score = np.full((n, NUM_JOINTS), MIN_SCORE)
-        return cls(frame, xy, valid, score, np.full(n, np.nan), np.full(n, None, object))
-
-    @classmethod
-    def from_keypoints(
-        cls, frame: Any, kpts: np.ndarray, third: np.ndarray, table: np.ndarray = PT18_TO_POSEVAL
-    ) -> 'PersonArrays':
-        """Persons from ``(N, K, 2)`` keypoints and ``(N, K)`` visibility/scores: poseval's
-        conversion to 15 joints (``table``: :func:`keypoint_table`) and the absent-joint rule."""
-        persons, sel = cls.empty(len(kpts), frame), table >= 0
-        xy, th = kpts[:, sel], third[:, sel]
-        persons.xy[:, table[sel]], persons.score[:, table[sel]] = xy, th
-        persons.valid[:, table[sel]] = ~absent_joints(xy, th)
-        return persons
+        score, head = np.full((n, NUM_JOINTS), MIN_SCORE), np.full(n, np.nan)
+        return cls(np.asarray(frame, np.int64), xy, valid, score, head, ids)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -99,9 +87,7 @@ class PersonArrays:
     @staticmethod
     def concatenate(parts: Sequence['PersonArrays']) -> 'PersonArrays':
         """All persons of ``parts`` in order."""
-        if not parts:
-            return PersonArrays.empty()
-        names = [f.name for f in fields(PersonArrays)]
+        parts, names = parts or [PersonArrays.empty([])], [f.name for f in fields(PersonArrays)]
         return PersonArrays(*(np.concatenate([getattr(p, n) for p in parts]) for n in names))
 
 
@@ -125,26 +111,10 @@ class PoseTrackVideo:
     def num_frames(self) -> int:
         return len(self.frame_names)
 
-    @property
-    def track_ids(self) -> List[Any]:
-        return self.persons.track_id.tolist()
-
-    def sort_by_frame(self) -> 'PoseTrackVideo':
-        """Order the persons by frame (stable); returns ``self``."""
-        if (np.diff(self.persons.frame) < 0).any():
-            self.persons = self.persons.take(np.argsort(self.persons.frame, kind='stable'))
-        return self
-
     def where(self, i: int) -> str:
         """``frame F ('<image>')`` of person ``i``, for messages."""
         f = int(self.persons.frame[i])
         return f'frame {f} ({self.frame_names[f]!r})'
-
-
-# ----------------------------------------------------------------------------- parse helpers
-def object_array(values: Sequence[Any]) -> np.ndarray:
-    """``(N,)`` object array (list values stay elements)."""
-    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def first(value: Any) -> Any:
@@ -157,21 +127,20 @@ def is_number(value: Any) -> bool:
 
 
 def float_matrix(rows: Sequence[Any], width: int, what: str, label: Callable[[int], str]):
-    """``(N, width)`` float64 of lists of ``width`` numbers (field ``what``); the first bad row
-    is named by ``label(k)``. Well-formed input is converted in one C-level pass."""
+    """``(N, width)`` float64 of lists of ``width`` numbers (field ``what``) in one C-level pass;
+    the first bad row is named by ``label(k)``."""
     try:
         if not rows or set(map(len, rows)) == {width}:
             flat = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * width)
             return flat.reshape(len(rows), width)
     except (TypeError, ValueError):
         pass
-    for k, row in enumerate(rows):
-        if not (isinstance(row, list) and len(row) == width and all(map(is_number, row))):
-            text = repr(row) if len(repr(row)) < 80 else repr(row)[:77] + '...'
-            raise PoseTrackFormatError(
-                f'{label(k)}: "{what}" must be a list of {width} numbers, got {text}'
-            )
-    raise AssertionError('unreachable')  # pragma: no cover
+    ok = [isinstance(r, list) and len(r) == width and all(map(is_number, r)) for r in rows]
+    k = ok.index(False)
+    text = repr(rows[k]) if len(repr(rows[k])) < 80 else repr(rows[k])[:77] + '...'
+    raise PoseTrackFormatError(
+        f'{label(k)}: "{what}" must be a list of {width} numbers, got {text}'
+    )
 
 
 def polygon(xs: Any, ys: Any, label: str) -> np.ndarray:
@@ -181,15 +150,12 @@ def polygon(xs: Any, ys: Any, label: str) -> np.ndarray:
             return np.array([xs, ys], np.float64).T.reshape(-1, 2)
     except (TypeError, ValueError):
         pass
-    raise PoseTrackFormatError(
-        f'{label}: an ignore region needs x and y lists of numbers of the same length'
-    )
+    raise PoseTrackFormatError(f'{label}: an ignore region needs x and y lists of equal length')
 
 
 @contextlib.contextmanager
 def gc_paused():
-    """Pause the cyclic GC: a PoseTrack file decodes to ~10^5 acyclic containers, which would
-    trigger useless collections."""
+    """Pause the cyclic GC: a file decodes to ~10^5 acyclic containers (useless collections)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -52,9 +52,9 @@ def parse_posetrack_video(
 def check_track_ids(video: PoseTrackVideo, what: str) -> None:
     """Raise if a person (``what``: ``'GT'`` / ``'prediction'``) has no ``track_id`` or repeats
     one within its frame (poseval's rule)."""
-    keys = list(zip(video.persons.frame.tolist(), video.track_ids))
+    keys = list(zip(video.persons.frame.tolist(), video.persons.track_id.tolist()))
     try:  # the usual case in one C-level pass; the loop below names the offender
-        if len(set(keys)) == len(keys) and None not in video.track_ids:
+        if len(set(keys)) == len(keys) and None not in video.persons.track_id.tolist():
             return
     except TypeError:  # unhashable ids are compared by repr
         pass

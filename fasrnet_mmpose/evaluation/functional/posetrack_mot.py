@@ -143,7 +143,7 @@ class JointAccumulators:
 
 def _track_id_array(video: PoseTrackVideo, what: str) -> np.ndarray:
     """``(N,)`` float64 track ids, each a finite number ``< MAX_TRACK_ID`` as poseval needs."""
-    tids = video.track_ids
+    tids = video.persons.track_id.tolist()
     ok = [is_number(t) and np.isfinite(t) for t in tids]
     if not all(ok):
         i = ok.index(False)

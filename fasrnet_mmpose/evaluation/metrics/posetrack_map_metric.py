@@ -14,11 +14,11 @@ from mmpose.registry import METRICS
 from mmpose.utils.tensor_utils import to_numpy
 
 from ...tracking import track_video
-from ..functional import PersonArrays, PoseTrackVideo, evaluate_videos, format_table, summarize
-from ..functional.posetrack17_format import dummy_persons, write_pt17
+from ..functional import PoseTrackVideo, evaluate_videos, format_table, summarize
+from ..functional.posetrack17_format import write_pt17
 from ..functional.posetrack18_format import write_pt18
 from ..functional.posetrack_data import FORMATS, write_json
-from ..functional.posetrack_io import list_gt_files, load_gt_dir
+from ..functional.posetrack_io import list_gt_files, load_gt_dir, parse_posetrack_video
 from ..functional.posetrack_mot import evaluate_tracking, format_mot_table
 
 #: The ids every data sample must carry (``PackPoseInputs(meta_keys=...)``).
@@ -194,7 +194,8 @@ class PoseTrackMAPMetric(BaseMetric):
         return None
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """Write the prediction files (optional) and compute the PoseTrack metrics.
+        """Write the prediction files (optional) and compute the PoseTrack metrics on exactly
+        what the files hold (read back without JSON).
 
         Args:
             results (list): The collected results of all ranks.
@@ -209,19 +210,23 @@ class PoseTrackMAPMetric(BaseMetric):
         frames = self.group_by_frame(results, gt_videos, logger)
         if self.track:
             self.track_frames(frames)
+        pred_videos = []
+        for v, gt in enumerate(gt_videos):
+            per_frame = [self._written(frames.get((v, f))) for f in range(gt.num_frames)]
+            content = WRITERS[self.outfile_format](gt, per_frame)
+            name = osp.basename(gt.source)
+            if self.outfile_prefix:
+                os.makedirs(self.outfile_prefix, exist_ok=True)
+                write_json(osp.join(self.outfile_prefix, name), content)
+            if not self.format_only:
+                pred_videos.append(parse_posetrack_video(content, f'{name} (predictions)', False))
         if self.outfile_prefix:
-            os.makedirs(self.outfile_prefix, exist_ok=True)
-            for v, video in enumerate(gt_videos):
-                per_frame = [self._written(frames.get((v, f))) for f in range(video.num_frames)]
-                content = WRITERS[self.outfile_format](video, per_frame)
-                write_json(osp.join(self.outfile_prefix, osp.basename(video.source)), content)
             logger.info(
                 f'PoseTrack prediction files ({self.outfile_format}, {len(gt_videos)} videos) '
                 f'written to {self.outfile_prefix}'
             )
         if self.format_only:
             return {}
-        pred_videos = [self.predictions_to_video(gt, v, frames) for v, gt in enumerate(gt_videos)]
         res = evaluate_videos(gt_videos, pred_videos)
         logger.info(
             f'PoseTrack per-frame mAP (poseval protocol), {res["num_frames"]} labelled frames:\n'
@@ -324,28 +329,3 @@ class PoseTrackMAPMetric(BaseMetric):
         scores = scores * p['bbox_scores'][:, None] if self.multiply_box_score else scores
         ids = (p['track_ids'],) if 'track_ids' in p else ()
         return (p['keypoints'], scores, p['bbox_scores']) + ids
-
-    def predictions_to_video(
-        self, gt: PoseTrackVideo, v: int, frames: Dict[Tuple[int, int], FramePredictions]
-    ) -> PoseTrackVideo:
-        """The predictions of GT video ``v`` as poseval reads them from the written files (17 ->
-        15 joints, the absent-joint rule, PT17's dummy points), without JSON."""
-        parts, empty = [], []
-        for f in range(gt.num_frames):
-            written = self._written(frames.get((v, f)))
-            if written is None or not len(written[0]):
-                empty.append(f)
-                continue
-            part = PersonArrays.from_keypoints(f, written[0], written[1])
-            part.track_id[:] = written[3].tolist() if len(written) > 3 else range(len(part))
-            parts.append(part)
-        if self.outfile_format == 'pt17' and empty:
-            parts.append(dummy_persons(np.asarray(empty)))
-        persons = PersonArrays.concatenate(parts)
-        nf, name = gt.num_frames, osp.basename(gt.source) + ' (predictions)'
-        num_rects = np.bincount(persons.frame, minlength=nf)
-        regions = [[] for _ in range(nf)]
-        fmt, ids = self.outfile_format, (gt.image_ids, gt.vid_ids)
-        return PoseTrackVideo(
-            name, fmt, gt.frame_names, *ids, num_rects, regions, persons
-        ).sort_by_frame()
