@@ -26,15 +26,6 @@ DUMMY_SCORE = -100.0
 _NO_SCORE = [MIN_SCORE]
 
 
-def _regions(frame: dict, label: str) -> List[np.ndarray]:
-    """The ignore polygons of a frame."""
-    try:
-        pts = [r.get('point', []) for r in frame.get('ignore_regions') or []]
-        return [polygon([first(p['x']) for p in r], [first(p['y']) for p in r], label) for r in pts]
-    except (AttributeError, KeyError, TypeError):
-        raise PoseTrackFormatError(f'{label}: ignore regions need "point" lists of x, y') from None
-
-
 def _slow_points(rects: List[dict], where: Callable[[int], str]) -> Tuple[list, list, np.ndarray]:
     """Track ids, point lists and ``(M, 4)`` id/x/y/score of any valid layout, naming the first
     bad record (``where(person)``); an ``id`` None is NaN (ignored as in poseval)."""
@@ -65,20 +56,16 @@ def _slow_points(rects: List[dict], where: Callable[[int], str]) -> Tuple[list, 
 def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     """The video of a decoded PoseTrack17 ``annolist`` file ``source``: GT (``is_gt``: ignore
     regions, head boxes) or predictions (finite points required)."""
-    annolist = data['annolist'] if isinstance(data['annolist'], list) else [None]
-    if not all(isinstance(fr, dict) for fr in annolist):
-        raise PoseTrackFormatError(f'{source}: "annolist" must be a list of frame dicts')
+    annolist = data['annolist']
     images = [first(fr.get('image')) for fr in annolist]
     names = [str(im.get('name', '')) if isinstance(im, dict) else '' for im in images]
-    regions = [
-        _regions(fr, f'{source}: annolist[{f}]') if is_gt else [] for f, fr in enumerate(annolist)
-    ]
+    regions = [[] for _ in annolist]
+    for f, fr in enumerate(annolist if is_gt else ()):
+        for r in fr.get('ignore_regions') or []:
+            pts = r.get('point', [])
+            xs, ys = [first(p['x']) for p in pts], [first(p['y']) for p in pts]
+            regions[f].append(polygon(xs, ys, f'{source}: annolist[{f}]'))
     rect_lists = [fr.get('annorect') or [] for fr in annolist]
-    for f, rects in enumerate(rect_lists):
-        if not isinstance(rects, list) or not all(isinstance(r, dict) for r in rects):
-            raise PoseTrackFormatError(
-                f'{source}: annolist[{f}]: "annorect" must be a list of dicts'
-            )
     num_rects = np.array([len(rects) for rects in rect_lists], np.int64)
     rects = list(chain.from_iterable(rect_lists))
     frame = np.repeat(np.arange(len(annolist)), num_rects)

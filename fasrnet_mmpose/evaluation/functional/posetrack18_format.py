@@ -29,89 +29,62 @@ PT18_SKELETON = [
 ]  # fmt: skip
 
 
-def _regions(img: dict, label: str) -> list:
-    """The ignore polygons of an image record."""
-    rx, ry = img.get('ignore_regions_x'), img.get('ignore_regions_y')
-    if rx and not (isinstance(rx, list) and isinstance(ry, list) and len(rx) == len(ry)):
-        raise PoseTrackFormatError(
-            f'{label}: "ignore_regions_x" and "ignore_regions_y" must be lists with one entry per '
-            'region'
-        )
-    return [polygon(xs, ys, label) for xs, ys in zip(rx, ry)] if rx else []
-
-
 def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     """The video of a decoded PoseTrack18 file ``source``: GT (``is_gt``: ignore regions, head
     boxes ``x, y, w, h``) or predictions (finite keypoints and per-joint ``scores``)."""
-    images, anns = data.get('images'), data.get('annotations') or []
-    if not isinstance(images, list) or not isinstance(anns, list):
-        raise PoseTrackFormatError(f'{source}: "images" and "annotations" must be lists')
-    try:
-        id_to_frame = {img['id']: f for f, img in enumerate(images)}
-    except (KeyError, TypeError):
-        raise PoseTrackFormatError(f'{source}: every image needs a number or string "id"') from None
+    images, anns = data['images'], data.get('annotations') or []
+    id_to_frame = {img['id']: f for f, img in enumerate(images)}
     if len(id_to_frame) < len(images):
         raise PoseTrackFormatError(f'{source}: "images" lists an image id twice')
     names = [str(img.get('file_name', '')) for img in images]
-    regions = [
-        _regions(img, f'{source}: images[{f}]') if is_gt else [] for f, img in enumerate(images)
-    ]
+    regions = [[] for _ in images]
+    for f, img in enumerate(images if is_gt else ()):
+        rx, ry = img.get('ignore_regions_x') or [], img.get('ignore_regions_y') or []
+        if len(rx) != len(ry):
+            raise PoseTrackFormatError(f'{source}: images[{f}]: one ignore_regions_y per _x')
+        regions[f] = [polygon(xs, ys, f'{source}: images[{f}]') for xs, ys in zip(rx, ry)]
     try:  # keypoint names -> poseval ids (poseval builds the same table from the categories)
         kpt_names = list(data['categories'][0]['keypoints'])
     except (KeyError, IndexError, TypeError):
         kpt_names = list(PT18_KEYPOINTS)
     missing = [n for n in POSEVAL_JOINTS if n not in kpt_names]
     if missing:
+        raise PoseTrackFormatError(f'{source}: categories[0]["keypoints"] lacks {missing}')
+    table = keypoint_table(kpt_names)
+    sel, joints = table >= 0, table[table >= 0]
+    frame = np.array([id_to_frame.get(a.get('image_id'), -1) for a in anns], np.int64)
+    if (frame < 0).any():
+        i = int(np.argmax(frame < 0))
         raise PoseTrackFormatError(
-            f'{source}: categories[0]["keypoints"] lacks the joints {missing}'
+            f'{source}: annotations[{i}]: image_id {anns[i].get("image_id")!r} is not listed in '
+            '"images"'
         )
-    table, num_kpts = keypoint_table(kpt_names), len(kpt_names)
-
-    def frame_of(i: int, ann: dict) -> int:
-        try:
-            return id_to_frame[ann['image_id']]
-        except (KeyError, TypeError):
-            iid = ann.get('image_id') if isinstance(ann, dict) else 'of a non-dict annotation'
-            raise PoseTrackFormatError(
-                f'{source}: annotations[{i}]: image_id {iid!r} is not listed in "images"'
-            ) from None
-
-    frame = np.array([frame_of(i, a) for i, a in enumerate(anns)], np.int64)
 
     def label(i: int) -> str:
         return f'{source}: annotations[{i}] (image {names[frame[i]]!r})'
 
     persons = PersonArrays.empty(frame, [a.get('track_id') for a in anns])
-    kps = [a.get('keypoints') for a in anns]
-    rows = np.array([i for i, k in enumerate(kps) if k is not None], np.int64)
+    rows, kpts = float_matrix(anns, 'keypoints', 3 * len(table), label)
     if not is_gt and len(rows) < len(anns):
-        raise PoseTrackFormatError(f'{label(kps.index(None))} has no "keypoints"')
-    kpts = float_matrix([kps[i] for i in rows], 3 * num_kpts, 'keypoints', lambda k: label(rows[k]))
-    kpts = kpts.reshape(-1, num_kpts, 3)[:, table >= 0]  # 15 joints (ears dropped)
-    joints = (rows[:, None], table[table >= 0][None, :])
-    persons.xy[joints], persons.valid[joints] = (
-        kpts[..., :2],
-        ~absent_joints(kpts[..., :2], kpts[..., 2]),
-    )
+        i = next(i for i, a in enumerate(anns) if a.get('keypoints') is None)
+        raise PoseTrackFormatError(f'{label(i)} has no "keypoints"')
+    kpts = kpts.reshape(len(rows), len(table), 3)[:, sel]  # the 15 joints (ears dropped)
+    persons.xy[rows[:, None], joints] = kpts[..., :2]
+    persons.valid[rows[:, None], joints] = ~absent_joints(kpts[..., :2], kpts[..., 2])
     if is_gt:  # x2 = x + w as in poseval
-        hidx = [i for i, a in enumerate(anns) if a.get('bbox_head') is not None]
-        hb = float_matrix(
-            [anns[i]['bbox_head'] for i in hidx], 4, 'bbox_head', lambda k: label(hidx[k])
-        )
-        persons.head_size[hidx] = head_size(
-            hb[:, 0], hb[:, 1], hb[:, 0] + hb[:, 2], hb[:, 1] + hb[:, 3]
-        )
+        rows, hb = float_matrix(anns, 'bbox_head', 4, label)
+        persons.head_size[rows] = head_size(*hb[:, :2].T, *(hb[:, :2] + hb[:, 2:]).T)
     else:
-        bad = (~np.isfinite(persons.xy).all(axis=2) & persons.valid).any(axis=1)
-        if bad.any():
-            raise PoseTrackFormatError(f'{label(np.argmax(bad))}: "keypoints" contain NaN/inf')
-        scores = [a.get('scores') for a in anns]
-        rows = np.array([i for i, s in enumerate(scores) if isinstance(s, list) and s], np.int64)
-        sc = float_matrix([scores[i] for i in rows], num_kpts, 'scores', lambda k: label(rows[k]))
-        bad = ~np.isfinite(sc[:, table >= 0]).all(axis=1)
-        if bad.any():
-            raise PoseTrackFormatError(f'{label(rows[np.argmax(bad)])}: "scores" contain NaN/inf')
-        persons.score[rows[:, None], table[table >= 0][None, :]] = sc[:, table >= 0]
+        rows, sc = float_matrix(
+            anns, 'scores', len(table), label, lambda s: isinstance(s, list) and s
+        )
+        bad_scores = np.zeros(len(anns), bool)
+        bad_scores[rows] = ~np.isfinite(sc[:, sel]).all(axis=1)
+        bad_kpts = (~np.isfinite(persons.xy).all(axis=2) & persons.valid).any(axis=1)
+        for what, bad in (('keypoints', bad_kpts), ('scores', bad_scores)):
+            if bad.any():
+                raise PoseTrackFormatError(f'{label(np.argmax(bad))}: "{what}" contain NaN/inf')
+        persons.score[rows[:, None], joints] = sc[:, sel]
         if len(rows) < len(anns):
             logger.warning(
                 '%s: %d predictions have no per-joint "scores"; using poseval\'s fallback score %s',
@@ -120,13 +93,9 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
                 MIN_SCORE,
             )
     persons = persons.take(np.argsort(frame, kind='stable'))  # by frame, file order within
-    vid_ids, num_rects = (
-        [img.get('vid_id') for img in images],
-        np.bincount(frame, minlength=len(images)),
-    )
-    return PoseTrackVideo(
-        source, 'pt18', names, list(id_to_frame), vid_ids, num_rects, regions, persons
-    )
+    vid_ids = [img.get('vid_id') for img in images]
+    num_rects, ids = np.bincount(frame, minlength=len(images)), list(id_to_frame)
+    return PoseTrackVideo(source, 'pt18', names, ids, vid_ids, num_rects, regions, persons)
 
 
 def write_pt18(

@@ -7,7 +7,7 @@ import gc
 import json
 from dataclasses import dataclass, fields
 from itertools import chain
-from typing import Any, Callable, List, Sequence
+from typing import Any, Callable, List, Sequence, Tuple
 
 import numpy as np
 import orjson
@@ -126,20 +126,34 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
-def float_matrix(rows: Sequence[Any], width: int, what: str, label: Callable[[int], str]):
-    """``(N, width)`` float64 of lists of ``width`` numbers (field ``what``) in one C-level pass;
-    the first bad row is named by ``label(k)``."""
+def float_matrix(
+    records: List[dict],
+    key: str,
+    width: int,
+    label: Callable[[int], str],
+    nonempty_lists: bool = False,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Indices ``(M,)`` of the ``records`` whose ``key`` is not None (``nonempty_lists``: is a
+    non-empty list) and its values as ``(M, width)`` float64 (lists of numbers in one C-level
+    pass; otherwise the first bad record is named by ``label(index)``)."""
+    values = [r.get(key) for r in records]
+    rows = [
+        i
+        for i, v in enumerate(values)
+        if (isinstance(v, list) and v if nonempty_lists else v is not None)
+    ]
+    vals = [values[i] for i in rows]
     try:
-        if not rows or set(map(len, rows)) == {width}:
-            flat = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * width)
-            return flat.reshape(len(rows), width)
+        if not vals or set(map(len, vals)) == {width}:
+            flat = np.fromiter(chain.from_iterable(vals), np.float64, len(vals) * width)
+            return np.array(rows, np.int64), flat.reshape(len(vals), width)
     except (TypeError, ValueError):
         pass
-    ok = [isinstance(r, list) and len(r) == width and all(map(is_number, r)) for r in rows]
+    ok = [isinstance(v, list) and len(v) == width and all(map(is_number, v)) for v in vals]
     k = ok.index(False)
-    text = repr(rows[k]) if len(repr(rows[k])) < 80 else repr(rows[k])[:77] + '...'
+    text = repr(vals[k]) if len(repr(vals[k])) < 80 else repr(vals[k])[:77] + '...'
     raise PoseTrackFormatError(
-        f'{label(k)}: "{what}" must be a list of {width} numbers, got {text}'
+        f'{label(rows[k])}: "{key}" must be a list of {width} numbers, got {text}'
     )
 
 

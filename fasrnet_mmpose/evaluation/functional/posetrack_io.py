@@ -35,7 +35,12 @@ def parse_posetrack_video(
         raise PoseTrackFormatError(
             f'{source}: is in {fmt} format but format={expected_format!r} was requested'
         )
-    video = reader(data, source, is_gt)
+    try:
+        video = reader(data, source, is_gt)
+    except PoseTrackFormatError:
+        raise
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as e:  # the structure
+        raise PoseTrackFormatError(f'{source}: not a valid {fmt} file ({e!r})') from None
     p = video.persons
     if is_gt:
         bad = p.valid.any(axis=1) & ~np.isfinite(p.head_size)

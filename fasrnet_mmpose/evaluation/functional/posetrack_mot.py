@@ -3,7 +3,6 @@
 matching, MOTA/MOTP/precision/recall) in numpy and scipy; conventions: ``docs/tracking.md``."""
 
 import logging
-from collections import OrderedDict
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -141,26 +140,21 @@ class JointAccumulators:
         return tuple(np.concatenate(x) for x in zip(*out))
 
 
-def _track_id_array(video: PoseTrackVideo, what: str) -> np.ndarray:
-    """``(N,)`` float64 track ids, each a finite number ``< MAX_TRACK_ID`` as poseval needs."""
+def _check_numeric_ids(video: PoseTrackVideo, what: str) -> None:
+    """Raise unless every track id is a finite number ``< MAX_TRACK_ID`` (poseval's rules)."""
     tids = video.persons.track_id.tolist()
     ok = [is_number(t) and np.isfinite(t) for t in tids]
-    if not all(ok):
-        i = ok.index(False)
-        who = 'a GT person' if what == 'GT' else 'a prediction'
-        raise PoseTrackFormatError(
-            f'{video.source}: {who} in {video.where(i)} has track_id {tids[i]!r}; the tracking '
-            'evaluation needs a number for every person'
-        )
-    ids = np.array(tids, np.float64).reshape(-1)
+    ids = np.array([t if o else np.inf for t, o in zip(tids, ok)], np.float64)
     if len(ids) and ids.max() >= MAX_TRACK_ID:
-        i = int(np.argmax(ids))
+        i, who = int(np.argmax(ids)), 'a GT person' if what == 'GT' else 'a prediction'
         raise PoseTrackFormatError(
             f'{video.source}: {what} track_id {tids[i]!r} in {video.where(i)} is >= '
             f'{MAX_TRACK_ID}, which poseval does not accept (it asserts track_id < '
             f'{MAX_TRACK_ID}); renumber the tracks of this video'
+            if ok[i]
+            else f'{video.source}: {who} in {video.where(i)} has track_id {tids[i]!r}; the '
+            'tracking evaluation needs a number for every person'
         )
-    return ids
 
 
 def accumulate_video(
@@ -169,7 +163,7 @@ def accumulate_video(
     """poseval's per-joint CLEAR-MOT counts of one video: ``(counts (MOT_COUNTS and sum_d,
     (15,) each), number of evaluated frames)``."""
     for video, what in ((gt, 'GT'), (pred, 'prediction')):
-        _track_id_array(video, what)
+        _check_numeric_ids(video, what)
         check_track_ids(video, what)
     if (gt.num_rects > 0).sum() == 1:
         logger.warning(
@@ -251,22 +245,16 @@ def mot_metrics_to_json(result: Dict[str, Any]) -> Dict[str, Any]:
     return metrics_to_json(result, MOT_KEYS)
 
 
-def summarize_mot(result: Dict[str, Any]) -> 'OrderedDict[str, float]':
-    """poseval's MOT table row: ``MOTA <group>`` and ``MOTA Total``, then ``MOTP``, ``Prec``,
-    ``Rec`` totals."""
-    mota = np.asarray(result['mota'], np.float64)
-    out = OrderedDict((f'MOTA {n}', float(mota[list(g)].mean())) for n, g in JOINT_GROUPS.items())
-    out['MOTA Total'] = float(mota[NUM_JOINTS])
-    for name, key in (('MOTP', 'motp'), ('Prec', 'pre'), ('Rec', 'rec')):
-        out[name] = float(result[key][NUM_JOINTS])
-    return out
-
-
 def format_mot_table(result: Dict[str, Any], name: str = 'Ours') -> str:
-    """poseval's MOT table (two header lines, one line of values, one decimal)."""
-    row = summarize_mot(result)
+    """poseval's MOT table: MOTA per joint group and total, then MOTP, Prec, Rec totals."""
+    mota = np.asarray(result['mota'], np.float64)
+    row = [(f'MOTA {n}', mota[list(g)].mean()) for n, g in JOINT_GROUPS.items()]
+    row += [
+        (f'{t} Total', result[k][NUM_JOINTS])
+        for t, k in zip(('MOTA', 'MOTP', 'Prec', 'Rec'), MOT_KEYS)
+    ]
     width = max(len('Method'), len(name))
-    top = f'{"":<{width}}' + ''.join(f'  {k.split()[0]:>6}' for k in row)
-    sub = f'{"Method":<{width}}' + ''.join(f'  {(k.split() + ["Total"])[1]:>6}' for k in row)
-    vals = f'{name:<{width}}' + ''.join(f'  {v:>6.1f}' for v in row.values())
+    top = f'{"":<{width}}' + ''.join(f'  {k.split()[0]:>6}' for k, _ in row)
+    sub = f'{"Method":<{width}}' + ''.join(f'  {k.split()[1]:>6}' for k, _ in row)
+    vals = f'{name:<{width}}' + ''.join(f'  {v:>6.1f}' for _, v in row)
     return '\n'.join([top, sub, '-' * len(sub), vals])

@@ -105,19 +105,9 @@ def select_frames(
     pred_videos: Sequence[PoseTrackVideo],
     drop_last: bool = False,
 ) -> Tuple[PersonArrays, PersonArrays, int, np.ndarray]:
-    """The persons of the evaluated frames of all video pairs (paired by position), frames
-    renumbered ``0..F-1`` over the videos, joints inside ignore regions removed.
-
-    Args:
-        gt_videos (Sequence[PoseTrackVideo]): GT videos; evaluated: frames with persons.
-        pred_videos (Sequence[PoseTrackVideo]): One prediction video per GT video.
-        drop_last (bool): Leave out the last labelled frame of each video (the tracking
-            evaluation's rule). Defaults to False.
-
-    Returns:
-        tuple: GT and predicted :class:`PersonArrays`, ``F`` and ``(F,)`` bool: frame has
-        ignore regions.
-    """
+    """GT and predicted persons of the evaluated frames (GT frames with persons; ``drop_last``:
+    but the last of each video) of all video pairs, frames renumbered ``0..F-1`` over the videos,
+    joints inside ignore regions removed; also ``F`` and ``(F,)`` bool: the frame has regions."""
     if len(gt_videos) != len(pred_videos):
         raise ValueError(f'{len(gt_videos)} GT videos but {len(pred_videos)} prediction videos')
     parts, regions, offset = ([], []), {}, 0
@@ -138,23 +128,15 @@ def select_frames(
             part.frame = new_index[part.frame]
             out.append(part)
         offset += int(kept.sum())
-    sets = [PersonArrays.concatenate(p) for p in parts]
-    if regions:  # joints strictly inside an ignore region of their frame are removed
-        polys = [p for polys in regions.values() for p in polys]
-        pframe = np.repeat(list(regions), [len(v) for v in regions.values()])
-        masks = [p.valid & np.isin(p.frame, pframe)[:, None] for p in sets]
-        xy = np.concatenate([p.xy[m] for p, m in zip(sets, masks)])
-        frame = np.concatenate(
-            [np.broadcast_to(p.frame[:, None], m.shape)[m] for p, m in zip(sets, masks)]
-        )
-        inside = points_in_polygons(xy, polys, frame, pframe)
-        for p, m, ins in zip(
-            sets, masks, np.split(inside, np.cumsum([m.sum() for m in masks])[:-1])
-        ):
-            p.valid[m] = ~ins
-    has_regions = np.zeros(offset, bool)
-    has_regions[list(regions)] = True
-    return sets[0], sets[1], offset, has_regions
+    gt, pred = (PersonArrays.concatenate(p) for p in parts)
+    polys = [p for polys in regions.values() for p in polys]
+    pframe = np.repeat(list(regions), [len(v) for v in regions.values()]).astype(np.int64)
+    for p in (gt, pred) if regions else ():  # joints strictly inside a region are removed
+        m = p.valid & np.isin(p.frame, pframe)[:, None]
+        frame = np.broadcast_to(p.frame[:, None], m.shape)[m]
+        p.valid[m] = ~points_in_polygons(p.xy[m], polys, frame, pframe)
+    has_regions = np.isin(np.arange(offset), pframe)
+    return gt, pred, offset, has_regions
 
 
 def pckh_distances(

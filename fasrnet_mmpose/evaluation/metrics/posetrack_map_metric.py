@@ -124,14 +124,10 @@ class PoseTrackMAPMetric(BaseMetric):
             )
         if outfile_prefix and not os.access(parent, os.W_OK):
             raise PermissionError(f'{name}: outfile_prefix: cannot write into {parent!r}')
-        self.gt_folder, self.format, self.outfile_format = (
-            gt_folder,
-            format,
-            outfile_format or format,
-        )
+        self.gt_folder, self.format, self.outfile_prefix = gt_folder, format, outfile_prefix
+        self.outfile_format, self.format_only = outfile_format or format, format_only
         self.multiply_box_score, self.nms_mode, self.nms_thr = multiply_box_score, nms_mode, nms_thr
-        self.keypoint_score_thr, self.format_only = keypoint_score_thr, format_only
-        self.outfile_prefix = outfile_prefix
+        self.keypoint_score_thr = keypoint_score_thr
         self.track, self.track_options = bool(track), dict(track_options or {})
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
@@ -149,13 +145,13 @@ class PoseTrackMAPMetric(BaseMetric):
             pred, gt = ds.get('pred_instances'), ds.get('gt_instances') or {}
             if pred is None or pred.get('keypoints') is None:
                 raise ValueError(f'{where}: needs `pred_instances.keypoints`')
-            for key in REQUIRED_META_KEYS:
-                if ds.get(key) is None:
-                    raise ValueError(
-                        f'{where} has no {key!r} in its metainfo: add {list(REQUIRED_META_KEYS)} '
-                        'to PackPoseInputs(meta_keys=...) of the val/test pipeline '
-                        '(PoseTrackVideoDataset provides them)'
-                    )
+            missing = [key for key in REQUIRED_META_KEYS if ds.get(key) is None]
+            if missing:
+                raise ValueError(
+                    f'{where} has no {missing[0]!r} in its metainfo: add '
+                    f'{list(REQUIRED_META_KEYS)} to PackPoseInputs(meta_keys=...) of the val/test '
+                    'pipeline (PoseTrackVideoDataset provides them)'
+                )
             kpts = np.asarray(to_numpy(pred.get('keypoints')), np.float64)
             kpts = kpts[None] if kpts.ndim == 2 else kpts
             n = len(kpts)
@@ -323,9 +319,7 @@ class PoseTrackMAPMetric(BaseMetric):
 
     def _written(self, p: Optional[FramePredictions]) -> Optional[tuple]:
         """``(keypoints, joint scores as written, box scores[, track ids])`` of a frame or None."""
-        if p is None:
-            return None
-        scores = p['keypoint_scores']
-        scores = scores * p['bbox_scores'][:, None] if self.multiply_box_score else scores
-        ids = (p['track_ids'],) if 'track_ids' in p else ()
-        return (p['keypoints'], scores, p['bbox_scores']) + ids
+        if p is not None:
+            box = p['bbox_scores'][:, None] if self.multiply_box_score else 1.0
+            ids = [p['track_ids']] if 'track_ids' in p else []
+            return (p['keypoints'], p['keypoint_scores'] * box, p['bbox_scores'], *ids)
