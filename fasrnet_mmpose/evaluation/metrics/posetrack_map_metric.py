@@ -40,36 +40,39 @@ def _gt_frame_keys(video: PoseTrackVideo, f: int) -> List[Tuple[str, int]]:
     """``(video id, frame number)`` keys of GT frame ``f``: the PT18 ``vid_id``, the folder name
     (``003418_mpii_test``) or its part before ``_``; the integer file stem."""
     parts = video.frame_names[f].replace('\\', '/').split('/')
-    stem = osp.splitext(parts[-1])[0]
-    ids = {video.vid_ids[f]} - {None}
+    stem, ids = osp.splitext(parts[-1])[0], {video.vid_ids[f]} - {None}
     if len(parts) > 1 and parts[-2]:
         ids |= {parts[-2], parts[-2].split('_')[0]}
     return [(_video_key(i), int(stem)) for i in ids] if stem.isdigit() else []
 
 
+def _per_instance(candidates: list, n: int, width: int) -> Optional[np.ndarray]:
+    """The first candidate with ``n * width`` values, as ``(n, width)`` float64."""
+    for c in candidates:
+        if c is not None and np.size(to_numpy(c)) == n * width:
+            return np.asarray(to_numpy(c), np.float64).reshape(n, width)
+    return None
+
+
 @METRICS.register_module()
 class PoseTrackMAPMetric(BaseMetric):
-    """Official PoseTrack per-frame multi-person mAP (poseval's protocol), in-process.
-
-    Collects top-down predictions (mapped to GT frames by their metainfo ``vid_id`` and
-    ``frame_index``), optionally writes the official per-video prediction files and computes
-    poseval's AP in-process (equal to poseval's on those files). Paths are checked when the
-    metric is built. Details: ``docs/evaluation.md``.
+    """Official PoseTrack per-frame multi-person mAP (poseval's protocol), in-process: collects
+    top-down predictions (mapped to GT frames by the metainfo ``vid_id`` and ``frame_index``),
+    writes the official per-video prediction files (optional) and computes poseval's numbers on
+    exactly what they hold. Paths are checked when it is built. Details: ``docs/evaluation.md``.
 
     Args:
         gt_folder (str): Folder of per-video GT files; defines the videos and frames.
         format (str): GT format, ``'pt18'`` or ``'pt17'``. Defaults to ``'pt18'``.
         outfile_format (str, optional): Format of the written files; defaults to ``format``.
-        multiply_box_score (bool): Joint score = keypoint score x box score ([OFFICIAL]).
-            Defaults to True.
-        nms_mode (str): ``'none'`` ([OFFICIAL]) or ``'oks_nms'`` (mmpose's, per frame).
-            Defaults to ``'none'``.
+        multiply_box_score (bool): Joint score x box score ([OFFICIAL]). Defaults to True.
+        nms_mode (str): ``'none'`` ([OFFICIAL]) or mmpose's ``'oks_nms'``. Defaults to 'none'.
         nms_thr (float): OKS threshold of ``'oks_nms'``. Defaults to 0.9.
         keypoint_score_thr (float): Keypoints counted in the NMS ranking. Defaults to 0.2.
         format_only (bool): Only write the files (needs ``outfile_prefix``). Defaults to False.
         outfile_prefix (str, optional): Folder for the prediction files. Defaults to None.
-        track (bool): Track each video (:func:`~fasrnet_mmpose.tracking.track_video`), write
-            the ids and report poseval's MOTA/MOTP/MOT Pre/MOT Rec. Defaults to False.
+        track (bool): Track each video, write the ids and report poseval's MOTA, MOTP, MOT Pre
+            and MOT Rec. Defaults to False.
         track_options (dict, optional): Further ``PoseTracker`` arguments. Defaults to None.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to ``'posetrack'``.
@@ -131,15 +134,10 @@ class PoseTrackMAPMetric(BaseMetric):
         self.track, self.track_options = bool(track), dict(track_options or {})
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Collect the predictions of one batch.
-
-        Args:
-            data_batch (Any): The batch from the dataloader (unused).
-            data_samples (Sequence[dict]): dicts or data samples with ``pred_instances``
-                (``keypoints`` (N, 17, 2), ``keypoint_scores`` (N, 17), optional ``bboxes``
-                (N, 4)), ``gt_instances`` (``bbox_scores`` (N,), optional ``bbox_scales``) and
-                the metainfo ``vid_id``, ``frame_index``, ``id``.
-        """
+        """Collect a batch: dicts or data samples with ``pred_instances`` (``keypoints`` (N, 17,
+        2), ``keypoint_scores`` (N, 17), optional ``bboxes`` (N, 4)), ``gt_instances``
+        (``bbox_scores`` (N,), optional ``bbox_scales``) and the metainfo ``vid_id``,
+        ``frame_index``, ``id``."""
         for ds in data_samples:
             where = f'{type(self).__name__}: data sample img_path={ds.get("img_path")!r}'
             pred, gt = ds.get('pred_instances'), ds.get('gt_instances') or {}
@@ -154,19 +152,19 @@ class PoseTrackMAPMetric(BaseMetric):
                 )
             kpts = np.asarray(to_numpy(pred.get('keypoints')), np.float64)
             kpts = kpts[None] if kpts.ndim == 2 else kpts
-            n = len(kpts)
+            n, scores = len(kpts), pred.get('keypoint_scores')
             if kpts.shape[1:] != (17, 2):
                 raise ValueError(
                     f'{where}: expected keypoints of shape (N, 17, 2), got {kpts.shape}'
                 )
-            scores = self._per_instance([pred.get('keypoint_scores')], n, 17)
-            if scores is None and pred.get('keypoint_scores') is not None:
+            scores = np.ones((n, 17)) if scores is None else _per_instance([scores], n, 17)
+            if scores is None:
                 raise ValueError(f'{where}: keypoint_scores do not match keypoints {kpts.shape}')
-            box = self._per_instance([gt.get('bbox_scores'), pred.get('bbox_scores')], n, 1)
-            bboxes = self._per_instance([pred.get('bboxes')], n, 4)
+            box = _per_instance([gt.get('bbox_scores'), pred.get('bbox_scores')], n, 1)
+            bboxes = _per_instance([pred.get('bboxes')], n, 4)
             if bboxes is None:  # the keypoints' extent
                 bboxes = np.concatenate([kpts.min(axis=1), kpts.max(axis=1)], axis=1)
-            scales = self._per_instance([gt.get('bbox_scales')], n, 2)
+            scales = _per_instance([gt.get('bbox_scales')], n, 2)
             wh = bboxes[:, 2:] - bboxes[:, :2] if scales is None else scales
             self.results.append(
                 dict(
@@ -174,33 +172,18 @@ class PoseTrackMAPMetric(BaseMetric):
                     frame_index=ds.get('frame_index'),
                     id=ds.get('id'),
                     keypoints=kpts,
-                    keypoint_scores=np.ones((n, 17)) if scores is None else scores,
+                    keypoint_scores=scores,
                     bbox_scores=np.ones(n) if box is None else box[:, 0],
                     bboxes=bboxes,
                     areas=wh[:, 0] * wh[:, 1],  # OKS scale for nms_mode='oks_nms'
                 )
             )
 
-    @staticmethod
-    def _per_instance(candidates: list, n: int, width: int) -> Optional[np.ndarray]:
-        """The first candidate with ``n * width`` values, as ``(n, width)`` float64."""
-        for c in candidates:
-            if c is not None and np.size(to_numpy(c)) == n * width:
-                return np.asarray(to_numpy(c), np.float64).reshape(n, width)
-        return None
-
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """Write the prediction files (optional) and compute the PoseTrack metrics on exactly
-        what the files hold (read back without JSON).
-
-        Args:
-            results (list): The collected results of all ranks.
-
-        Returns:
-            dict: ``Head AP`` ... ``Ankl AP``, ``AP`` and ``Total AP`` (= ``AP``, mmpose 0.x's
-            name), with ``track`` also ``MOTA``, ``MOTP``, ``MOT Pre``, ``MOT Rec``; empty with
-            ``format_only``.
-        """
+        """Write the prediction files (optional) and return ``Head AP`` ... ``Ankl AP``, ``AP``,
+        ``Total AP`` (= ``AP``, mmpose 0.x's name), with ``track`` also ``MOTA``, ``MOTP``,
+        ``MOT Pre``, ``MOT Rec`` (nothing with ``format_only``), computed on exactly what the
+        files hold (read back without JSON)."""
         logger: MMLogger = MMLogger.get_current_instance()
         gt_videos = load_gt_dir(self.gt_folder, self.format)
         frames = self.group_by_frame(results, gt_videos, logger)
@@ -209,42 +192,30 @@ class PoseTrackMAPMetric(BaseMetric):
         pred_videos = []
         for v, gt in enumerate(gt_videos):
             per_frame = [self._written(frames.get((v, f))) for f in range(gt.num_frames)]
-            content = WRITERS[self.outfile_format](gt, per_frame)
-            name = osp.basename(gt.source)
+            content, name = WRITERS[self.outfile_format](gt, per_frame), osp.basename(gt.source)
             if self.outfile_prefix:
                 os.makedirs(self.outfile_prefix, exist_ok=True)
                 write_json(osp.join(self.outfile_prefix, name), content)
             if not self.format_only:
                 pred_videos.append(parse_posetrack_video(content, f'{name} (predictions)', False))
         if self.outfile_prefix:
-            logger.info(
-                f'PoseTrack prediction files ({self.outfile_format}, {len(gt_videos)} videos) '
-                f'written to {self.outfile_prefix}'
-            )
+            logger.info(f'{len(gt_videos)} prediction files written to {self.outfile_prefix}')
         if self.format_only:
             return {}
         res = evaluate_videos(gt_videos, pred_videos)
-        logger.info(
-            f'PoseTrack per-frame mAP (poseval protocol), {res["num_frames"]} labelled frames:\n'
-            + format_table(res['ap'])
-        )
-        metrics = OrderedDict(
-            ('AP' if g == 'Total' else f'{g} AP', v) for g, v in summarize(res['ap']).items()
-        )
+        logger.info(f'PoseTrack mAP (poseval protocol):\n{format_table(res["ap"])}')
+        names = [f'{g} AP' if g != 'Total' else 'AP' for g in summarize(res['ap'])]
+        metrics = OrderedDict(zip(names, summarize(res['ap']).values()))
         metrics['Total AP'] = metrics['AP']
         if self.track:
             mot = evaluate_tracking(gt_videos, pred_videos)
-            logger.info(
-                'PoseTrack multi-person pose tracking (poseval protocol), '
-                f'{mot["num_frames"]} labelled frames:\n' + format_mot_table(mot)
-            )
+            logger.info(f'PoseTrack pose tracking (poseval protocol):\n{format_mot_table(mot)}')
             metrics.update((name, float(mot[key][-1])) for name, key in MOT_METRICS)
         return metrics
 
     def track_frames(self, frames: Dict[Tuple[int, int], FramePredictions]) -> None:
         """Add ``track_ids`` (N,) to every frame's predictions (in place): each video's frames
-        with predictions, in order, tracked with the dataset's ``sigmas`` and
-        ``track_options``."""
+        with predictions, in order, tracked with the dataset's ``sigmas`` and ``track_options``."""
         sigmas = (self.dataset_meta or {}).get('sigmas')
         if sigmas is None:
             raise ValueError(
@@ -300,10 +271,9 @@ class PoseTrackMAPMetric(BaseMetric):
                 )
                 p['keypoints'][bad], p['keypoint_scores'][bad] = 0, 0
             p['bbox_scores'] = np.where(np.isfinite(p['bbox_scores']), p['bbox_scores'], 0.0)
-            if self.nms_mode == 'oks_nms' and len(items) > 1:
-                keep = self.nms_keep(p, p['areas'])
-                p = {k: v[keep] for k, v in p.items()}
-            frames[loc] = {k: p[k] for k in FRAME_KEYS}
+            nms = self.nms_mode == 'oks_nms' and len(items) > 1
+            keep = self.nms_keep(p, p['areas']) if nms else slice(None)
+            frames[loc] = {k: p[k][keep] for k in FRAME_KEYS}
         return frames
 
     def nms_keep(self, p: FramePredictions, areas: np.ndarray) -> np.ndarray:
