@@ -13,7 +13,7 @@ from .posetrack_data import (
     PoseTrackFormatError,
     PoseTrackVideo,
 )
-from .posetrack_io import load_gt_dir, load_pred_dir, parse_posetrack_video
+from .posetrack_formats import load_gt_dir, load_pred_dir, parse_posetrack_video
 from .posetrack_protocol import (
     average_precision,
     evaluate_dirs,

@@ -93,13 +93,12 @@ class PersonArrays:
 
 @dataclass
 class PoseTrackVideo:
-    """One parsed per-video file: ``source`` (name for messages), ``format`` (``'pt17'`` /
-    ``'pt18'``), per frame ``frame_names``, PT18 ``image_ids`` and ``vid_ids`` (None for PT17),
-    ``num_rects`` (F,) person entries (a GT frame is evaluated iff > 0), ``ignore_regions``
-    (``(K, 2)`` polygons), and ``persons`` sorted by frame (file order within a frame)."""
+    """One parsed per-video file: ``source`` (name for messages), per frame ``frame_names``, PT18
+    ``image_ids`` and ``vid_ids`` (None for PT17), ``num_rects`` (F,) person entries (a GT frame
+    is evaluated iff > 0), ``ignore_regions`` (``(K, 2)`` polygons), and ``persons`` sorted by
+    frame (file order within a frame)."""
 
     source: str
-    format: str
     frame_names: List[str]
     image_ids: List[Any]
     vid_ids: List[Any]
@@ -186,10 +185,11 @@ def read_json(path: str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as e:
-            raise PoseTrackFormatError(f'{path}: invalid JSON ({e})') from None
+        pass
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise PoseTrackFormatError(f'{path}: invalid JSON ({e})') from None
 
 
 def write_json(path: str, content: Any) -> None:

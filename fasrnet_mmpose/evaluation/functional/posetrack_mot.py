@@ -3,19 +3,21 @@
 matching, MOTA/MOTP/precision/recall) in numpy and scipy; conventions: ``docs/tracking.md``."""
 
 import logging
-from typing import Any, Dict, Optional, Sequence, Tuple
+from functools import partial
+from typing import Any, Dict, Sequence, Tuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .posetrack_data import NUM_JOINTS, PoseTrackFormatError, PoseTrackVideo, is_number
-from .posetrack_io import check_track_ids, load_gt_dir, load_pred_dir
+from .posetrack_formats import check_track_ids
 from .posetrack_protocol import (
-    JOINT_GROUPS,
+    evaluate_dirs,
     group_pairs,
     metrics_to_json,
     pckh_distances,
     select_frames,
+    summarize,
     with_total,
 )
 
@@ -36,16 +38,9 @@ MOT_KEYS = ('mota', 'motp', 'pre', 'rec')
 
 
 class JointAccumulators:
-    """motmetrics' ``MOTAccumulator`` for the 15 joints of one video, vectorised over joints.
-
-    Track ids are dense (``0..num_gt_ids-1``, ``0..num_pred_ids-1``); the state is motmetrics'
-    (``m``, ``res_m``, ``last_match``, ``hypHistory``). Events are counted; ``sum_d`` is
-    poseval's ``acc.events['D'].sum()`` (RAW, MATCH/SWITCH and ASCEND/TRANSFER/MIGRATE events).
-
-    Args:
-        num_gt_ids (int): Number of distinct GT track ids of the video.
-        num_pred_ids (int): Number of distinct predicted track ids of the video.
-    """
+    """motmetrics' ``MOTAccumulator`` (state ``m``, ``res_m``, ``last_match``, ``hypHistory``)
+    for the 15 joints of one video at once, with ``num_gt_ids`` / ``num_pred_ids`` dense track
+    ids; events are counted, ``sum_d`` is poseval's ``acc.events['D'].sum()``."""
 
     def __init__(self, num_gt_ids: int, num_pred_ids: int) -> None:
         j = NUM_JOINTS
@@ -70,15 +65,9 @@ class JointAccumulators:
         pred_valid: np.ndarray,
         dist: np.ndarray,
     ) -> None:
-        """One frame, all joints (motmetrics' ``update`` of each joint's accumulator).
-
-        Args:
-            gt_ids (np.ndarray): ``(G,)`` dense GT track ids (unique).
-            pred_ids (np.ndarray): ``(P,)`` dense predicted track ids (unique).
-            gt_valid (np.ndarray): ``(G, 15)`` bool, GT joint annotated.
-            pred_valid (np.ndarray): ``(P, 15)`` bool, joint predicted.
-            dist (np.ndarray): ``(G, P, 15)`` normalised distances, NaN: not a candidate.
-        """
+        """motmetrics' ``update`` of one frame for all joints: ``gt_ids`` (G,), ``pred_ids`` (P,)
+        dense ids, ``gt_valid`` (G, 15) / ``pred_valid`` (P, 15) joints, ``dist`` (G, P, 15)
+        normalised distances (NaN: not a candidate)."""
         finite = np.isfinite(dist)
         sum_d = np.where(finite, dist, 0.0).sum(axis=(0, 1))  # RAW events
         matched, switches = np.zeros(NUM_JOINTS, np.int64), np.zeros(NUM_JOINTS, np.int64)
@@ -231,13 +220,8 @@ def evaluate_tracking(
     return dict(mot_metrics(total), **total, num_frames=num_frames, skipped_videos=skipped)
 
 
-def evaluate_tracking_dirs(
-    gt_dir: str, pred_dir: str, gt_format: Optional[str] = None
-) -> Dict[str, Any]:
-    """:func:`evaluate_tracking` of a folder of per-video prediction files (either format, the
-    GT files' names) against a GT folder (``gt_format``: ``'pt17'``/``'pt18'`` insists on one)."""
-    gt_videos = load_gt_dir(gt_dir, gt_format)
-    return evaluate_tracking(gt_videos, load_pred_dir(pred_dir, gt_videos))
+#: :func:`evaluate_tracking` of the prediction files of a folder against a GT folder.
+evaluate_tracking_dirs = partial(evaluate_dirs, evaluate=evaluate_tracking)
 
 
 def mot_metrics_to_json(result: Dict[str, Any]) -> Dict[str, Any]:
@@ -247,11 +231,9 @@ def mot_metrics_to_json(result: Dict[str, Any]) -> Dict[str, Any]:
 
 def format_mot_table(result: Dict[str, Any], name: str = 'Ours') -> str:
     """poseval's MOT table: MOTA per joint group and total, then MOTP, Prec, Rec totals."""
-    mota = np.asarray(result['mota'], np.float64)
-    row = [(f'MOTA {n}', mota[list(g)].mean()) for n, g in JOINT_GROUPS.items()]
+    row = [(f'MOTA {k}', v) for k, v in summarize(result['mota']).items()]
     row += [
-        (f'{t} Total', result[k][NUM_JOINTS])
-        for t, k in zip(('MOTA', 'MOTP', 'Prec', 'Rec'), MOT_KEYS)
+        (f'{t} Total', result[k][NUM_JOINTS]) for t, k in zip(('MOTP', 'Prec', 'Rec'), MOT_KEYS[1:])
     ]
     width = max(len('Method'), len(name))
     top = f'{"":<{width}}' + ''.join(f'  {k.split()[0]:>6}' for k, _ in row)

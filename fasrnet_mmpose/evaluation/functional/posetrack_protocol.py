@@ -3,7 +3,7 @@
 frames, ignore regions, PCKh, greedy assignment, VOC AP, tables (``docs/evaluation.md``)."""
 
 from collections import OrderedDict
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from .posetrack_data import (
     PoseTrackFormatError,
     PoseTrackVideo,
 )
-from .posetrack_io import load_gt_dir, load_pred_dir
+from .posetrack_formats import load_gt_dir, load_pred_dir
 
 #: Table groups: name -> poseval joint ids (``eval_helpers.getCum``).
 JOINT_GROUPS = OrderedDict(
@@ -46,15 +46,9 @@ def points_in_polygons(
     point_group: Optional[np.ndarray] = None,
     polygon_group: Optional[np.ndarray] = None,
 ) -> np.ndarray:
-    """``(M,)`` bool: each point strictly inside a polygon of its group (shapely's
-    ``Polygon.contains``: boundary points are outside; < 3 vertices contain nothing).
-
-    Args:
-        points (np.ndarray): ``(M, 2)`` points.
-        polygons (Sequence[np.ndarray]): ``(K_i, 2)`` vertices.
-        point_group (np.ndarray, optional): ``(M,)`` group (frame) of each point.
-        polygon_group (np.ndarray, optional): ``(P,)`` group of each polygon (default: one).
-    """
+    """``(M,)`` bool: each of ``points`` (M, 2) strictly inside one of the ``polygons``
+    (``(K_i, 2)``) of its group (``point_group`` (M,), ``polygon_group`` (P,); default: one),
+    as shapely's ``Polygon.contains`` (boundary points are outside; < 3 vertices: empty)."""
     points = np.asarray(points, np.float64).reshape(-1, 2)
     polys = [np.asarray(p, np.float64).reshape(-1, 2) for p in polygons]
     pgroup = np.zeros(len(points), int) if point_group is None else np.asarray(point_group)
@@ -155,12 +149,10 @@ def pckh_distances(
     return out
 
 
-def _segment_first_argmax(values: np.ndarray, seg_ids: np.ndarray, starts: np.ndarray) -> tuple:
-    """Maximum and position of its first occurrence in each contiguous segment."""
-    seg_max = np.maximum.reduceat(values, starts)
-    is_max = np.flatnonzero(values == seg_max[seg_ids])
-    _, first = np.unique(seg_ids[is_max], return_index=True)
-    return seg_max, is_max[first]
+def _first_best(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Index of the first maximum of ``values`` in each group (ascending by group)."""
+    order = np.lexsort((-values, groups))  # stable: ties keep the index order
+    return order[np.r_[True, groups[order][1:] != groups[order][:-1]]]
 
 
 def assign_predictions(
@@ -181,18 +173,11 @@ def assign_predictions(
     n_gt_joints = gt.valid.sum(axis=1)[pair_gt]
     pck = match.sum(axis=1).astype(np.float64)
     pck = np.where(n_gt_joints > 0, pck / np.maximum(n_gt_joints, 1), pck)
-    # 1) every prediction keeps only its best GT
-    preds, pstart = np.unique(pair_pred, return_index=True)
-    pseg = np.repeat(np.arange(len(preds)), np.diff(np.append(pstart, len(pair_pred))))
-    _, best = _segment_first_argmax(pck, pseg, pstart)
+    best = _first_best(pck, pair_pred)  # 1) every prediction keeps only its best GT
     pck_kept = np.zeros_like(pck)
     pck_kept[best] = pck[best]
-    # 2) every GT takes the prediction with the highest remaining pck
-    order = np.argsort(pair_gt, kind='stable')  # by GT, predictions in ascending order
-    gts, gstart = np.unique(pair_gt[order], return_index=True)
-    gseg = np.repeat(np.arange(len(gts)), np.diff(np.append(gstart, len(pair_gt))))
-    gmax, gpos = _segment_first_argmax(pck_kept[order], gseg, gstart)
-    chosen = order[gpos[gmax > 0]]
+    chosen = _first_best(pck_kept, pair_gt)  # 2) every GT takes its best remaining prediction
+    chosen = chosen[pck_kept[chosen] > 0]
     labels[pair_pred[chosen]] = match[chosen]
     return labels
 
@@ -206,20 +191,10 @@ def with_total(v: np.ndarray) -> np.ndarray:
 def average_precision(
     scores: np.ndarray, labels: np.ndarray, valid: np.ndarray, num_gt: np.ndarray
 ) -> Dict[str, np.ndarray]:
-    """Per-joint VOC all-point AP, precision and recall (x 100) of all joints at once.
-
-    Points ranked by descending score, ties: later point first (``argsort(kind='stable')[::-1]``);
-    joints without predictions get 0, joints with predictions but no GT NaN.
-
-    Args:
-        scores (np.ndarray): ``(N, 15)`` scores.
-        labels (np.ndarray): ``(N, 15)`` bool true-positive labels.
-        valid (np.ndarray): ``(N, 15)`` bool, the predicted points.
-        num_gt (np.ndarray): ``(15,)`` annotated GT joints.
-
-    Returns:
-        dict: ``ap``, ``pre``, ``rec``: ``(16,)`` (15 joints + total = mean of the non-NaN).
-    """
+    """VOC all-point ``ap``, ``pre``, ``rec`` (x 100; ``(16,)``: 15 joints + the mean of the
+    non-NaN) of the ``valid`` (N, 15) points' ``scores`` and true-positive ``labels`` against
+    ``num_gt`` (15,) GT joints, all joints at once. Ties: later point first (``argsort(kind=
+    'stable')[::-1]``); a joint without predictions gets 0, one without GT NaN."""
     jv = np.asarray(valid, bool).T  # (15, N); points packed to the left of a (15, width) layout
     counts = jv.sum(axis=1)
     width = max(int(counts.max(initial=0)), 1)
@@ -260,11 +235,14 @@ def evaluate_videos(
     return result
 
 
-def evaluate_dirs(gt_dir: str, pred_dir: str, gt_format: Optional[str] = None) -> Dict[str, Any]:
-    """:func:`evaluate_videos` of a folder of per-video prediction files (either format, the GT
-    files' names) against a GT folder (``gt_format``: ``'pt17'`` / ``'pt18'`` insists on one)."""
+def evaluate_dirs(
+    gt_dir: str, pred_dir: str, gt_format: Optional[str] = None, evaluate=evaluate_videos
+) -> Dict[str, Any]:
+    """``evaluate`` (:func:`evaluate_videos`) of the per-video prediction files of ``pred_dir``
+    (either format, the GT files' names) against a GT folder (``gt_format``: ``'pt17'`` /
+    ``'pt18'`` insists on one)."""
     gt_videos = load_gt_dir(gt_dir, gt_format)
-    return evaluate_videos(gt_videos, load_pred_dir(pred_dir, gt_videos))
+    return evaluate(gt_videos, load_pred_dir(pred_dir, gt_videos))
 
 
 def summarize(ap: np.ndarray) -> 'OrderedDict[str, float]':
@@ -275,19 +253,12 @@ def summarize(ap: np.ndarray) -> 'OrderedDict[str, float]':
     return out
 
 
-def format_table(
-    rows: Union[np.ndarray, Sequence[Tuple[str, np.ndarray]]], name: str = 'Ours'
-) -> str:
-    """The paper's Table 1 (one decimal) of ``(16,)`` APs named ``name``, or of a list of
-    ``(method name, (16,) APs)``."""
-    if isinstance(rows, np.ndarray) or (len(rows) and not isinstance(rows[0], tuple)):
-        rows = [(name, np.asarray(rows))]
-    width = max([len('Method')] + [len(n) for n, _ in rows])
+def format_table(ap: np.ndarray, name: str = 'Ours') -> str:
+    """The paper's Table 1 (one decimal) of ``(16,)`` APs of method ``name``."""
+    width = max(len('Method'), len(name))
     header = f'{"Method":<{width}}' + ''.join(f'  {c:>8}' for c in TABLE1_COLUMNS)
-    lines = [header, '-' * len(header)]
-    for n, ap in rows:
-        lines.append(f'{n:<{width}}' + ''.join(f'  {v:>8.1f}' for v in summarize(ap).values()))
-    return '\n'.join(lines)
+    row = f'{name:<{width}}' + ''.join(f'  {v:>8.1f}' for v in summarize(ap).values())
+    return '\n'.join([header, '-' * len(header), row])
 
 
 def metrics_to_json(result: Dict[str, Any], keys: Sequence[str] = ('ap', 'pre', 'rec')) -> dict:

@@ -15,15 +15,17 @@ from mmpose.utils.tensor_utils import to_numpy
 
 from ...tracking import track_video
 from ..functional import PoseTrackVideo, evaluate_videos, format_table, summarize
-from ..functional.posetrack17_format import write_pt17
-from ..functional.posetrack18_format import write_pt18
 from ..functional.posetrack_data import FORMATS, write_json
-from ..functional.posetrack_io import list_gt_files, load_gt_dir, parse_posetrack_video
+from ..functional.posetrack_formats import (
+    WRITERS,
+    list_gt_files,
+    load_gt_dir,
+    parse_posetrack_video,
+)
 from ..functional.posetrack_mot import evaluate_tracking, format_mot_table
 
 #: The ids every data sample must carry (``PackPoseInputs(meta_keys=...)``).
 REQUIRED_META_KEYS = ('vid_id', 'frame_index')
-WRITERS = dict(pt17=write_pt17, pt18=write_pt18)
 #: Per GT frame, the predictions of its persons (what the files hold and a tracker consumes):
 #: keypoints (N, 17, 2), keypoint_scores (N, 17), bbox_scores (N,), bboxes (N, 4) xyxy.
 FramePredictions = Dict[str, np.ndarray]

@@ -1,0 +1,348 @@
+# Copyright (c) OpenMMLab. All rights reserved.
+"""The two PoseTrack file formats, each reader next to its writer (PoseTrack17 ``annolist``:
+poseval's native format; PoseTrack18 ``images``/``annotations``: read with poseval's conversion),
+and the loading of per-video files and folders, paired by file name as poseval pairs them."""
+
+import glob
+import logging
+import os.path as osp
+from itertools import chain
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .posetrack_data import (
+    MIN_SCORE,
+    NUM_JOINTS,
+    POSEVAL_JOINTS,
+    POSEVAL_TO_PT18,
+    PT18_KEYPOINTS,
+    PersonArrays,
+    PoseTrackFormatError,
+    PoseTrackVideo,
+    absent_joints,
+    first,
+    float_matrix,
+    gc_paused,
+    head_size,
+    is_number,
+    keypoint_table,
+    polygon,
+    read_json,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------------- PoseTrack17
+#: Score of the dummy point written into frames without persons: ranked last, adds nothing to AP.
+DUMMY_SCORE = -100.0
+_NO_SCORE = [MIN_SCORE]
+
+
+def _slow_points(rects: List[dict], where: Callable[[int], str]) -> Tuple[list, list, np.ndarray]:
+    """Track ids, point lists and ``(M, 4)`` id/x/y/score of any valid layout, naming the first
+    bad record (``where(person)``); an ``id`` None is NaN (ignored as in poseval)."""
+    track_ids, point_lists, rows = [first(r.get('track_id')) for r in rects], [], []
+    for k, rect in enumerate(rects):
+        ap = rect.get('annopoints')
+        ap = (ap[0] if ap else None) if isinstance(ap, list) else ap
+        pts = ap.get('point') if isinstance(ap, dict) else None
+        if pts is not None and not isinstance(pts, list):
+            raise PoseTrackFormatError(f'{where(k)}: "point" must be a list')
+        point_lists.append(pts or [])
+        for n, p in enumerate(pts or []):
+            ok = isinstance(p, dict) and {'id', 'x', 'y'} <= p.keys()
+            vals = [first(p.get(key, MIN_SCORE)) for key in ('id', 'x', 'y', 'score')] if ok else []
+            vals[:1] = [np.nan] if vals[:1] == [None] else vals[:1]  # id None: ignored
+            if len(vals) < 4 or not all(map(is_number, vals)):
+                raise PoseTrackFormatError(
+                    f'{where(k)} point {n}: needs numbers "id", "x", "y" (and "score"), got {p!r}'
+                )
+            rows.append(vals)
+    return track_ids, point_lists, np.array(rows, np.float64).reshape(-1, 4)
+
+
+def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
+    """The video of a decoded PoseTrack17 ``annolist`` file ``source``: GT (``is_gt``: ignore
+    regions, head boxes) or predictions (finite points required)."""
+    annolist = data['annolist']
+    images = [first(fr.get('image')) for fr in annolist]
+    names = [str(im.get('name', '')) if isinstance(im, dict) else '' for im in images]
+    regions = [[] for _ in annolist]
+    for f, fr in enumerate(annolist if is_gt else ()):
+        for r in fr.get('ignore_regions') or []:
+            pts = r.get('point', [])
+            xs, ys = [first(p['x']) for p in pts], [first(p['y']) for p in pts]
+            regions[f].append(polygon(xs, ys, f'{source}: annolist[{f}]'))
+    rect_lists = [fr.get('annorect') or [] for fr in annolist]
+    num_rects = np.array([len(rects) for rects in rect_lists], np.int64)
+    rects = list(chain.from_iterable(rect_lists))
+    frame = np.repeat(np.arange(len(annolist)), num_rects)
+    rect_in_frame = np.arange(len(rects)) - np.repeat(np.cumsum(num_rects) - num_rects, num_rects)
+
+    def where(k: int) -> str:
+        f = frame[k]
+        return f'{source}: annolist[{f}] (image {names[f]!r}) annorect[{rect_in_frame[k]}]'
+
+    try:  # the usual layout in one pass; anything else goes through the checks
+        track_ids = [r['track_id'][0] for r in rects]
+        point_lists = [r['annopoints'][0]['point'] for r in rects]
+        rows = [
+            (p['id'][0], p['x'][0], p['y'][0], p.get('score', _NO_SCORE)[0])
+            for p in chain.from_iterable(point_lists)
+        ]
+        pts = np.fromiter(chain.from_iterable(rows), np.float64, 4 * len(rows)).reshape(-1, 4)
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+        track_ids, point_lists, pts = _slow_points(rects, where)
+    owner = np.repeat(np.arange(len(rects)), [len(pts) for pts in point_lists])
+    bad = ~np.isfinite(pts[:, 1:]).all(axis=1) & np.isfinite(pts[:, 0])
+    if not is_gt and bad.any():
+        k = int(np.argmax(bad))
+        raise PoseTrackFormatError(f'{where(owner[k])}: a point has non-finite x/y/score')
+    persons = PersonArrays.empty(frame, track_ids)
+    pid = pts[:, 0]
+    ok = (pid >= 0) & (pid < NUM_JOINTS) & (pid == np.floor(pid))  # also drops id None (NaN)
+    pp, pid, pts = owner[ok], pid[ok].astype(np.int64), pts[ok, 1:]
+    key = pp * NUM_JOINTS + pid
+    if not (np.diff(key) > 0).all():  # poseval takes the first point of an id (getPointGTbyID)
+        _, idx = np.unique(key, return_index=True)
+        pp, pid, pts = pp[idx], pid[idx], pts[idx]
+    persons.xy[pp, pid], persons.score[pp, pid] = pts[:, :2], pts[:, 2]
+    persons.valid[pp, pid] = True
+    if is_gt and rects:
+        persons.head_size = head_size(*_head_boxes(rects).T)
+    nones = [None] * len(names)
+    return PoseTrackVideo(source, names, nones, nones, num_rects, regions, persons)
+
+
+def _head_boxes(rects: List[dict]) -> np.ndarray:
+    """``(N, 4)`` head boxes ``x1, y1, x2, y2``; NaN rows where a box is incomplete."""
+    try:
+        rows = [(r['x1'][0], r['y1'][0], r['x2'][0], r['y2'][0]) for r in rects]
+        return np.fromiter(chain.from_iterable(rows), np.float64, 4 * len(rows)).reshape(-1, 4)
+    except (KeyError, TypeError, ValueError, IndexError):
+        heads = [[first(r.get(k)) for k in ('x1', 'y1', 'x2', 'y2')] for r in rects]
+        return np.array([h if all(map(is_number, h)) else [np.nan] * 4 for h in heads], float)
+
+
+def write_pt17(
+    video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, ...]]]
+) -> dict:
+    """The ``{"annolist": [...]}`` prediction file of the frames of GT ``video`` (``per_frame``
+    as for ``write_pt18``): 15 joints per person without the absent joints, one dummy point in
+    frames without persons."""
+    annolist = []
+    for f, name in enumerate(video.frame_names):
+        rects = []
+        if per_frame[f] is None or not len(per_frame[f][0]):
+            point = dict(id=[0], x=[0.0], y=[0.0], score=[DUMMY_SCORE])
+            rects = [dict(annopoints=[dict(point=[point])], score=[DUMMY_SCORE], track_id=[0])]
+        else:
+            kpts, scores, box = per_frame[f][:3]
+            tids = per_frame[f][3].tolist() if len(per_frame[f]) > 3 else range(len(kpts))
+            xy, sc = kpts[:, POSEVAL_TO_PT18], scores[:, POSEVAL_TO_PT18]
+            absent = absent_joints(xy, sc).tolist()
+            xs, ys, ss = xy[..., 0].tolist(), xy[..., 1].tolist(), sc.tolist()
+            for t, (tid, b) in enumerate(zip(tids, box.tolist())):
+                js = [j for j in range(NUM_JOINTS) if not absent[t][j]]
+                points = [dict(id=[j], x=[xs[t][j]], y=[ys[t][j]], score=[ss[t][j]]) for j in js]
+                rects.append(dict(annopoints=[dict(point=points)], score=[b], track_id=[tid]))
+        annolist.append(dict(image=[dict(name=name)], imgnum=[f + 1], annorect=rects))
+    return dict(annolist=annolist)
+
+
+# ------------------------------------------------------------------------------- PoseTrack18
+#: PoseTrack18 skeleton (1-based keypoint pairs), written into ``categories``.
+PT18_SKELETON = [
+    [16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8], [7, 9],
+    [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7],
+]  # fmt: skip
+
+
+def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
+    """The video of a decoded PoseTrack18 file ``source``: GT (``is_gt``: ignore regions, head
+    boxes ``x, y, w, h``) or predictions (finite keypoints and per-joint ``scores``)."""
+    images, anns = data['images'], data.get('annotations') or []
+    id_to_frame = {img['id']: f for f, img in enumerate(images)}
+    if len(id_to_frame) < len(images):
+        raise PoseTrackFormatError(f'{source}: "images" lists an image id twice')
+    names = [str(img.get('file_name', '')) for img in images]
+    regions = [[] for _ in images]
+    for f, img in enumerate(images if is_gt else ()):
+        rx, ry = img.get('ignore_regions_x') or [], img.get('ignore_regions_y') or []
+        if len(rx) != len(ry):
+            raise PoseTrackFormatError(f'{source}: images[{f}]: one ignore_regions_y per _x')
+        regions[f] = [polygon(xs, ys, f'{source}: images[{f}]') for xs, ys in zip(rx, ry)]
+    try:  # keypoint names -> poseval ids (poseval builds the same table from the categories)
+        kpt_names = list(data['categories'][0]['keypoints'])
+    except (KeyError, IndexError, TypeError):
+        kpt_names = list(PT18_KEYPOINTS)
+    missing = [n for n in POSEVAL_JOINTS if n not in kpt_names]
+    if missing:
+        raise PoseTrackFormatError(f'{source}: categories[0]["keypoints"] lacks {missing}')
+    table = keypoint_table(kpt_names)
+    sel, joints = table >= 0, table[table >= 0]
+    frame = np.array([id_to_frame.get(a.get('image_id'), -1) for a in anns], np.int64)
+    if (frame < 0).any():
+        i = int(np.argmax(frame < 0))
+        raise PoseTrackFormatError(
+            f'{source}: annotations[{i}]: image_id {anns[i].get("image_id")!r} is not listed in '
+            '"images"'
+        )
+
+    def label(i: int) -> str:
+        return f'{source}: annotations[{i}] (image {names[frame[i]]!r})'
+
+    persons = PersonArrays.empty(frame, [a.get('track_id') for a in anns])
+    rows, kpts = float_matrix(anns, 'keypoints', 3 * len(table), label)
+    if not is_gt and len(rows) < len(anns):
+        i = next(i for i, a in enumerate(anns) if a.get('keypoints') is None)
+        raise PoseTrackFormatError(f'{label(i)} has no "keypoints"')
+    kpts = kpts.reshape(len(rows), len(table), 3)[:, sel]  # the 15 joints (ears dropped)
+    persons.xy[rows[:, None], joints] = kpts[..., :2]
+    persons.valid[rows[:, None], joints] = ~absent_joints(kpts[..., :2], kpts[..., 2])
+    if is_gt:  # x2 = x + w as in poseval
+        rows, hb = float_matrix(anns, 'bbox_head', 4, label)
+        persons.head_size[rows] = head_size(*hb[:, :2].T, *(hb[:, :2] + hb[:, 2:]).T)
+    else:
+        rows, sc = float_matrix(
+            anns, 'scores', len(table), label, lambda s: isinstance(s, list) and s
+        )
+        bad_scores = np.zeros(len(anns), bool)
+        bad_scores[rows] = ~np.isfinite(sc[:, sel]).all(axis=1)
+        bad_kpts = (~np.isfinite(persons.xy).all(axis=2) & persons.valid).any(axis=1)
+        for what, bad in (('keypoints', bad_kpts), ('scores', bad_scores)):
+            if bad.any():
+                raise PoseTrackFormatError(f'{label(np.argmax(bad))}: "{what}" contain NaN/inf')
+        persons.score[rows[:, None], joints] = sc[:, sel]
+        if len(rows) < len(anns):
+            logger.warning(
+                '%s: %d predictions have no per-joint "scores"; using poseval\'s fallback score %s',
+                source,
+                len(anns) - len(rows),
+                MIN_SCORE,
+            )
+    persons = persons.take(np.argsort(frame, kind='stable'))  # by frame, file order within
+    vid_ids = [img.get('vid_id') for img in images]
+    num_rects, ids = np.bincount(frame, minlength=len(images)), list(id_to_frame)
+    return PoseTrackVideo(source, names, ids, vid_ids, num_rects, regions, persons)
+
+
+def write_pt18(
+    video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, ...]]]
+) -> dict:
+    """The PoseTrack18 prediction file of the frames of GT ``video`` (its image ids): per frame
+    None or ``(keypoints (N, 17, 2), scores to write (N, 17), box scores (N,)[, track ids (N,)])``;
+    without track ids, ``track_id`` is the index of the person in its frame."""
+    images, anns = [], []
+    for f, name in enumerate(video.frame_names):
+        iid = f if video.image_ids[f] is None else video.image_ids[f]
+        images.append(dict(id=iid, file_name=name))
+        if per_frame[f] is not None:
+            kpts, scores, box = per_frame[f][:3]
+            tids = per_frame[f][3].tolist() if len(per_frame[f]) > 3 else range(len(kpts))
+            flat = np.concatenate([kpts, scores[..., None]], axis=2).reshape(len(kpts), -1)
+            for t, k, s, b in zip(tids, flat.tolist(), scores.tolist(), box.tolist()):
+                anns.append(dict(image_id=iid, keypoints=k, scores=s, score=b, track_id=t))
+    category = dict(supercategory='person', id=1, name='person', keypoints=list(PT18_KEYPOINTS))
+    return dict(
+        images=images, annotations=anns, categories=[dict(category, skeleton=PT18_SKELETON)]
+    )
+
+
+# ----------------------------------------------------------------------------- files, folders
+#: The key that identifies each format -> (format, reader); the writers.
+READERS = dict(annolist=('pt17', read_pt17), images=('pt18', read_pt18))
+WRITERS = dict(pt17=write_pt17, pt18=write_pt18)
+#: What a GT person needs for the PCKh, per format (for the message).
+HEAD_BOX = dict(pt17='"x1", "y1", "x2", "y2" (head box)', pt18='"bbox_head"')
+
+
+def parse_posetrack_video(
+    data: Any, source: str, is_gt: bool, expected_format: Optional[str] = None
+) -> PoseTrackVideo:
+    """Parse decoded per-video JSON (``source``: name for messages): GT (``is_gt``; joints need
+    a head box) or predictions (``track_id`` unique per frame); ``expected_format`` ``'pt17'`` /
+    ``'pt18'`` insists on one format, None / ``'auto'`` accepts both."""
+    key = next((k for k in READERS if isinstance(data, dict) and k in data), None)
+    if key is None:
+        raise PoseTrackFormatError(
+            f'{source}: not a PoseTrack file (expected an "annolist" (PoseTrack17) or an '
+            '"images" (PoseTrack18) key)'
+        )
+    fmt, reader = READERS[key]
+    if expected_format not in (None, 'auto', fmt):
+        raise PoseTrackFormatError(
+            f'{source}: is in {fmt} format but format={expected_format!r} was requested'
+        )
+    try:
+        video = reader(data, source, is_gt)
+    except PoseTrackFormatError:
+        raise
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as e:  # the structure
+        raise PoseTrackFormatError(f'{source}: not a valid {fmt} file ({e!r})') from None
+    p = video.persons
+    if is_gt:
+        bad = p.valid.any(axis=1) & ~np.isfinite(p.head_size)
+        if bad.any():
+            raise PoseTrackFormatError(
+                f'{source}: a GT person in {video.where(np.argmax(bad))} has annotated joints but '
+                f'no {HEAD_BOX[fmt]}, which the head-size normalisation needs'
+            )
+    else:
+        check_track_ids(video, 'prediction')
+    return video
+
+
+def check_track_ids(video: PoseTrackVideo, what: str) -> None:
+    """Raise if a person (``what``: ``'GT'`` / ``'prediction'``) has no ``track_id`` or repeats
+    one within its frame (poseval's rule)."""
+    seen = set()
+    for i, (f, tid) in enumerate(zip(video.persons.frame.tolist(), video.persons.track_id)):
+        if tid is None:
+            raise PoseTrackFormatError(
+                f'{video.source}: a {what} in {video.where(i)} has no "track_id" (required by the '
+                'PoseTrack evaluation)'
+            )
+        key = (f, tid if isinstance(tid, (int, float, str)) else repr(tid))
+        if key in seen:
+            raise PoseTrackFormatError(
+                f'{video.source}: {what} track_id {tid!r} appears twice in {video.where(i)}; '
+                'poseval requires unique ids per frame'
+            )
+        seen.add(key)
+
+
+def load_posetrack_file(
+    path: str, is_gt: bool, expected_format: Optional[str] = None
+) -> PoseTrackVideo:
+    """Read and parse one per-video file (see :func:`parse_posetrack_video`)."""
+    with gc_paused():
+        return parse_posetrack_video(read_json(path), path, is_gt, expected_format)
+
+
+def list_gt_files(gt_dir: str) -> List[str]:
+    """The sorted ``*.json`` files of a GT folder (FileNotFoundError if none)."""
+    files = sorted(glob.glob(osp.join(gt_dir, '*.json')))
+    if not files:
+        what = 'contains no *.json files' if osp.isdir(gt_dir) else 'does not exist'
+        raise FileNotFoundError(f'GT folder {gt_dir} {what}')
+    return files
+
+
+def load_gt_dir(gt_dir: str, expected_format: Optional[str] = None) -> List[PoseTrackVideo]:
+    """The GT videos of a folder, sorted by file name (``expected_format`` as above)."""
+    return [load_posetrack_file(p, True, expected_format) for p in list_gt_files(gt_dir)]
+
+
+def load_pred_dir(pred_dir: str, gt_videos: Sequence[PoseTrackVideo]) -> List[PoseTrackVideo]:
+    """One prediction video per GT video: the file of ``pred_dir`` with the GT file's name."""
+    paths = [osp.join(pred_dir, osp.basename(gt.source)) for gt in gt_videos]
+    for path, gt in zip(paths, gt_videos):
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'prediction file {path} does not exist (one is required for every GT video; '
+                f'GT: {gt.source})'
+            )
+    return [load_posetrack_file(path, False) for path in paths]
