@@ -26,13 +26,8 @@ logger = logging.getLogger(__name__)
 MAX_TRACK_ID = 10000  # poseval asserts track_id < MAX_TRACK_ID
 MOT_DIST_THRESHOLD = 0.5  # candidates: distance / head size <= 0.5 (poseval's distThresh)
 #: The per-joint CLEAR-MOT counts summed over videos (plus ``sum_d``).
-MOT_COUNTS = (
-    'num_misses',
-    'num_switches',
-    'num_false_positives',
-    'num_objects',
-    'num_detections',
-    'num_matches',
+MOT_COUNTS = tuple(
+    'num_misses num_switches num_false_positives num_objects num_detections num_matches'.split()
 )
 MOT_KEYS = ('mota', 'motp', 'pre', 'rec')
 
@@ -154,12 +149,6 @@ def accumulate_video(
     for video, what in ((gt, 'GT'), (pred, 'prediction')):
         _check_numeric_ids(video, what)
         check_track_ids(video, what)
-    if (gt.num_rects > 0).sum() == 1:
-        logger.warning(
-            '%s: only one labelled frame; the tracking evaluation leaves out the last labelled '
-            'frame of every video, so this video adds nothing (poseval fails on it)',
-            gt.source,
-        )
     g, p, nf, has_regions = select_frames([gt], [pred], drop_last=True)
     # in a frame with ignore regions, a person left without joints is removed
     g, p = (x.take(x.valid.any(axis=1) | ~has_regions[x.frame]) for x in (g, p))
@@ -213,7 +202,10 @@ def evaluate_tracking(
     num_frames, skipped = 0, []
     for gt, pred in zip(gt_videos, pred_videos):
         counts, nf = accumulate_video(gt, pred)
-        if (gt.num_rects > 0).sum() == 1:
+        if (gt.num_rects > 0).sum() == 1:  # poseval fails on such a video
+            logger.warning(
+                '%s: only one labelled frame, the last of the video: left out', gt.source
+            )
             skipped.append(gt.source)
         total = {name: total[name] + counts[name] for name in total}
         num_frames += nf
@@ -232,9 +224,7 @@ def mot_metrics_to_json(result: Dict[str, Any]) -> Dict[str, Any]:
 def format_mot_table(result: Dict[str, Any], name: str = 'Ours') -> str:
     """poseval's MOT table: MOTA per joint group and total, then MOTP, Prec, Rec totals."""
     row = [(f'MOTA {k}', v) for k, v in summarize(result['mota']).items()]
-    row += [
-        (f'{t} Total', result[k][NUM_JOINTS]) for t, k in zip(('MOTP', 'Prec', 'Rec'), MOT_KEYS[1:])
-    ]
+    row += [(f'{t} Total', result[k][-1]) for t, k in zip(('MOTP', 'Prec', 'Rec'), MOT_KEYS[1:])]
     width = max(len('Method'), len(name))
     top = f'{"":<{width}}' + ''.join(f'  {k.split()[0]:>6}' for k, _ in row)
     sub = f'{"Method":<{width}}' + ''.join(f'  {k.split()[1]:>6}' for k, _ in row)
