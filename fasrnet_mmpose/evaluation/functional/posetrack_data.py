@@ -126,21 +126,14 @@ def is_number(value: Any) -> bool:
 
 
 def float_matrix(
-    records: List[dict],
-    key: str,
-    width: int,
-    label: Callable[[int], str],
-    nonempty_lists: bool = False,
+    records: List[dict], key: str, width: int, label: Callable[[int], str], lists: bool = False
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Indices ``(M,)`` of the ``records`` whose ``key`` is not None (``nonempty_lists``: is a
+    """Indices ``(M,)`` of the ``records`` whose ``key`` is not None (``lists``: is a
     non-empty list) and its values as ``(M, width)`` float64 (lists of numbers in one C-level
     pass; otherwise the first bad record is named by ``label(index)``)."""
     values = [r.get(key) for r in records]
-    rows = [
-        i
-        for i, v in enumerate(values)
-        if (isinstance(v, list) and v if nonempty_lists else v is not None)
-    ]
+    rows = [i for i, v in enumerate(values) if v is not None]
+    rows = [i for i in rows if isinstance(values[i], list) and values[i]] if lists else rows
     vals = [values[i] for i in rows]
     try:
         if not vals or set(map(len, vals)) == {width}:

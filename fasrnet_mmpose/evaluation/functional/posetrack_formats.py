@@ -110,20 +110,12 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         pp, pid, pts = pp[idx], pid[idx], pts[idx]
     persons.xy[pp, pid], persons.score[pp, pid] = pts[:, :2], pts[:, 2]
     persons.valid[pp, pid] = True
-    if is_gt and rects:
-        persons.head_size = head_size(*_head_boxes(rects).T)
+    if is_gt and rects:  # head boxes x1, y1, x2, y2 (NaN where incomplete)
+        heads = [[first(r.get(k)) for k in ('x1', 'y1', 'x2', 'y2')] for r in rects]
+        heads = [h if all(map(is_number, h)) else [np.nan] * 4 for h in heads]
+        persons.head_size = head_size(*np.array(heads, np.float64).T)
     nones = [None] * len(names)
     return PoseTrackVideo(source, names, nones, nones, num_rects, regions, persons)
-
-
-def _head_boxes(rects: List[dict]) -> np.ndarray:
-    """``(N, 4)`` head boxes ``x1, y1, x2, y2``; NaN rows where a box is incomplete."""
-    try:
-        rows = [(r['x1'][0], r['y1'][0], r['x2'][0], r['y2'][0]) for r in rects]
-        return np.fromiter(chain.from_iterable(rows), np.float64, 4 * len(rows)).reshape(-1, 4)
-    except (KeyError, TypeError, ValueError, IndexError):
-        heads = [[first(r.get(k)) for k in ('x1', 'y1', 'x2', 'y2')] for r in rects]
-        return np.array([h if all(map(is_number, h)) else [np.nan] * 4 for h in heads], float)
 
 
 def write_pt17(
@@ -186,10 +178,8 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     frame = np.array([id_to_frame.get(a.get('image_id'), -1) for a in anns], np.int64)
     if (frame < 0).any():
         i = int(np.argmax(frame < 0))
-        raise PoseTrackFormatError(
-            f'{source}: annotations[{i}]: image_id {anns[i].get("image_id")!r} is not listed in '
-            '"images"'
-        )
+        iid = anns[i].get('image_id')
+        raise PoseTrackFormatError(f'{source}: annotations[{i}]: image_id {iid!r} not in "images"')
 
     def label(i: int) -> str:
         return f'{source}: annotations[{i}] (image {names[frame[i]]!r})'
@@ -206,9 +196,7 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         rows, hb = float_matrix(anns, 'bbox_head', 4, label)
         persons.head_size[rows] = head_size(*hb[:, :2].T, *(hb[:, :2] + hb[:, 2:]).T)
     else:
-        rows, sc = float_matrix(
-            anns, 'scores', len(table), label, lambda s: isinstance(s, list) and s
-        )
+        rows, sc = float_matrix(anns, 'scores', len(table), label, lists=True)
         bad_scores = np.zeros(len(anns), bool)
         bad_scores[rows] = ~np.isfinite(sc[:, sel]).all(axis=1)
         bad_kpts = (~np.isfinite(persons.xy).all(axis=2) & persons.valid).any(axis=1)

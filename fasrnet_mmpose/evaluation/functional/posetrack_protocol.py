@@ -95,9 +95,7 @@ def points_in_polygons(
 
 
 def select_frames(
-    gt_videos: Sequence[PoseTrackVideo],
-    pred_videos: Sequence[PoseTrackVideo],
-    drop_last: bool = False,
+    gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence[PoseTrackVideo], drop_last=False
 ) -> Tuple[PersonArrays, PersonArrays, int, np.ndarray]:
     """GT and predicted persons of the evaluated frames (GT frames with persons; ``drop_last``:
     but the last of each video) of all video pairs, frames renumbered ``0..F-1`` over the videos,
@@ -136,8 +134,8 @@ def select_frames(
 def pckh_distances(
     gt: PersonArrays, pred: PersonArrays, pair_gt: np.ndarray, pair_pred: np.ndarray
 ) -> np.ndarray:
-    """``(pairs, 15)`` joint distance / GT head size of the (GT, prediction) pairs; inf where
-    either joint is absent. Computed in chunks so that the temporaries stay small."""
+    """``(pairs, 15)`` joint distance / GT head size of the (GT, prediction) pairs (inf where a
+    joint is absent), in chunks so that the temporaries stay small."""
     out = np.empty((len(pair_gt), NUM_JOINTS))
     with np.errstate(divide='ignore', invalid='ignore'):
         for s in range(0, len(pair_gt), _PAIR_CHUNK):
@@ -158,13 +156,8 @@ def _first_best(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
 def assign_predictions(
     gt: PersonArrays, pred: PersonArrays, threshold: float = PCKH_THRESHOLD
 ) -> np.ndarray:
-    """poseval's greedy assignment on all frames: ``(N_pred, 15)`` bool true-positive labels.
-
-    ``pck[i, j]`` = fraction of GT ``j``'s joints matched by prediction ``i`` (PCKh); each
-    prediction keeps only its best GT (first on ties), then each GT takes the prediction with
-    the highest remaining pck (first on ties; 0 = unassigned); an assigned prediction's joint is
-    a true positive iff it matches its GT's joint. ``gt`` and ``pred`` are sorted by frame.
-    """
+    """poseval's greedy assignment on all frames (persons sorted by frame; the rule:
+    ``docs/evaluation.md``): ``(N_pred, 15)`` bool true-positive labels."""
     labels = np.zeros((len(pred), NUM_JOINTS), bool)
     pair_pred, pair_gt = group_pairs(pred.frame, gt.frame)  # same frame
     if not len(pair_pred):
@@ -223,9 +216,9 @@ def average_precision(
 def evaluate_videos(
     gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence[PoseTrackVideo]
 ) -> Dict[str, Any]:
-    """poseval's AP of prediction videos against GT videos (paired by position, same number of
-    frames): ``ap``, ``pre``, ``rec`` (``(16,)``: 15 joints + total), ``num_gt`` (15,),
-    ``num_frames`` (evaluated) and ``num_gt_persons`` / ``num_pred_persons`` in them."""
+    """poseval's ``ap``, ``pre``, ``rec`` (``(16,)``), ``num_gt`` (15,), ``num_frames``,
+    ``num_gt_persons`` / ``num_pred_persons`` (evaluated) of prediction videos against GT
+    videos (paired by position, same number of frames)."""
     gt, pred, num_frames, _ = select_frames(gt_videos, pred_videos)
     num_gt = gt.valid.sum(axis=0)
     result = average_precision(pred.score, assign_predictions(gt, pred), pred.valid, num_gt)

@@ -4,6 +4,7 @@
 import os
 import os.path as osp
 from collections import OrderedDict, defaultdict
+from itertools import groupby
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -15,7 +16,7 @@ from mmpose.utils.tensor_utils import to_numpy
 
 from ...tracking import track_video
 from ..functional import PoseTrackVideo, evaluate_videos, format_table, summarize
-from ..functional.posetrack_data import FORMATS, write_json
+from ..functional.posetrack_data import FORMATS, gc_paused, write_json
 from ..functional.posetrack_formats import (
     WRITERS,
     list_gt_files,
@@ -156,9 +157,7 @@ class PoseTrackMAPMetric(BaseMetric):
             kpts = kpts[None] if kpts.ndim == 2 else kpts
             n, scores = len(kpts), pred.get('keypoint_scores')
             if kpts.shape[1:] != (17, 2):
-                raise ValueError(
-                    f'{where}: expected keypoints of shape (N, 17, 2), got {kpts.shape}'
-                )
+                raise ValueError(f'{where}: keypoints must have shape (N, 17, 2), not {kpts.shape}')
             scores = np.ones((n, 17)) if scores is None else _per_instance([scores], n, 17)
             if scores is None:
                 raise ValueError(f'{where}: keypoint_scores do not match keypoints {kpts.shape}')
@@ -168,18 +167,10 @@ class PoseTrackMAPMetric(BaseMetric):
                 bboxes = np.concatenate([kpts.min(axis=1), kpts.max(axis=1)], axis=1)
             scales = _per_instance([gt.get('bbox_scales')], n, 2)
             wh = bboxes[:, 2:] - bboxes[:, :2] if scales is None else scales
-            self.results.append(
-                dict(
-                    vid_id=ds.get('vid_id'),
-                    frame_index=ds.get('frame_index'),
-                    id=ds.get('id'),
-                    keypoints=kpts,
-                    keypoint_scores=scores,
-                    bbox_scores=np.ones(n) if box is None else box[:, 0],
-                    bboxes=bboxes,
-                    areas=wh[:, 0] * wh[:, 1],  # OKS scale for nms_mode='oks_nms'
-                )
-            )
+            box = np.ones(n) if box is None else box[:, 0]
+            result = {key: ds.get(key) for key in ('vid_id', 'frame_index', 'id')}
+            result.update(keypoints=kpts, keypoint_scores=scores, bbox_scores=box, bboxes=bboxes)
+            self.results.append(dict(result, areas=wh[:, 0] * wh[:, 1]))  # OKS scale for NMS
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """Write the prediction files (optional) and return ``Head AP`` ... ``Ankl AP``, ``AP``,
@@ -194,12 +185,15 @@ class PoseTrackMAPMetric(BaseMetric):
         pred_videos = []
         for v, gt in enumerate(gt_videos):
             per_frame = [self._written(frames.get((v, f))) for f in range(gt.num_frames)]
-            content, name = WRITERS[self.outfile_format](gt, per_frame), osp.basename(gt.source)
-            if self.outfile_prefix:
-                os.makedirs(self.outfile_prefix, exist_ok=True)
-                write_json(osp.join(self.outfile_prefix, name), content)
-            if not self.format_only:
-                pred_videos.append(parse_posetrack_video(content, f'{name} (predictions)', False))
+            with gc_paused():  # ~10^5 acyclic containers per video
+                content, name = WRITERS[self.outfile_format](gt, per_frame), osp.basename(gt.source)
+                if self.outfile_prefix:
+                    os.makedirs(self.outfile_prefix, exist_ok=True)
+                    write_json(osp.join(self.outfile_prefix, name), content)
+                if not self.format_only:
+                    pred_videos.append(
+                        parse_posetrack_video(content, f'{name} (predictions)', False)
+                    )
         if self.outfile_prefix:
             logger.info(f'{len(gt_videos)} prediction files written to {self.outfile_prefix}')
         if self.format_only:
@@ -224,10 +218,8 @@ class PoseTrackMAPMetric(BaseMetric):
                 f"{type(self).__name__}(track=True) needs the dataset's keypoint `sigmas` in "
                 "dataset_meta (the runner sets it from the dataset's metainfo)"
             )
-        by_video = defaultdict(list)
-        for v, f in sorted(frames):
-            by_video[v].append(frames[(v, f)])
-        for preds in by_video.values():
+        for _, keys in groupby(sorted(frames), key=lambda key: key[0]):  # by video
+            preds = [frames[key] for key in keys]
             video = [(p['keypoints'], p['keypoint_scores'], p['bboxes']) for p in preds]
             for p, ids in zip(preds, track_video(video, sigmas=sigmas, **self.track_options)):
                 p['track_ids'] = ids
