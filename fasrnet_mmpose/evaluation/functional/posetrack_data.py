@@ -36,7 +36,6 @@ def keypoint_table(names: Sequence[str]) -> np.ndarray:
 PT18_TO_POSEVAL = keypoint_table(PT18_KEYPOINTS)
 POSEVAL_TO_PT18 = np.array([PT18_KEYPOINTS.index(n) for n in POSEVAL_JOINTS], np.int64)
 MIN_SCORE = -9999.0  # poseval's score of a predicted point without a score
-FORMATS = ('pt17', 'pt18')
 
 
 class PoseTrackFormatError(ValueError):
@@ -149,14 +148,11 @@ def float_matrix(
     )
 
 
-def polygon(xs: Any, ys: Any, label: str) -> np.ndarray:
-    """``(K, 2)`` ignore polygon from x and y lists."""
-    try:
-        if isinstance(xs, list) and isinstance(ys, list) and len(xs) == len(ys):
-            return np.array([xs, ys], np.float64).T.reshape(-1, 2)
-    except (TypeError, ValueError):
-        pass
-    raise PoseTrackFormatError(f'{label}: an ignore region needs x and y lists of equal length')
+def polygon(xs: List[float], ys: List[float]) -> np.ndarray:
+    """``(K, 2)`` ignore polygon from x and y lists of the same length (else ValueError)."""
+    if not (isinstance(xs, list) and isinstance(ys, list) and len(xs) == len(ys)):
+        raise ValueError('an ignore region needs x and y lists of the same length')
+    return np.array([xs, ys], np.float64).T.reshape(-1, 2)
 
 
 @contextlib.contextmanager

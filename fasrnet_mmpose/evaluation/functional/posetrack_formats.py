@@ -74,7 +74,7 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         for r in fr.get('ignore_regions') or []:
             pts = r.get('point', [])
             xs, ys = [first(p['x']) for p in pts], [first(p['y']) for p in pts]
-            regions[f].append(polygon(xs, ys, f'{source}: annolist[{f}]'))
+            regions[f].append(polygon(xs, ys))
     rect_lists = [fr.get('annorect') or [] for fr in annolist]
     num_rects = np.array([len(rects) for rects in rect_lists], np.int64)
     rects = list(chain.from_iterable(rect_lists))
@@ -163,9 +163,7 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     regions = [[] for _ in images]
     for f, img in enumerate(images if is_gt else ()):
         rx, ry = img.get('ignore_regions_x') or [], img.get('ignore_regions_y') or []
-        if len(rx) != len(ry):
-            raise PoseTrackFormatError(f'{source}: images[{f}]: one ignore_regions_y per _x')
-        regions[f] = [polygon(xs, ys, f'{source}: images[{f}]') for xs, ys in zip(rx, ry)]
+        regions[f] = [polygon(xs, ys) for xs, ys in zip(rx, ry, strict=True)]
     try:  # keypoint names -> poseval ids (poseval builds the same table from the categories)
         kpt_names = list(data['categories'][0]['keypoints'])
     except (KeyError, IndexError, TypeError):

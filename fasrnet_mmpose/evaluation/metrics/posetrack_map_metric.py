@@ -16,7 +16,7 @@ from mmpose.utils.tensor_utils import to_numpy
 
 from ...tracking import track_video
 from ..functional import PoseTrackVideo, evaluate_videos, format_table, summarize
-from ..functional.posetrack_data import FORMATS, gc_paused, write_json
+from ..functional.posetrack_data import gc_paused, write_json
 from ..functional.posetrack_formats import (
     WRITERS,
     list_gt_files,
@@ -27,6 +27,7 @@ from ..functional.posetrack_mot import evaluate_tracking, format_mot_table
 
 #: The ids every data sample must carry (``PackPoseInputs(meta_keys=...)``).
 REQUIRED_META_KEYS = ('vid_id', 'frame_index')
+FORMATS = tuple(WRITERS)
 #: Per GT frame, the predictions of its persons (what the files hold and a tracker consumes):
 #: keypoints (N, 17, 2), keypoint_scores (N, 17), bbox_scores (N,), bboxes (N, 4) xyxy.
 FramePredictions = Dict[str, np.ndarray]
