@@ -9,9 +9,8 @@ from .posetrack_data import (
     POSEVAL_TO_PT18,
     PT18_KEYPOINTS,
     PT18_TO_POSEVAL,
-    PersonArrays,
     PoseTrackFormatError,
-    PoseTrackVideo,
+    metrics_to_json,
 )
 from .posetrack_formats import load_gt_dir, load_pred_dir, parse_posetrack_video
 from .posetrack_protocol import (
@@ -19,14 +18,13 @@ from .posetrack_protocol import (
     evaluate_dirs,
     evaluate_videos,
     format_table,
-    metrics_to_json,
     points_in_polygons,
     summarize,
 )
 
 __all__ = [
     'MIN_SCORE', 'POSEVAL_JOINTS', 'POSEVAL_TO_PT18', 'PT18_KEYPOINTS', 'PT18_TO_POSEVAL',
-    'PersonArrays', 'PoseTrackFormatError', 'PoseTrackVideo', 'average_precision', 'evaluate_dirs',
-    'evaluate_videos', 'format_table', 'load_gt_dir', 'load_pred_dir', 'metrics_to_json',
-    'parse_posetrack_video', 'points_in_polygons', 'summarize',
+    'PoseTrackFormatError', 'average_precision', 'evaluate_dirs', 'evaluate_videos',
+    'format_table', 'load_gt_dir', 'load_pred_dir', 'metrics_to_json', 'parse_posetrack_video',
+    'points_in_polygons', 'summarize',
 ]  # fmt: skip

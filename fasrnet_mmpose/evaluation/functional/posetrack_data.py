@@ -185,3 +185,11 @@ def write_json(path: str, content: Any) -> None:
     """Write JSON-serialisable ``content`` (lists, dicts, Python numbers) to ``path``."""
     with open(path, 'wb') as f:
         f.write(orjson.dumps(content))
+
+
+def metrics_to_json(result: dict, keys: Sequence[str] = ('ap', 'pre', 'rec')) -> dict:
+    """poseval's ``total_AP_metrics.json`` (or, with ``keys``, ``total_MOT_metrics.json``)
+    layout: ``{key: [16 values], "names": {"0": ..., "15": "total"}}``."""
+    out: dict = {k: [float(v) for v in result[k]] for k in keys}
+    out['names'] = {str(i): n for i, n in enumerate(POSEVAL_NAMES)}
+    return out

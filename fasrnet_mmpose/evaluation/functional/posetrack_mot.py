@@ -9,12 +9,17 @@ from typing import Any, Dict, Sequence, Tuple
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .posetrack_data import NUM_JOINTS, PoseTrackFormatError, PoseTrackVideo, is_number
+from .posetrack_data import (
+    NUM_JOINTS,
+    PoseTrackFormatError,
+    PoseTrackVideo,
+    is_number,
+    metrics_to_json,
+)
 from .posetrack_formats import check_track_ids
 from .posetrack_protocol import (
     evaluate_dirs,
     group_pairs,
-    metrics_to_json,
     pckh_distances,
     select_frames,
     summarize,

@@ -7,13 +7,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .posetrack_data import (
-    NUM_JOINTS,
-    POSEVAL_NAMES,
-    PersonArrays,
-    PoseTrackFormatError,
-    PoseTrackVideo,
-)
+from .posetrack_data import NUM_JOINTS, PersonArrays, PoseTrackFormatError, PoseTrackVideo
 from .posetrack_formats import load_gt_dir, load_pred_dir
 
 #: Table groups: name -> poseval joint ids (``eval_helpers.getCum``).
@@ -112,13 +106,11 @@ def select_frames(
         kept = gt.num_rects > 0  # poseval drops GT frames without person entries
         kept[np.flatnonzero(kept)[-1:] if drop_last else []] = False
         new_index = np.cumsum(kept) - 1 + offset
-        for f in np.flatnonzero(kept).tolist():
-            if gt.ignore_regions[f]:
-                regions[int(new_index[f])] = gt.ignore_regions[f]
+        polys = ((int(new_index[f]), gt.ignore_regions[f]) for f in np.flatnonzero(kept))
+        regions.update((f, p) for f, p in polys if p)
         for src, out in zip((gt.persons, pred.persons), parts):
-            part = src.take(kept[src.frame])
-            part.frame = new_index[part.frame]
-            out.append(part)
+            out.append(src.take(kept[src.frame]))
+            out[-1].frame = new_index[out[-1].frame]
         offset += int(kept.sum())
     gt, pred = (PersonArrays.concatenate(p) for p in parts)
     polys = [p for polys in regions.values() for p in polys]
@@ -252,11 +244,3 @@ def format_table(ap: np.ndarray, name: str = 'Ours') -> str:
     header = f'{"Method":<{width}}' + ''.join(f'  {c:>8}' for c in TABLE1_COLUMNS)
     row = f'{name:<{width}}' + ''.join(f'  {v:>8.1f}' for v in summarize(ap).values())
     return '\n'.join([header, '-' * len(header), row])
-
-
-def metrics_to_json(result: Dict[str, Any], keys: Sequence[str] = ('ap', 'pre', 'rec')) -> dict:
-    """poseval's ``total_AP_metrics.json`` (or, with ``keys``, ``total_MOT_metrics.json``)
-    layout: ``{key: [16 values], "names": {"0": ..., "15": "total"}}``."""
-    out: Dict[str, Any] = {k: [float(v) for v in result[k]] for k in keys}
-    out['names'] = {str(i): n for i, n in enumerate(POSEVAL_NAMES)}
-    return out

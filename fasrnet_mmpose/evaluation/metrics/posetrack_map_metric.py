@@ -15,8 +15,8 @@ from mmpose.registry import METRICS
 from mmpose.utils.tensor_utils import to_numpy
 
 from ...tracking import track_video
-from ..functional import PoseTrackVideo, evaluate_videos, format_table, summarize
-from ..functional.posetrack_data import gc_paused, write_json
+from ..functional import evaluate_videos, format_table, summarize
+from ..functional.posetrack_data import PoseTrackVideo, gc_paused, write_json
 from ..functional.posetrack_formats import (
     WRITERS,
     list_gt_files,
