@@ -32,6 +32,9 @@ from .posetrack_data import (
 )
 
 logger = logging.getLogger(__name__)
+#: What the writers take per frame: None or ``(keypoints (N, 17, 2), joint scores to write
+#: (N, 17), box scores (N,)[, track ids (N,)])``.
+PerFrame = Sequence[Optional[Tuple[np.ndarray, ...]]]
 
 
 # ------------------------------------------------------------------------------- PoseTrack17
@@ -118,12 +121,9 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     return PoseTrackVideo(source, names, nones, nones, num_rects, regions, persons)
 
 
-def write_pt17(
-    video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, ...]]]
-) -> dict:
-    """The ``{"annolist": [...]}`` prediction file of the frames of GT ``video`` (``per_frame``
-    as for ``write_pt18``): 15 joints per person without the absent joints, one dummy point in
-    frames without persons."""
+def write_pt17(video: PoseTrackVideo, per_frame: PerFrame) -> dict:
+    """The ``{"annolist": [...]}`` prediction file of the frames of GT ``video``: 15 joints per
+    person without the absent joints, one dummy point in frames without persons."""
     annolist = []
     for f, name in enumerate(video.frame_names):
         rects = []
@@ -215,12 +215,9 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     return PoseTrackVideo(source, names, ids, vid_ids, num_rects, regions, persons)
 
 
-def write_pt18(
-    video: PoseTrackVideo, per_frame: Sequence[Optional[Tuple[np.ndarray, ...]]]
-) -> dict:
-    """The PoseTrack18 prediction file of the frames of GT ``video`` (its image ids): per frame
-    None or ``(keypoints (N, 17, 2), scores to write (N, 17), box scores (N,)[, track ids (N,)])``;
-    without track ids, ``track_id`` is the index of the person in its frame."""
+def write_pt18(video: PoseTrackVideo, per_frame: PerFrame) -> dict:
+    """The PoseTrack18 prediction file of the frames of GT ``video`` (its image ids); without
+    track ids, ``track_id`` is the index of the person in its frame."""
     images, anns = [], []
     for f, name in enumerate(video.frame_names):
         iid = f if video.image_ids[f] is None else video.image_ids[f]
