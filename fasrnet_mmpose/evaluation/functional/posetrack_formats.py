@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""The two PoseTrack file formats, each reader next to its writer (PoseTrack17 ``annolist``:
-poseval's native format; PoseTrack18 ``images``/``annotations``: read with poseval's conversion),
-and the loading of per-video files and folders, paired by file name as poseval pairs them."""
+"""The PoseTrack17 (``annolist``) and PoseTrack18 (``images``) formats, each reader next to its
+writer, and the loading of per-video files and folders (``docs/evaluation.md``)."""
 
 import glob
 import logging
@@ -11,41 +10,22 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .posetrack_data import (
-    MIN_SCORE,
-    NUM_JOINTS,
-    POSEVAL_JOINTS,
-    POSEVAL_TO_PT18,
-    PT18_KEYPOINTS,
-    PersonArrays,
-    PoseTrackFormatError,
-    PoseTrackVideo,
-    absent_joints,
-    first,
-    float_matrix,
-    gc_paused,
-    head_size,
-    is_number,
-    keypoint_table,
-    polygon,
-    read_json,
-)
+from . import posetrack_data as data
+from .posetrack_data import PersonArrays, PoseTrackFormatError, PoseTrackVideo, first
 
 logger = logging.getLogger(__name__)
-#: What the writers take per frame: None or ``(keypoints (N, 17, 2), joint scores to write
-#: (N, 17), box scores (N,)[, track ids (N,)])``.
+#: Writer input per frame: None or (keypoints (N, 17, 2), scores (N, 17), box scores, track ids)
 PerFrame = Sequence[Optional[Tuple[np.ndarray, ...]]]
 
 
 # ------------------------------------------------------------------------------- PoseTrack17
 #: Score of the dummy point written into frames without persons: ranked last, adds nothing to AP.
 DUMMY_SCORE = -100.0
-_NO_SCORE = [MIN_SCORE]
+_NO_SCORE = [data.MIN_SCORE]
 
 
 def _slow_points(rects: List[dict], where: Callable[[int], str]) -> Tuple[list, list, np.ndarray]:
-    """Track ids, point lists and ``(M, 4)`` id/x/y/score of any valid layout, naming the first
-    bad record (``where(person)``); an ``id`` None is NaN (ignored as in poseval)."""
+    """Track ids, point lists, ``(M, 4)`` id/x/y/score of any valid layout (id None: NaN)."""
     track_ids, point_lists, rows = [first(r.get('track_id')) for r in rects], [], []
     for k, rect in enumerate(rects):
         ap = rect.get('annopoints')
@@ -56,9 +36,9 @@ def _slow_points(rects: List[dict], where: Callable[[int], str]) -> Tuple[list, 
         point_lists.append(pts or [])
         for n, p in enumerate(pts or []):
             ok = isinstance(p, dict) and {'id', 'x', 'y'} <= p.keys()
-            vals = [first(p.get(key, MIN_SCORE)) for key in ('id', 'x', 'y', 'score')] if ok else []
+            vals = [first(p.get(key, _NO_SCORE)) for key in ('id', 'x', 'y', 'score')] if ok else []
             vals[:1] = [np.nan] if vals[:1] == [None] else vals[:1]  # id None: ignored
-            if len(vals) < 4 or not all(map(is_number, vals)):
+            if len(vals) < 4 or not all(map(data.is_number, vals)):
                 raise PoseTrackFormatError(
                     f'{where(k)} point {n}: needs numbers "id", "x", "y" (and "score"), got {p!r}'
                 )
@@ -66,10 +46,9 @@ def _slow_points(rects: List[dict], where: Callable[[int], str]) -> Tuple[list, 
     return track_ids, point_lists, np.array(rows, np.float64).reshape(-1, 4)
 
 
-def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
-    """The video of a decoded PoseTrack17 ``annolist`` file ``source``: GT (``is_gt``: ignore
-    regions, head boxes) or predictions (finite points required)."""
-    annolist = data['annolist']
+def read_pt17(doc: dict, source: str, is_gt: bool) -> PoseTrackVideo:
+    """The video of a decoded PoseTrack17 file ``source`` (GT or predictions)."""
+    annolist = doc['annolist']
     images = [first(fr.get('image')) for fr in annolist]
     names = [str(im.get('name', '')) if isinstance(im, dict) else '' for im in images]
     regions = [[] for _ in annolist]
@@ -77,7 +56,7 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         for r in fr.get('ignore_regions') or []:
             pts = r.get('point', [])
             xs, ys = [first(p['x']) for p in pts], [first(p['y']) for p in pts]
-            regions[f].append(polygon(xs, ys))
+            regions[f].append(data.polygon(xs, ys))
     rect_lists = [fr.get('annorect') or [] for fr in annolist]
     num_rects = np.array([len(rects) for rects in rect_lists], np.int64)
     rects = list(chain.from_iterable(rect_lists))
@@ -105,9 +84,9 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         raise PoseTrackFormatError(f'{where(owner[k])}: a point has non-finite x/y/score')
     persons = PersonArrays.empty(frame, track_ids)
     pid = pts[:, 0]
-    ok = (pid >= 0) & (pid < NUM_JOINTS) & (pid == np.floor(pid))  # also drops id None (NaN)
+    ok = (pid >= 0) & (pid < data.NUM_JOINTS) & (pid == np.floor(pid))  # also drops id None (NaN)
     pp, pid, pts = owner[ok], pid[ok].astype(np.int64), pts[ok, 1:]
-    key = pp * NUM_JOINTS + pid
+    key = pp * data.NUM_JOINTS + pid
     if not (np.diff(key) > 0).all():  # poseval takes the first point of an id (getPointGTbyID)
         _, idx = np.unique(key, return_index=True)
         pp, pid, pts = pp[idx], pid[idx], pts[idx]
@@ -115,29 +94,27 @@ def read_pt17(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     persons.valid[pp, pid] = True
     if is_gt and rects:  # head boxes x1, y1, x2, y2 (NaN where incomplete)
         heads = [[first(r.get(k)) for k in ('x1', 'y1', 'x2', 'y2')] for r in rects]
-        heads = [h if all(map(is_number, h)) else [np.nan] * 4 for h in heads]
-        persons.head_size = head_size(*np.array(heads, np.float64).T)
+        heads = [h if all(map(data.is_number, h)) else [np.nan] * 4 for h in heads]
+        persons.head_size = data.head_size(*np.array(heads, np.float64).T)
     nones = [None] * len(names)
     return PoseTrackVideo(source, names, nones, nones, num_rects, regions, persons)
 
 
 def write_pt17(video: PoseTrackVideo, per_frame: PerFrame) -> dict:
-    """The ``{"annolist": [...]}`` prediction file of the frames of GT ``video``: 15 joints per
-    person without the absent joints, one dummy point in frames without persons."""
+    """The PoseTrack17 prediction file of the frames of GT ``video`` (dummy point if empty)."""
     annolist = []
     for f, name in enumerate(video.frame_names):
         rects = []
-        if per_frame[f] is None or not len(per_frame[f][0]):
+        if per_frame[f] is None or not len(per_frame[f][0]):  # no persons: a dummy point
             point = dict(id=[0], x=[0.0], y=[0.0], score=[DUMMY_SCORE])
             rects = [dict(annopoints=[dict(point=[point])], score=[DUMMY_SCORE], track_id=[0])]
         else:
-            kpts, scores, box = per_frame[f][:3]
-            tids = per_frame[f][3].tolist() if len(per_frame[f]) > 3 else range(len(kpts))
-            xy, sc = kpts[:, POSEVAL_TO_PT18], scores[:, POSEVAL_TO_PT18]
-            absent = absent_joints(xy, sc).tolist()
+            kpts, scores, box, tids = per_frame[f]
+            xy, sc = kpts[:, data.POSEVAL_TO_PT18], scores[:, data.POSEVAL_TO_PT18]
+            absent = data.absent_joints(xy, sc).tolist()
             xs, ys, ss = xy[..., 0].tolist(), xy[..., 1].tolist(), sc.tolist()
-            for t, (tid, b) in enumerate(zip(tids, box.tolist())):
-                js = [j for j in range(NUM_JOINTS) if not absent[t][j]]
+            for t, (tid, b) in enumerate(zip(tids.tolist(), box.tolist())):
+                js = [j for j in range(data.NUM_JOINTS) if not absent[t][j]]
                 points = [dict(id=[j], x=[xs[t][j]], y=[ys[t][j]], score=[ss[t][j]]) for j in js]
                 rects.append(dict(annopoints=[dict(point=points)], score=[b], track_id=[tid]))
         annolist.append(dict(image=[dict(name=name)], imgnum=[f + 1], annorect=rects))
@@ -152,10 +129,9 @@ PT18_SKELETON = [
 ]  # fmt: skip
 
 
-def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
-    """The video of a decoded PoseTrack18 file ``source``: GT (``is_gt``: ignore regions, head
-    boxes ``x, y, w, h``) or predictions (finite keypoints and per-joint ``scores``)."""
-    images, anns = data['images'], data.get('annotations') or []
+def read_pt18(doc: dict, source: str, is_gt: bool) -> PoseTrackVideo:
+    """The video of a decoded PoseTrack18 file ``source`` (GT or predictions)."""
+    images, anns = doc['images'], doc.get('annotations') or []
     id_to_frame = {img['id']: f for f, img in enumerate(images)}
     if len(id_to_frame) < len(images):
         raise PoseTrackFormatError(f'{source}: "images" lists an image id twice')
@@ -163,15 +139,15 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
     regions = [[] for _ in images]
     for f, img in enumerate(images if is_gt else ()):
         rx, ry = img.get('ignore_regions_x') or [], img.get('ignore_regions_y') or []
-        regions[f] = [polygon(xs, ys) for xs, ys in zip(rx, ry, strict=True)]
+        regions[f] = [data.polygon(xs, ys) for xs, ys in zip(rx, ry, strict=True)]
     try:  # keypoint names -> poseval ids (poseval builds the same table from the categories)
-        kpt_names = list(data['categories'][0]['keypoints'])
+        kpt_names = list(doc['categories'][0]['keypoints'])
     except (KeyError, IndexError, TypeError):
-        kpt_names = list(PT18_KEYPOINTS)
-    missing = [n for n in POSEVAL_JOINTS if n not in kpt_names]
+        kpt_names = list(data.PT18_KEYPOINTS)
+    missing = [n for n in data.POSEVAL_JOINTS if n not in kpt_names]
     if missing:
         raise PoseTrackFormatError(f'{source}: categories[0]["keypoints"] lacks {missing}')
-    table = keypoint_table(kpt_names)
+    table = data.keypoint_table(kpt_names)
     sel, joints = table >= 0, table[table >= 0]
     frame = np.array([id_to_frame.get(a.get('image_id'), -1) for a in anns], np.int64)
     if (frame < 0).any():
@@ -183,18 +159,18 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
         return f'{source}: annotations[{i}] (image {names[frame[i]]!r})'
 
     persons = PersonArrays.empty(frame, [a.get('track_id') for a in anns])
-    rows, kpts = float_matrix(anns, 'keypoints', 3 * len(table), label)
+    rows, kpts = data.float_matrix(anns, 'keypoints', 3 * len(table), label)
     if not is_gt and len(rows) < len(anns):
         i = next(i for i, a in enumerate(anns) if a.get('keypoints') is None)
         raise PoseTrackFormatError(f'{label(i)} has no "keypoints"')
     kpts = kpts.reshape(len(rows), len(table), 3)[:, sel]  # the 15 joints (ears dropped)
     persons.xy[rows[:, None], joints] = kpts[..., :2]
-    persons.valid[rows[:, None], joints] = ~absent_joints(kpts[..., :2], kpts[..., 2])
+    persons.valid[rows[:, None], joints] = ~data.absent_joints(kpts[..., :2], kpts[..., 2])
     if is_gt:  # x2 = x + w as in poseval
-        rows, hb = float_matrix(anns, 'bbox_head', 4, label)
-        persons.head_size[rows] = head_size(*hb[:, :2].T, *(hb[:, :2] + hb[:, 2:]).T)
+        rows, hb = data.float_matrix(anns, 'bbox_head', 4, label)
+        persons.head_size[rows] = data.head_size(*hb[:, :2].T, *(hb[:, :2] + hb[:, 2:]).T)
     else:
-        rows, sc = float_matrix(anns, 'scores', len(table), label, lists=True)
+        rows, sc = data.float_matrix(anns, 'scores', len(table), label, lists=True)
         bad_scores = np.zeros(len(anns), bool)
         bad_scores[rows] = ~np.isfinite(sc[:, sel]).all(axis=1)
         bad_kpts = (~np.isfinite(persons.xy).all(axis=2) & persons.valid).any(axis=1)
@@ -203,12 +179,8 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
                 raise PoseTrackFormatError(f'{label(np.argmax(bad))}: "{what}" contain NaN/inf')
         persons.score[rows[:, None], joints] = sc[:, sel]
         if len(rows) < len(anns):
-            logger.warning(
-                '%s: %d predictions have no per-joint "scores"; using poseval\'s fallback score %s',
-                source,
-                len(anns) - len(rows),
-                MIN_SCORE,
-            )
+            missing = f'{len(anns) - len(rows)} predictions have no per-joint "scores"'
+            logger.warning(f"{source}: {missing}; using poseval's fallback score {data.MIN_SCORE}")
     persons = persons.take(np.argsort(frame, kind='stable'))  # by frame, file order within
     vid_ids = [img.get('vid_id') for img in images]
     num_rects, ids = np.bincount(frame, minlength=len(images)), list(id_to_frame)
@@ -216,22 +188,19 @@ def read_pt18(data: dict, source: str, is_gt: bool) -> PoseTrackVideo:
 
 
 def write_pt18(video: PoseTrackVideo, per_frame: PerFrame) -> dict:
-    """The PoseTrack18 prediction file of the frames of GT ``video`` (its image ids); without
-    track ids, ``track_id`` is the index of the person in its frame."""
+    """The PoseTrack18 prediction file of the frames of GT ``video`` (its image ids)."""
     images, anns = [], []
     for f, name in enumerate(video.frame_names):
         iid = f if video.image_ids[f] is None else video.image_ids[f]
         images.append(dict(id=iid, file_name=name))
         if per_frame[f] is not None:
-            kpts, scores, box = per_frame[f][:3]
-            tids = per_frame[f][3].tolist() if len(per_frame[f]) > 3 else range(len(kpts))
+            kpts, scores, box, tids = per_frame[f]
             flat = np.concatenate([kpts, scores[..., None]], axis=2).reshape(len(kpts), -1)
-            for t, k, s, b in zip(tids, flat.tolist(), scores.tolist(), box.tolist()):
+            for t, k, s, b in zip(tids.tolist(), flat.tolist(), scores.tolist(), box.tolist()):
                 anns.append(dict(image_id=iid, keypoints=k, scores=s, score=b, track_id=t))
-    category = dict(supercategory='person', id=1, name='person', keypoints=list(PT18_KEYPOINTS))
-    return dict(
-        images=images, annotations=anns, categories=[dict(category, skeleton=PT18_SKELETON)]
-    )
+    kpt_names, skeleton = list(data.PT18_KEYPOINTS), PT18_SKELETON
+    cat = dict(supercategory='person', id=1, name='person', keypoints=kpt_names, skeleton=skeleton)
+    return dict(images=images, annotations=anns, categories=[cat])
 
 
 # ----------------------------------------------------------------------------- files, folders
@@ -243,12 +212,11 @@ HEAD_BOX = dict(pt17='"x1", "y1", "x2", "y2" (head box)', pt18='"bbox_head"')
 
 
 def parse_posetrack_video(
-    data: Any, source: str, is_gt: bool, expected_format: Optional[str] = None
+    doc: Any, source: str, is_gt: bool, expected_format: Optional[str] = None
 ) -> PoseTrackVideo:
-    """Parse decoded per-video JSON (``source``: name for messages): GT (``is_gt``; joints need
-    a head box) or predictions (``track_id`` unique per frame); ``expected_format`` ``'pt17'`` /
-    ``'pt18'`` insists on one format, None / ``'auto'`` accepts both."""
-    key = next((k for k in READERS if isinstance(data, dict) and k in data), None)
+    """Parse decoded per-video JSON ``doc`` (``source``: name for messages), GT or predictions,
+    in ``expected_format`` (``'pt17'``/``'pt18'``; None/``'auto'``: either)."""
+    key = next((k for k in READERS if isinstance(doc, dict) and k in doc), None)
     if key is None:
         raise PoseTrackFormatError(
             f'{source}: not a PoseTrack file (expected an "annolist" (PoseTrack17) or an '
@@ -260,7 +228,7 @@ def parse_posetrack_video(
             f'{source}: is in {fmt} format but format={expected_format!r} was requested'
         )
     try:
-        video = reader(data, source, is_gt)
+        video = reader(doc, source, is_gt)
     except PoseTrackFormatError:
         raise
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as e:  # the structure
@@ -279,8 +247,7 @@ def parse_posetrack_video(
 
 
 def check_track_ids(video: PoseTrackVideo, what: str) -> None:
-    """Raise if a person (``what``: ``'GT'`` / ``'prediction'``) has no ``track_id`` or repeats
-    one within its frame (poseval's rule)."""
+    """Raise if a person (``what``: GT/prediction) has no ``track_id`` or one twice in a frame."""
     seen = set()
     for i, (f, tid) in enumerate(zip(video.persons.frame.tolist(), video.persons.track_id)):
         if tid is None:
@@ -297,12 +264,10 @@ def check_track_ids(video: PoseTrackVideo, what: str) -> None:
         seen.add(key)
 
 
-def load_posetrack_file(
-    path: str, is_gt: bool, expected_format: Optional[str] = None
-) -> PoseTrackVideo:
+def load_posetrack_file(path: str, is_gt: bool, fmt: Optional[str] = None) -> PoseTrackVideo:
     """Read and parse one per-video file (see :func:`parse_posetrack_video`)."""
-    with gc_paused():
-        return parse_posetrack_video(read_json(path), path, is_gt, expected_format)
+    with data.gc_paused():
+        return parse_posetrack_video(data.read_json(path), path, is_gt, fmt)
 
 
 def list_gt_files(gt_dir: str) -> List[str]:
@@ -315,7 +280,7 @@ def list_gt_files(gt_dir: str) -> List[str]:
 
 
 def load_gt_dir(gt_dir: str, expected_format: Optional[str] = None) -> List[PoseTrackVideo]:
-    """The GT videos of a folder, sorted by file name (``expected_format`` as above)."""
+    """The GT videos of a folder, sorted by file name."""
     return [load_posetrack_file(p, True, expected_format) for p in list_gt_files(gt_dir)]
 
 

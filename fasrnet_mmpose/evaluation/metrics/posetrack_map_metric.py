@@ -16,18 +16,13 @@ from mmpose.utils.tensor_utils import to_numpy
 
 from ...tracking import track_video
 from ..functional import evaluate_videos, format_table, summarize
-from ..functional.posetrack_data import PoseTrackVideo, gc_paused, write_json
-from ..functional.posetrack_formats import (
-    WRITERS,
-    list_gt_files,
-    load_gt_dir,
-    parse_posetrack_video,
-)
+from ..functional import posetrack_data as data
+from ..functional import posetrack_formats as formats
 from ..functional.posetrack_mot import evaluate_tracking, format_mot_table
 
 #: The ids every data sample must carry (``PackPoseInputs(meta_keys=...)``).
 REQUIRED_META_KEYS = ('vid_id', 'frame_index')
-FORMATS = tuple(WRITERS)
+FORMATS = tuple(formats.WRITERS)
 #: Per GT frame, the predictions of its persons (what the files hold and a tracker consumes):
 #: keypoints (N, 17, 2), keypoint_scores (N, 17), bbox_scores (N,), bboxes (N, 4) xyxy.
 FramePredictions = Dict[str, np.ndarray]
@@ -40,7 +35,7 @@ def _video_key(value: Any) -> str:
     return str(int(value)) if str(value).isdigit() else str(value)
 
 
-def _gt_frame_keys(video: PoseTrackVideo, f: int) -> List[Tuple[str, int]]:
+def _gt_frame_keys(video: data.PoseTrackVideo, f: int) -> List[Tuple[str, int]]:
     """``(video id, frame number)`` keys of GT frame ``f``: the PT18 ``vid_id``, the folder name
     (``003418_mpii_test``) or its part before ``_``; the integer file stem."""
     parts = video.frame_names[f].replace('\\', '/').split('/')
@@ -50,12 +45,12 @@ def _gt_frame_keys(video: PoseTrackVideo, f: int) -> List[Tuple[str, int]]:
     return [(_video_key(i), int(stem)) for i in ids] if stem.isdigit() else []
 
 
-def _per_instance(candidates: list, n: int, width: int) -> Optional[np.ndarray]:
-    """The first candidate with ``n * width`` values, as ``(n, width)`` float64."""
+def _per_instance(candidates: list, n: int, width: int, default: Any = None) -> Any:
+    """The first candidate with ``n * width`` values, as ``(n, width)`` float64, or ``default``."""
     for c in candidates:
         if c is not None and np.size(to_numpy(c)) == n * width:
             return np.asarray(to_numpy(c), np.float64).reshape(n, width)
-    return None
+    return default
 
 
 @METRICS.register_module()
@@ -116,7 +111,7 @@ class PoseTrackMAPMetric(BaseMetric):
             if not ok:
                 raise ValueError(msg)
         try:  # checked now, before the first iteration of a train/test run
-            list_gt_files(gt_folder)
+            formats.list_gt_files(gt_folder)
         except FileNotFoundError as e:
             raise FileNotFoundError(
                 f'{name}: gt_folder: {e} (set val_evaluator.gt_folder / test_evaluator.gt_folder '
@@ -162,13 +157,11 @@ class PoseTrackMAPMetric(BaseMetric):
             scores = np.ones((n, 17)) if scores is None else _per_instance([scores], n, 17)
             if scores is None:
                 raise ValueError(f'{where}: keypoint_scores do not match keypoints {kpts.shape}')
-            box = _per_instance([gt.get('bbox_scores'), pred.get('bbox_scores')], n, 1)
-            bboxes = _per_instance([pred.get('bboxes')], n, 4)
-            if bboxes is None:  # the keypoints' extent
-                bboxes = np.concatenate([kpts.min(axis=1), kpts.max(axis=1)], axis=1)
-            scales = _per_instance([gt.get('bbox_scales')], n, 2)
-            wh = bboxes[:, 2:] - bboxes[:, :2] if scales is None else scales
-            box = np.ones(n) if box is None else box[:, 0]
+            box_scores = [gt.get('bbox_scores'), pred.get('bbox_scores')]
+            box = _per_instance(box_scores, n, 1, np.ones((n, 1)))[:, 0]
+            extent = np.concatenate([kpts.min(axis=1), kpts.max(axis=1)], axis=1)
+            bboxes = _per_instance([pred.get('bboxes')], n, 4, extent)
+            wh = _per_instance([gt.get('bbox_scales')], n, 2, bboxes[:, 2:] - bboxes[:, :2])
             result = {key: ds.get(key) for key in ('vid_id', 'frame_index', 'id')}
             result.update(keypoints=kpts, keypoint_scores=scores, bbox_scores=box, bboxes=bboxes)
             self.results.append(dict(result, areas=wh[:, 0] * wh[:, 1]))  # OKS scale for NMS
@@ -179,22 +172,22 @@ class PoseTrackMAPMetric(BaseMetric):
         ``MOT Pre``, ``MOT Rec`` (nothing with ``format_only``), computed on exactly what the
         files hold (read back without JSON)."""
         logger: MMLogger = MMLogger.get_current_instance()
-        gt_videos = load_gt_dir(self.gt_folder, self.format)
+        gt_videos = formats.load_gt_dir(self.gt_folder, self.format)
         frames = self.group_by_frame(results, gt_videos, logger)
         if self.track:
             self.track_frames(frames)
         pred_videos = []
         for v, gt in enumerate(gt_videos):
             per_frame = [self._written(frames.get((v, f))) for f in range(gt.num_frames)]
-            with gc_paused():  # ~10^5 acyclic containers per video
-                content, name = WRITERS[self.outfile_format](gt, per_frame), osp.basename(gt.source)
+            with data.gc_paused():  # ~10^5 acyclic containers per video
+                content = formats.WRITERS[self.outfile_format](gt, per_frame)
+                name = osp.basename(gt.source)
                 if self.outfile_prefix:
                     os.makedirs(self.outfile_prefix, exist_ok=True)
-                    write_json(osp.join(self.outfile_prefix, name), content)
+                    data.write_json(osp.join(self.outfile_prefix, name), content)
                 if not self.format_only:
-                    pred_videos.append(
-                        parse_posetrack_video(content, f'{name} (predictions)', False)
-                    )
+                    pred = formats.parse_posetrack_video(content, f'{name} (predictions)', False)
+                    pred_videos.append(pred)
         if self.outfile_prefix:
             logger.info(f'{len(gt_videos)} prediction files written to {self.outfile_prefix}')
         if self.format_only:
@@ -226,7 +219,7 @@ class PoseTrackMAPMetric(BaseMetric):
                 p['track_ids'] = ids
 
     def group_by_frame(
-        self, results: list, gt_videos: List[PoseTrackVideo], logger: MMLogger
+        self, results: list, gt_videos: List[data.PoseTrackVideo], logger: MMLogger
     ) -> Dict[Tuple[int, int], FramePredictions]:
         """``(video index, frame index)`` -> :data:`FramePredictions` of the collected results
         (the input of the writers, the in-process AP and a tracker); NMS applied."""
@@ -283,8 +276,9 @@ class PoseTrackMAPMetric(BaseMetric):
         return np.sort(np.asarray(oks_nms(db, self.nms_thr, sigmas=sigmas), np.int64))
 
     def _written(self, p: Optional[FramePredictions]) -> Optional[tuple]:
-        """``(keypoints, joint scores as written, box scores[, track ids])`` of a frame or None."""
+        """``(keypoints, joint scores as written, box scores, track ids)`` of a frame or None;
+        without tracking, a person's track id is its index in the frame."""
         if p is not None:
             box = p['bbox_scores'][:, None] if self.multiply_box_score else 1.0
-            ids = [p['track_ids']] if 'track_ids' in p else []
-            return (p['keypoints'], p['keypoint_scores'] * box, p['bbox_scores'], *ids)
+            ids = p.get('track_ids', np.arange(len(p['bbox_scores'])))
+            return p['keypoints'], p['keypoint_scores'] * box, p['bbox_scores'], ids
