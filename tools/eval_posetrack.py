@@ -68,7 +68,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         for source in track['skipped_videos']:
             print(f'warning: {source} has a single labelled frame: not part of the MOTA')
         print(mot.format_mot_table(track, name=name))
-        outputs.append((mot_json, mot.mot_metrics_to_json(track), 'MOTA/MOTP/precision/recall'))
+        mot_content = pe.metrics_to_json(track, mot.MOT_KEYS)
+        outputs.append((mot_json, mot_content, 'MOTA/MOTP/precision/recall'))
     if result:
         print(
             f'PoseTrack per-frame mAP (poseval protocol): {result["num_frames"]} labelled frames, '

@@ -14,14 +14,14 @@ from _posetrack_reference import to_annolist
 from conftest import PROJECT_ROOT, load_tool, shared_path
 from scipy.optimize import linear_sum_assignment
 
-from fasrnet_mmpose.evaluation.functional import PoseTrackFormatError
+from fasrnet_mmpose.evaluation.functional import PoseTrackFormatError, metrics_to_json
 from fasrnet_mmpose.evaluation.functional.posetrack_mot import (
     MAX_TRACK_ID,
+    MOT_KEYS,
     NUM_JOINTS,
     JointAccumulators,
     evaluate_tracking_dirs,
     format_mot_table,
-    mot_metrics_to_json,
 )
 
 REF = ('data', 'posetrack_tracking_reference')
@@ -70,7 +70,7 @@ def test_equals_poseval_pt18(name):
     gt = shared_path(*REF, 'gt')
     result = evaluate_tracking_dirs(gt, shared_path(*REF, f'pred_{name}'))
     _assert_equal(result, _expected(name))
-    _assert_equal(mot_metrics_to_json(result), _expected(name))
+    _assert_equal(metrics_to_json(result, MOT_KEYS), _expected(name))
     assert result['num_frames'] == 6 + 8 - 2  # the last labelled frame of each video is left out
 
 

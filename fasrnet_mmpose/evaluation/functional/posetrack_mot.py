@@ -9,38 +9,23 @@ from typing import Any, Dict, Sequence, Tuple
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .posetrack_data import (
-    NUM_JOINTS,
-    PoseTrackFormatError,
-    PoseTrackVideo,
-    is_number,
-    metrics_to_json,
-)
+from . import posetrack_protocol as protocol
+from .posetrack_data import NUM_JOINTS, PoseTrackFormatError, PoseTrackVideo, is_number
 from .posetrack_formats import check_track_ids
-from .posetrack_protocol import (
-    evaluate_dirs,
-    group_pairs,
-    pckh_distances,
-    select_frames,
-    summarize,
-    with_total,
-)
 
 logger = logging.getLogger(__name__)
 
 MAX_TRACK_ID = 10000  # poseval asserts track_id < MAX_TRACK_ID
 MOT_DIST_THRESHOLD = 0.5  # candidates: distance / head size <= 0.5 (poseval's distThresh)
 #: The per-joint CLEAR-MOT counts summed over videos (plus ``sum_d``).
-MOT_COUNTS = tuple(
-    'num_misses num_switches num_false_positives num_objects num_detections num_matches'.split()
-)
+MOT_COUNTS = ('num_misses', 'num_switches', 'num_false_positives', 'num_objects')
+MOT_COUNTS += ('num_detections', 'num_matches')
 MOT_KEYS = ('mota', 'motp', 'pre', 'rec')
 
 
 class JointAccumulators:
-    """motmetrics' ``MOTAccumulator`` (state ``m``, ``res_m``, ``last_match``, ``hypHistory``)
-    for the 15 joints of one video at once, with ``num_gt_ids`` / ``num_pred_ids`` dense track
-    ids; events are counted, ``sum_d`` is poseval's ``acc.events['D'].sum()``."""
+    """motmetrics' ``MOTAccumulator`` for the 15 joints of one video at once (dense track ids;
+    events counted, ``sum_d`` = poseval's ``acc.events['D'].sum()``)."""
 
     def __init__(self, num_gt_ids: int, num_pred_ids: int) -> None:
         j = NUM_JOINTS
@@ -52,22 +37,14 @@ class JointAccumulators:
         self.sum_d = np.zeros(j, np.float64)
 
     def update_empty_frame(self) -> None:
-        """A frame without GT or predictions: poseval's ``[0]`` vs ``[0]`` (NaN distance), i.e.
-        one miss and one false positive per joint; the matching state is unchanged."""
+        """A frame without GT or predictions: one miss and one false positive per joint."""
         for name in ('num_misses', 'num_false_positives', 'num_objects'):
             self.counts[name] += 1
 
-    def update(
-        self,
-        gt_ids: np.ndarray,
-        pred_ids: np.ndarray,
-        gt_valid: np.ndarray,
-        pred_valid: np.ndarray,
-        dist: np.ndarray,
-    ) -> None:
+    def update(self, gt_ids, pred_ids, gt_valid, pred_valid, dist: np.ndarray) -> None:
         """motmetrics' ``update`` of one frame for all joints: ``gt_ids`` (G,), ``pred_ids`` (P,)
-        dense ids, ``gt_valid`` (G, 15) / ``pred_valid`` (P, 15) joints, ``dist`` (G, P, 15)
-        normalised distances (NaN: not a candidate)."""
+        dense ids, ``gt_valid`` (G, 15), ``pred_valid`` (P, 15), ``dist`` (G, P, 15) (NaN: not a
+        candidate)."""
         finite = np.isfinite(dist)
         sum_d = np.where(finite, dist, 0.0).sum(axis=(0, 1))  # RAW events
         matched, switches = np.zeros(NUM_JOINTS, np.int64), np.zeros(NUM_JOINTS, np.int64)
@@ -106,17 +83,14 @@ class JointAccumulators:
             self.hyp_history[j2, h] = self.last_match[j2, o] = True
             self.m[j2, o], self.res_m[j2, h] = h, o
         n_obj, n_hyp, det = gt_valid.sum(axis=0), pred_valid.sum(axis=0), matched + switches
-        for name, value in zip(
-            MOT_COUNTS, (n_obj - det, switches, n_hyp - det, n_obj, det, matched)
-        ):
+        values = (n_obj - det, switches, n_hyp - det, n_obj, det, matched)
+        for name, value in zip(MOT_COUNTS, values):
             self.counts[name] += value
         self.sum_d += sum_d
 
     @staticmethod
     def _assign(dist, allowed, gt_valid, pred_valid) -> Tuple[np.ndarray, ...]:
-        """``(g, p, j)`` pairs matched per joint on motmetrics' own matrix (rows / columns: the
-        persons with that joint; forbidden pairs cost more than any set of allowed pairs, as
-        ``lap.add_expensive_edges``), solved by scipy, so that exact ties resolve the same way."""
+        """``(g, p, j)`` pairs matched per joint on motmetrics' own matrix, by scipy."""
         out = []
         for j in np.flatnonzero(allowed.any(axis=(0, 1))).tolist():
             rows, cols = np.flatnonzero(gt_valid[:, j]), np.flatnonzero(pred_valid[:, j])
@@ -149,20 +123,19 @@ def _check_numeric_ids(video: PoseTrackVideo, what: str) -> None:
 def accumulate_video(
     gt: PoseTrackVideo, pred: PoseTrackVideo, threshold: float = MOT_DIST_THRESHOLD
 ) -> Tuple[Dict[str, np.ndarray], int]:
-    """poseval's per-joint CLEAR-MOT counts of one video: ``(counts (MOT_COUNTS and sum_d,
-    (15,) each), number of evaluated frames)``."""
+    """poseval's per-joint CLEAR-MOT counts (``MOT_COUNTS``, ``sum_d``) of one video, frames."""
     for video, what in ((gt, 'GT'), (pred, 'prediction')):
         _check_numeric_ids(video, what)
         check_track_ids(video, what)
-    g, p, nf, has_regions = select_frames([gt], [pred], drop_last=True)
+    g, p, nf, has_regions = protocol.select_frames([gt], [pred], drop_last=True)
     # in a frame with ignore regions, a person left without joints is removed
     g, p = (x.take(x.valid.any(axis=1) | ~has_regions[x.frame]) for x in (g, p))
     _, gid = np.unique(g.track_id.astype(np.float64), return_inverse=True)
     _, pid = np.unique(p.track_id.astype(np.float64), return_inverse=True)
     acc = JointAccumulators(int(gid.max(initial=-1)) + 1, int(pid.max(initial=-1)) + 1)
-    pair_gt, pair_pred = group_pairs(g.frame, p.frame)  # GT-major within a frame
+    pair_gt, pair_pred = protocol.group_pairs(g.frame, p.frame)  # GT-major within a frame
     with np.errstate(invalid='ignore'):
-        dist = pckh_distances(g, p, pair_gt, pair_pred)
+        dist = protocol.pckh_distances(g, p, pair_gt, pair_pred)
         dist[~(dist <= threshold)] = np.nan  # candidates only
     g_count, p_count = np.bincount(g.frame, minlength=nf), np.bincount(p.frame, minlength=nf)
     g_start, p_start = np.cumsum(g_count) - g_count, np.cumsum(p_count) - p_count
@@ -178,8 +151,7 @@ def accumulate_video(
 
 
 def mot_metrics(counts: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-    """poseval's ``mota``, ``motp``, ``pre``, ``rec`` (``(16,)``: 15 joints, then the mean over
-    the joints with a defined value) of the summed ``(15,)`` counts."""
+    """poseval's ``mota``, ``motp``, ``pre``, ``rec`` (``(16,)``) of the summed counts."""
     obj = counts['num_objects'].astype(np.float64)
     obj = np.where(obj > 0, obj, np.nan)
     fp = counts['num_false_positives'].astype(np.float64)
@@ -190,16 +162,14 @@ def mot_metrics(counts: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         motp = np.where((det == 0) | np.isnan(s), 0.0, 100 * (1.0 - s / det))
         pre = 100 * det / np.where(fp + det > 0, fp + det, np.nan)
         rec = 100 * det / obj
-    return {k: with_total(v) for k, v in zip(MOT_KEYS, (mota, motp, pre, rec))}
+    return {k: protocol.with_total(v) for k, v in zip(MOT_KEYS, (mota, motp, pre, rec))}
 
 
 def evaluate_tracking(
     gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence[PoseTrackVideo]
 ) -> Dict[str, Any]:
-    """poseval's tracking evaluation of prediction videos (paired by position, a ``track_id``
-    for every person) against GT videos: ``mota``, ``motp``, ``pre``, ``rec`` (``(16,)``), the
-    summed ``(15,)`` counts (``MOT_COUNTS``, ``sum_d``), ``num_frames`` (evaluated) and
-    ``skipped_videos`` (sources of the videos with a single labelled frame)."""
+    """poseval's tracking evaluation of prediction videos against GT videos (paired by position):
+    ``mota``, ``motp``, ``pre``, ``rec`` (16,), counts, ``num_frames``, ``skipped_videos``."""
     if len(gt_videos) != len(pred_videos):
         raise ValueError(f'{len(gt_videos)} GT videos but {len(pred_videos)} prediction videos')
     total = {name: np.zeros(NUM_JOINTS, np.int64) for name in MOT_COUNTS}
@@ -218,17 +188,12 @@ def evaluate_tracking(
 
 
 #: :func:`evaluate_tracking` of the prediction files of a folder against a GT folder.
-evaluate_tracking_dirs = partial(evaluate_dirs, evaluate=evaluate_tracking)
-
-
-def mot_metrics_to_json(result: Dict[str, Any]) -> Dict[str, Any]:
-    """poseval's ``total_MOT_metrics.json`` layout of an :func:`evaluate_tracking` result."""
-    return metrics_to_json(result, MOT_KEYS)
+evaluate_tracking_dirs = partial(protocol.evaluate_dirs, evaluate=evaluate_tracking)
 
 
 def format_mot_table(result: Dict[str, Any], name: str = 'Ours') -> str:
     """poseval's MOT table: MOTA per joint group and total, then MOTP, Prec, Rec totals."""
-    row = [(f'MOTA {k}', v) for k, v in summarize(result['mota']).items()]
+    row = [(f'MOTA {k}', v) for k, v in protocol.summarize(result['mota']).items()]
     row += [(f'{t} Total', result[k][-1]) for t, k in zip(('MOTP', 'Prec', 'Rec'), MOT_KEYS[1:])]
     width = max(len('Method'), len(name))
     top = f'{"":<{width}}' + ''.join(f'  {k.split()[0]:>6}' for k, _ in row)
