@@ -31,7 +31,7 @@ PHASES = ('parse GT files', 'parse prediction files', 'regions+assign+AP', 'tota
 def make_dataset(root: str, args: argparse.Namespace, fmt: str) -> List[dict]:
     """Write the GT files (``fmt``) into ``root``; return one top-down data sample per prediction
     (every GT person with noise, plus ``--false-pos`` random persons per frame)."""
-    from fasrnet_mmpose.evaluation.functional import PT18_KEYPOINTS, PT18_TO_POSEVAL
+    from fasrnet_mmpose.evaluation.functional.posetrack_data import PT18_KEYPOINTS, PT18_TO_POSEVAL
 
     rng, samples, n = np.random.default_rng(0), [], args.persons
     xs, ys = [1800, 1900, 1900, 1850, 1800], [0, 0, 100, 150, 100]  # an ignore polygon

@@ -14,7 +14,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from fasrnet_mmpose.evaluation.functional import POSEVAL_JOINTS, PT18_KEYPOINTS
+from fasrnet_mmpose.evaluation.functional.posetrack_data import POSEVAL_JOINTS, PT18_KEYPOINTS
 
 POSEVAL = POSEVAL_JOINTS
 PT18 = PT18_KEYPOINTS

@@ -9,7 +9,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from fasrnet_mmpose.evaluation.functional import POSEVAL_TO_PT18, PT18_KEYPOINTS
+from fasrnet_mmpose.evaluation.functional.posetrack_data import POSEVAL_TO_PT18, PT18_KEYPOINTS
 
 PT18_NAMES = PT18_KEYPOINTS
 #: the header row of poseval's printed AP table

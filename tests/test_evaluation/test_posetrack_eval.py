@@ -12,6 +12,8 @@ from _posetrack_synth import Frame, Person
 from conftest import shared_path
 
 from fasrnet_mmpose.evaluation import functional as pe
+from fasrnet_mmpose.evaluation.functional import posetrack_protocol as protocol
+from fasrnet_mmpose.evaluation.functional.posetrack_data import MIN_SCORE
 
 ANN = ('data', 'posetrack18_mini', 'annotations')
 REF = ('data', 'posetrack_eval_reference')
@@ -96,10 +98,8 @@ def test_chunked_pair_computation(monkeypatch):
     gts = [pe.parse_posetrack_video(g, f'gt{i}', True) for i, (g, _) in enumerate(pairs)]
     preds = [pe.parse_posetrack_video(p, f'pred{i}', False) for i, (_, p) in enumerate(pairs)]
     whole = pe.evaluate_videos(gts, preds)
-    from fasrnet_mmpose.evaluation.functional import posetrack_protocol
-
-    monkeypatch.setattr(posetrack_protocol, '_PAIR_CHUNK', 7)
-    monkeypatch.setattr(posetrack_protocol, '_EDGE_CHUNK', 5)  # ignore-region (point, edge) pairs
+    monkeypatch.setattr(protocol, '_PAIR_CHUNK', 7)
+    monkeypatch.setattr(protocol, '_EDGE_CHUNK', 5)  # ignore-region (point, edge) pairs
     chunked = pe.evaluate_videos(gts, preds)
     for key in ('ap', 'pre', 'rec'):
         np.testing.assert_array_equal(chunked[key], whole[key])
@@ -116,7 +116,7 @@ def test_points_in_polygons_matches_shapely():
         pts = np.concatenate(
             [rng.integers(-1, 21, (150, 2)).astype(float), poly, (poly + np.roll(poly, -1, 0)) / 2]
         )
-        ours = pe.points_in_polygons(pts, [poly])
+        ours = protocol.points_in_polygons(pts, [poly])
         ref = np.array([geometry.Polygon(poly).contains(geometry.Point(*p)) for p in pts])
         np.testing.assert_array_equal(ours, ref, err_msg=f'{shapely.__version__} {poly}')
     # several polygons at once = union; degenerate polygons contain nothing
@@ -124,10 +124,10 @@ def test_points_in_polygons_matches_shapely():
     pts = np.array([[5, 5], [15, 5], [25, 5], [10, 5], [1, 1]], float)
     polys = [square, square + [20, 0], np.array([[0, 0], [30, 30]])]
     np.testing.assert_array_equal(
-        pe.points_in_polygons(pts, polys), [True, False, True, False, True]
+        protocol.points_in_polygons(pts, polys), [True, False, True, False, True]
     )
     # groups (frames): a point is only tested against the polygons of its own group
-    inside = pe.points_in_polygons(pts, polys, np.array([1, 1, 2, 1, 2]), np.array([1, 2, 2]))
+    inside = protocol.points_in_polygons(pts, polys, np.array([1, 1, 2, 1, 2]), np.array([1, 2, 2]))
     np.testing.assert_array_equal(inside, [True, False, True, False, False])
 
 
@@ -221,7 +221,7 @@ def test_tied_scores_rule():
     """Ties rank like argsort(kind='stable')[::-1]: among equal scores, later points first."""
     scores = np.array([[0.5], [0.5], [0.9], [0.5]]).repeat(15, 1)
     labels = np.array([[1], [0], [1], [0]], bool).repeat(15, 1)
-    res = pe.average_precision(scores, labels, np.ones_like(labels), np.full(15, 2))
+    res = protocol.average_precision(scores, labels, np.ones_like(labels), np.full(15, 2))
     # order: idx 2 (TP), 3 (FP), 1 (FP), 0 (TP): precision 1, 1/2, 1/3, 1/2 -> AP (1 + .5) / 2
     np.testing.assert_allclose(res['ap'], 75.0)
     np.testing.assert_allclose(res['pre'], 50.0)
@@ -310,7 +310,7 @@ def test_pt18_missing_scores_fall_back_to_min_score(tmp_path):
     del extra['scores']  # poseval: points without a score get MIN_SCORE (ranked last)
     pred['annotations'].append(extra)
     video = pe.parse_posetrack_video(pred, 'x.json', False)
-    assert (video.persons.score[1][video.persons.valid[1]] == pe.MIN_SCORE).all()
+    assert (video.persons.score[1][video.persons.valid[1]] == MIN_SCORE).all()
 
 
 def test_table_and_json_layout():
