@@ -7,7 +7,7 @@ import gc
 import json
 from dataclasses import dataclass, fields
 from itertools import chain
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, List, Sequence
 
 import numpy as np
 import orjson
@@ -43,8 +43,7 @@ class PoseTrackFormatError(ValueError):
 
 
 def absent_joints(xy: np.ndarray, third: np.ndarray) -> np.ndarray:
-    """The one "absent joint" rule: ``(...)`` bool, keypoint ``xy`` ``(..., 2)`` at (0, 0) with
-    third value (visibility / score) 0 (poseval's PT18 converter drops it, our PT17 writer too)."""
+    """The one "absent joint" rule: ``xy`` (..., 2) at (0, 0) with visibility / score 0."""
     return (xy[..., 0] == 0) & (xy[..., 1] == 0) & (third == 0)
 
 
@@ -56,9 +55,8 @@ def head_size(x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) ->
 
 @dataclass
 class PersonArrays:
-    """Persons as flat arrays in poseval's joint order: ``frame`` (N,) int64, ``xy`` (N, 15, 2),
-    ``valid`` (N, 15) bool, ``score`` (N, 15), ``head_size`` (N,) (GT; NaN: unknown) and
-    ``track_id`` (N,) object (as in the file, None where absent)."""
+    """Persons as flat arrays in poseval's joint order: ``frame`` (N,), ``xy`` (N, 15, 2), ``valid``
+    (N, 15), ``score`` (N, 15), ``head_size`` (N,) (NaN: unknown), ``track_id`` (N,) object."""
 
     frame: np.ndarray
     xy: np.ndarray
@@ -92,10 +90,9 @@ class PersonArrays:
 
 @dataclass
 class PoseTrackVideo:
-    """One parsed per-video file: ``source`` (name for messages), per frame ``frame_names``, PT18
-    ``image_ids`` and ``vid_ids`` (None for PT17), ``num_rects`` (F,) person entries (a GT frame
-    is evaluated iff > 0), ``ignore_regions`` (``(K, 2)`` polygons), and ``persons`` sorted by
-    frame (file order within a frame)."""
+    """One parsed per-video file ``source``: per frame ``frame_names``, PT18 ``image_ids`` and
+    ``vid_ids`` (PT17: None), ``num_rects`` (F,) person entries, ``ignore_regions`` (K, 2)
+    polygons; ``persons`` sorted by frame."""
 
     source: str
     frame_names: List[str]
@@ -124,12 +121,9 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
-def float_matrix(
-    records: List[dict], key: str, width: int, label: Callable[[int], str], lists: bool = False
-) -> Tuple[np.ndarray, np.ndarray]:
-    """Indices ``(M,)`` of the ``records`` whose ``key`` is not None (``lists``: is a
-    non-empty list) and its values as ``(M, width)`` float64 (lists of numbers in one C-level
-    pass; otherwise the first bad record is named by ``label(index)``)."""
+def float_matrix(records: List[dict], key: str, width: int, label: Callable, lists=False) -> tuple:
+    """Indices ``(M,)`` of the ``records`` whose ``key`` is not None (``lists``: a non-empty list)
+    and its values as ``(M, width)`` float64; else the first bad record, ``label(index)``."""
     values = [r.get(key) for r in records]
     rows = [i for i, v in enumerate(values) if v is not None]
     rows = [i for i in rows if isinstance(values[i], list) and values[i]] if lists else rows
@@ -174,11 +168,10 @@ def read_json(path: str) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise PoseTrackFormatError(f'{path}: invalid JSON ({e})') from None
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise PoseTrackFormatError(f'{path}: invalid JSON ({e})') from None
 
 
 def write_json(path: str, content: Any) -> None:
@@ -188,8 +181,7 @@ def write_json(path: str, content: Any) -> None:
 
 
 def metrics_to_json(result: dict, keys: Sequence[str] = ('ap', 'pre', 'rec')) -> dict:
-    """poseval's ``total_AP_metrics.json`` (or, with ``keys``, ``total_MOT_metrics.json``)
-    layout: ``{key: [16 values], "names": {"0": ..., "15": "total"}}``."""
+    """poseval's ``total_AP_metrics.json`` (``keys=MOT_KEYS``: ``total_MOT_metrics.json``)."""
     out: dict = {k: [float(v) for v in result[k]] for k in keys}
     out['names'] = {str(i): n for i, n in enumerate(POSEVAL_NAMES)}
     return out

@@ -35,14 +35,10 @@ def group_pairs(group_a: np.ndarray, group_b: np.ndarray) -> Tuple[np.ndarray, n
 
 
 def points_in_polygons(
-    points: np.ndarray,
-    polygons: Sequence[np.ndarray],
-    point_group: Optional[np.ndarray] = None,
-    polygon_group: Optional[np.ndarray] = None,
+    points: np.ndarray, polygons: Sequence[np.ndarray], point_group=None, polygon_group=None
 ) -> np.ndarray:
-    """``(M,)`` bool: each of ``points`` (M, 2) strictly inside one of the ``polygons``
-    (``(K_i, 2)``) of its group (``point_group`` (M,), ``polygon_group`` (P,); default: one),
-    as shapely's ``Polygon.contains`` (boundary points are outside; < 3 vertices: empty)."""
+    """``(M,)`` bool: each of ``points`` (M, 2) strictly inside one of the ``polygons`` (K_i, 2)
+    of its group (``point_group`` (M,), ``polygon_group`` (P,); default: one), as shapely."""
     points = np.asarray(points, np.float64).reshape(-1, 2)
     polys = [np.asarray(p, np.float64).reshape(-1, 2) for p in polygons]
     pgroup = np.zeros(len(points), int) if point_group is None else np.asarray(point_group)
@@ -88,12 +84,9 @@ def points_in_polygons(
     return inside
 
 
-def select_frames(
-    gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence[PoseTrackVideo], drop_last=False
-) -> Tuple[PersonArrays, PersonArrays, int, np.ndarray]:
-    """GT and predicted persons of the evaluated frames (GT frames with persons; ``drop_last``:
-    but the last of each video) of all video pairs, frames renumbered ``0..F-1`` over the videos,
-    joints inside ignore regions removed; also ``F`` and ``(F,)`` bool: the frame has regions."""
+def select_frames(gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence, drop_last=False):
+    """GT and predicted :class:`PersonArrays` of the evaluated frames (renumbered ``0..F-1``),
+    joints in ignore regions removed; ``F``; ``(F,)`` bool: the frame has regions."""
     if len(gt_videos) != len(pred_videos):
         raise ValueError(f'{len(gt_videos)} GT videos but {len(pred_videos)} prediction videos')
     parts, regions, offset = ([], []), {}, 0
@@ -126,8 +119,7 @@ def select_frames(
 def pckh_distances(
     gt: PersonArrays, pred: PersonArrays, pair_gt: np.ndarray, pair_pred: np.ndarray
 ) -> np.ndarray:
-    """``(pairs, 15)`` joint distance / GT head size of the (GT, prediction) pairs (inf where a
-    joint is absent), in chunks so that the temporaries stay small."""
+    """``(pairs, 15)`` joint distance / GT head size of (GT, prediction) pairs (inf: absent)."""
     out = np.empty((len(pair_gt), NUM_JOINTS))
     with np.errstate(divide='ignore', invalid='ignore'):
         for s in range(0, len(pair_gt), _PAIR_CHUNK):
@@ -148,8 +140,7 @@ def _first_best(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
 def assign_predictions(
     gt: PersonArrays, pred: PersonArrays, threshold: float = PCKH_THRESHOLD
 ) -> np.ndarray:
-    """poseval's greedy assignment on all frames (persons sorted by frame; the rule:
-    ``docs/evaluation.md``): ``(N_pred, 15)`` bool true-positive labels."""
+    """poseval's greedy assignment on all frames: ``(N_pred, 15)`` bool true-positive labels."""
     labels = np.zeros((len(pred), NUM_JOINTS), bool)
     pair_pred, pair_gt = group_pairs(pred.frame, gt.frame)  # same frame
     if not len(pair_pred):
@@ -176,10 +167,8 @@ def with_total(v: np.ndarray) -> np.ndarray:
 def average_precision(
     scores: np.ndarray, labels: np.ndarray, valid: np.ndarray, num_gt: np.ndarray
 ) -> Dict[str, np.ndarray]:
-    """VOC all-point ``ap``, ``pre``, ``rec`` (x 100; ``(16,)``: 15 joints + the mean of the
-    non-NaN) of the ``valid`` (N, 15) points' ``scores`` and true-positive ``labels`` against
-    ``num_gt`` (15,) GT joints, all joints at once. Ties: later point first (``argsort(kind=
-    'stable')[::-1]``); a joint without predictions gets 0, one without GT NaN."""
+    """VOC all-point ``ap``, ``pre``, ``rec`` (x 100, ``(16,)``) of the ``valid`` (N, 15) points'
+    ``scores`` and ``labels`` against ``num_gt`` (15,) GT joints (ties: later point first)."""
     jv = np.asarray(valid, bool).T  # (15, N); points packed to the left of a (15, width) layout
     counts = jv.sum(axis=1)
     width = max(int(counts.max(initial=0)), 1)
@@ -208,9 +197,8 @@ def average_precision(
 def evaluate_videos(
     gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence[PoseTrackVideo]
 ) -> Dict[str, Any]:
-    """poseval's ``ap``, ``pre``, ``rec`` (``(16,)``), ``num_gt`` (15,), ``num_frames``,
-    ``num_gt_persons`` / ``num_pred_persons`` (evaluated) of prediction videos against GT
-    videos (paired by position, same number of frames)."""
+    """poseval's ``ap``, ``pre``, ``rec`` (16,), ``num_gt`` (15,), ``num_frames``, ``num_gt/pred
+    _persons`` of prediction videos against GT videos (paired by position)."""
     gt, pred, num_frames, _ = select_frames(gt_videos, pred_videos)
     num_gt = gt.valid.sum(axis=0)
     result = average_precision(pred.score, assign_predictions(gt, pred), pred.valid, num_gt)
@@ -223,16 +211,14 @@ def evaluate_videos(
 def evaluate_dirs(
     gt_dir: str, pred_dir: str, gt_format: Optional[str] = None, evaluate=evaluate_videos
 ) -> Dict[str, Any]:
-    """``evaluate`` (:func:`evaluate_videos`) of the per-video prediction files of ``pred_dir``
-    (either format, the GT files' names) against a GT folder (``gt_format``: ``'pt17'`` /
-    ``'pt18'`` insists on one)."""
+    """``evaluate`` (:func:`evaluate_videos`) of the prediction files of ``pred_dir`` (named as the
+    GT files) against a GT folder (``gt_format``: ``'pt17'`` / ``'pt18'`` insists on one)."""
     gt_videos = load_gt_dir(gt_dir, gt_format)
     return evaluate(gt_videos, load_pred_dir(pred_dir, gt_videos))
 
 
 def summarize(ap: np.ndarray) -> 'OrderedDict[str, float]':
-    """``Head, Shou, ..., Ankl`` (plain means of poseval's groups) and ``Total`` (the 15-joint
-    mean, NaN skipped) of ``(16,)`` values."""
+    """``Head, Shou, ..., Ankl`` (means of poseval's groups) and ``Total`` of ``(16,)`` values."""
     out = OrderedDict((n, float(np.mean(np.asarray(ap)[list(g)]))) for n, g in JOINT_GROUPS.items())
     out['Total'] = float(ap[NUM_JOINTS])
     return out
