@@ -23,8 +23,7 @@ from ..functional.posetrack_mot import evaluate_tracking, format_mot_table
 #: The ids every data sample must carry (``PackPoseInputs(meta_keys=...)``).
 REQUIRED_META_KEYS = ('vid_id', 'frame_index')
 FORMATS = tuple(formats.WRITERS)
-#: Per GT frame, the predictions of its persons (what the files hold and a tracker consumes):
-#: keypoints (N, 17, 2), keypoint_scores (N, 17), bbox_scores (N,), bboxes (N, 4) xyxy.
+#: A GT frame's predictions: keypoints (N, 17, 2), keypoint_scores (N, 17), bbox_scores, bboxes.
 FramePredictions = Dict[str, np.ndarray]
 FRAME_KEYS = ('keypoints', 'keypoint_scores', 'bbox_scores', 'bboxes')
 MOT_METRICS = (('MOTA', 'mota'), ('MOTP', 'motp'), ('MOT Pre', 'pre'), ('MOT Rec', 'rec'))
@@ -36,8 +35,7 @@ def _video_key(value: Any) -> str:
 
 
 def _gt_frame_keys(video: data.PoseTrackVideo, f: int) -> List[Tuple[str, int]]:
-    """``(video id, frame number)`` keys of GT frame ``f``: the PT18 ``vid_id``, the folder name
-    (``003418_mpii_test``) or its part before ``_``; the integer file stem."""
+    """``(video id, frame number)`` keys of GT frame ``f`` (``vid_id``, folder name, its prefix)."""
     parts = video.frame_names[f].replace('\\', '/').split('/')
     stem, ids = osp.splitext(parts[-1])[0], {video.vid_ids[f]} - {None}
     if len(parts) > 1 and parts[-2]:
@@ -55,10 +53,8 @@ def _per_instance(candidates: list, n: int, width: int, default: Any = None) -> 
 
 @METRICS.register_module()
 class PoseTrackMAPMetric(BaseMetric):
-    """Official PoseTrack per-frame multi-person mAP (poseval's protocol), in-process: collects
-    top-down predictions (mapped to GT frames by the metainfo ``vid_id`` and ``frame_index``),
-    writes the official per-video prediction files (optional) and computes poseval's numbers on
-    exactly what they hold. Paths are checked when it is built. Details: ``docs/evaluation.md``.
+    """Official PoseTrack per-frame mAP (poseval's protocol) of top-down predictions, computed on
+    exactly what the official per-video prediction files hold (``docs/evaluation.md``).
 
     Args:
         gt_folder (str): Folder of per-video GT files; defines the videos and frames.
@@ -70,8 +66,7 @@ class PoseTrackMAPMetric(BaseMetric):
         keypoint_score_thr (float): Keypoints counted in the NMS ranking. Defaults to 0.2.
         format_only (bool): Only write the files (needs ``outfile_prefix``). Defaults to False.
         outfile_prefix (str, optional): Folder for the prediction files. Defaults to None.
-        track (bool): Track each video, write the ids and report poseval's MOTA, MOTP, MOT Pre
-            and MOT Rec. Defaults to False.
+        track (bool): Track each video, write the ids, report poseval's MOTA. Defaults to False.
         track_options (dict, optional): Further ``PoseTracker`` arguments. Defaults to None.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): Prefix of the metric names. Defaults to ``'posetrack'``.
@@ -133,10 +128,8 @@ class PoseTrackMAPMetric(BaseMetric):
         self.track, self.track_options = bool(track), dict(track_options or {})
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Collect a batch: dicts or data samples with ``pred_instances`` (``keypoints`` (N, 17,
-        2), ``keypoint_scores`` (N, 17), optional ``bboxes`` (N, 4)), ``gt_instances``
-        (``bbox_scores`` (N,), optional ``bbox_scales``) and the metainfo ``vid_id``,
-        ``frame_index``, ``id``."""
+        """Collect samples with ``pred_instances`` (``keypoints`` (N, 17, 2), ``keypoint_scores``,
+        ``bboxes``), ``gt_instances`` (``bbox_scores``, ``bbox_scales``) and ids (see above)."""
         for ds in data_samples:
             where = f'{type(self).__name__}: data sample img_path={ds.get("img_path")!r}'
             pred, gt = ds.get('pred_instances'), ds.get('gt_instances') or {}
@@ -167,10 +160,8 @@ class PoseTrackMAPMetric(BaseMetric):
             self.results.append(dict(result, areas=wh[:, 0] * wh[:, 1]))  # OKS scale for NMS
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        """Write the prediction files (optional) and return ``Head AP`` ... ``Ankl AP``, ``AP``,
-        ``Total AP`` (= ``AP``, mmpose 0.x's name), with ``track`` also ``MOTA``, ``MOTP``,
-        ``MOT Pre``, ``MOT Rec`` (nothing with ``format_only``), computed on exactly what the
-        files hold (read back without JSON)."""
+        """Write the files (optional); ``Head AP`` ... ``Ankl AP``, ``AP``, ``Total AP`` (= ``AP``),
+        with ``track`` ``MOTA``, ``MOTP``, ``MOT Pre``, ``MOT Rec`` of what the files hold."""
         logger: MMLogger = MMLogger.get_current_instance()
         gt_videos = formats.load_gt_dir(self.gt_folder, self.format)
         frames = self.group_by_frame(results, gt_videos, logger)
@@ -204,8 +195,7 @@ class PoseTrackMAPMetric(BaseMetric):
         return metrics
 
     def track_frames(self, frames: Dict[Tuple[int, int], FramePredictions]) -> None:
-        """Add ``track_ids`` (N,) to every frame's predictions (in place): each video's frames
-        with predictions, in order, tracked with the dataset's ``sigmas`` and ``track_options``."""
+        """Add ``track_ids`` (N,) to every frame's predictions, each video tracked in order."""
         sigmas = (self.dataset_meta or {}).get('sigmas')
         if sigmas is None:
             raise ValueError(
@@ -221,8 +211,7 @@ class PoseTrackMAPMetric(BaseMetric):
     def group_by_frame(
         self, results: list, gt_videos: List[data.PoseTrackVideo], logger: MMLogger
     ) -> Dict[Tuple[int, int], FramePredictions]:
-        """``(video index, frame index)`` -> :data:`FramePredictions` of the collected results
-        (the input of the writers, the in-process AP and a tracker); NMS applied."""
+        """``(video index, frame index)`` -> :data:`FramePredictions` of the results, after NMS."""
         where = {}
         for v, video in enumerate(gt_videos):
             for f in range(video.num_frames):
@@ -265,8 +254,7 @@ class PoseTrackMAPMetric(BaseMetric):
         return frames
 
     def nms_keep(self, p: FramePredictions, areas: np.ndarray) -> np.ndarray:
-        """Ascending indices kept by mmpose's ``oks_nms`` among a frame's instances (``areas``:
-        OKS scales; ranking: box score x mean keypoint score above ``keypoint_score_thr``)."""
+        """Ascending indices kept by mmpose's ``oks_nms`` (``areas``: OKS scales) in a frame."""
         scores = p['keypoint_scores']
         above = scores > self.keypoint_score_thr
         rank = (scores * above).sum(axis=1) / np.maximum(above.sum(axis=1), 1) * p['bbox_scores']
@@ -276,8 +264,7 @@ class PoseTrackMAPMetric(BaseMetric):
         return np.sort(np.asarray(oks_nms(db, self.nms_thr, sigmas=sigmas), np.int64))
 
     def _written(self, p: Optional[FramePredictions]) -> Optional[tuple]:
-        """``(keypoints, joint scores as written, box scores, track ids)`` of a frame or None;
-        without tracking, a person's track id is its index in the frame."""
+        """``(keypoints, joint scores as written, box scores, track ids or indices)`` or None."""
         if p is not None:
             box = p['bbox_scores'][:, None] if self.multiply_box_score else 1.0
             ids = p.get('track_ids', np.arange(len(p['bbox_scores'])))
