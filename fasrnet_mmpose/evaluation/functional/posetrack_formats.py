@@ -204,18 +204,15 @@ def write_pt18(video: PoseTrackVideo, per_frame: PerFrame) -> dict:
 
 
 # ----------------------------------------------------------------------------- files, folders
-#: The key that identifies each format -> (format, reader); the writers.
+#: The key that identifies each format -> (format, reader); the writers; the GT head box.
 READERS = dict(annolist=('pt17', read_pt17), images=('pt18', read_pt18))
 WRITERS = dict(pt17=write_pt17, pt18=write_pt18)
-#: What a GT person needs for the PCKh, per format (for the message).
 HEAD_BOX = dict(pt17='"x1", "y1", "x2", "y2" (head box)', pt18='"bbox_head"')
 
 
-def parse_posetrack_video(
-    doc: Any, source: str, is_gt: bool, expected_format: Optional[str] = None
-) -> PoseTrackVideo:
+def parse_posetrack_video(doc: Any, source: str, is_gt: bool, want: Optional[str] = None):
     """Parse decoded per-video JSON ``doc`` (``source``: name for messages), GT or predictions,
-    in ``expected_format`` (``'pt17'``/``'pt18'``; None/``'auto'``: either)."""
+    in format ``want`` (``'pt17'``/``'pt18'``; None/``'auto'``: either): a PoseTrackVideo."""
     key = next((k for k in READERS if isinstance(doc, dict) and k in doc), None)
     if key is None:
         raise PoseTrackFormatError(
@@ -223,9 +220,9 @@ def parse_posetrack_video(
             '"images" (PoseTrack18) key)'
         )
     fmt, reader = READERS[key]
-    if expected_format not in (None, 'auto', fmt):
+    if want not in (None, 'auto', fmt):
         raise PoseTrackFormatError(
-            f'{source}: is in {fmt} format but format={expected_format!r} was requested'
+            f'{source}: is in {fmt} format but format={want!r} was requested'
         )
     try:
         video = reader(doc, source, is_gt)
@@ -279,9 +276,9 @@ def list_gt_files(gt_dir: str) -> List[str]:
     return files
 
 
-def load_gt_dir(gt_dir: str, expected_format: Optional[str] = None) -> List[PoseTrackVideo]:
+def load_gt_dir(gt_dir: str, fmt: Optional[str] = None) -> List[PoseTrackVideo]:
     """The GT videos of a folder, sorted by file name."""
-    return [load_posetrack_file(p, True, expected_format) for p in list_gt_files(gt_dir)]
+    return [load_posetrack_file(p, True, fmt) for p in list_gt_files(gt_dir)]
 
 
 def load_pred_dir(pred_dir: str, gt_videos: Sequence[PoseTrackVideo]) -> List[PoseTrackVideo]:

@@ -129,7 +129,7 @@ class PoseTrackMAPMetric(BaseMetric):
 
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
         """Collect samples with ``pred_instances`` (``keypoints`` (N, 17, 2), ``keypoint_scores``,
-        ``bboxes``), ``gt_instances`` (``bbox_scores``, ``bbox_scales``) and ids (see above)."""
+        ``bboxes``), ``gt_instances`` (``bbox_scores``, ``bbox_scales``), ``REQUIRED_META_KEYS``."""
         for ds in data_samples:
             where = f'{type(self).__name__}: data sample img_path={ds.get("img_path")!r}'
             pred, gt = ds.get('pred_instances'), ds.get('gt_instances') or {}
