@@ -174,12 +174,6 @@ def read_json(path: str) -> Any:
             raise PoseTrackFormatError(f'{path}: invalid JSON ({e})') from None
 
 
-def write_json(path: str, content: Any) -> None:
-    """Write JSON-serialisable ``content`` (lists, dicts, Python numbers) to ``path``."""
-    with open(path, 'wb') as f:
-        f.write(orjson.dumps(content))
-
-
 def metrics_to_json(result: dict, keys: Sequence[str] = ('ap', 'pre', 'rec')) -> dict:
     """poseval's ``total_AP_metrics.json`` (``keys=MOT_KEYS``: ``total_MOT_metrics.json``)."""
     out: dict = {k: [float(v) for v in result[k]] for k in keys}

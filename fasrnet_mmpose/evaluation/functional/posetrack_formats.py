@@ -28,8 +28,7 @@ def _slow_points(rects: List[dict], where: Callable[[int], str]) -> Tuple[list, 
     """Track ids, point lists, ``(M, 4)`` id/x/y/score of any valid layout (id None: NaN)."""
     track_ids, point_lists, rows = [first(r.get('track_id')) for r in rects], [], []
     for k, rect in enumerate(rects):
-        ap = rect.get('annopoints')
-        ap = (ap[0] if ap else None) if isinstance(ap, list) else ap
+        ap = first(rect.get('annopoints'))
         pts = ap.get('point') if isinstance(ap, dict) else None
         if pts is not None and not isinstance(pts, list):
             raise PoseTrackFormatError(f'{where(k)}: "point" must be a list')

@@ -152,11 +152,9 @@ def accumulate_video(
 
 def mot_metrics(counts: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     """poseval's ``mota``, ``motp``, ``pre``, ``rec`` (``(16,)``) of the summed counts."""
-    obj = counts['num_objects'].astype(np.float64)
-    obj = np.where(obj > 0, obj, np.nan)
-    fp = counts['num_false_positives'].astype(np.float64)
-    det = counts['num_detections'].astype(np.float64)
-    s = counts['sum_d'].astype(np.float64)
+    obj = np.where(counts['num_objects'] > 0, counts['num_objects'], np.nan)
+    fp, det = counts['num_false_positives'] * 1.0, counts['num_detections'] * 1.0
+    s = counts['sum_d']
     with np.errstate(divide='ignore', invalid='ignore'):
         mota = 100 * (1.0 - (counts['num_misses'] + counts['num_switches'] + fp) / obj)
         motp = np.where((det == 0) | np.isnan(s), 0.0, 100 * (1.0 - s / det))

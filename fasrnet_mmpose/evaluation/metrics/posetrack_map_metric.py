@@ -8,6 +8,7 @@ from itertools import groupby
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import orjson
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmpose.evaluation.functional import oks_nms
@@ -175,7 +176,8 @@ class PoseTrackMAPMetric(BaseMetric):
                 name = osp.basename(gt.source)
                 if self.outfile_prefix:
                     os.makedirs(self.outfile_prefix, exist_ok=True)
-                    data.write_json(osp.join(self.outfile_prefix, name), content)
+                    with open(osp.join(self.outfile_prefix, name), 'wb') as f:
+                        f.write(orjson.dumps(content))
                 if not self.format_only:
                     pred = formats.parse_posetrack_video(content, f'{name} (predictions)', False)
                     pred_videos.append(pred)
