@@ -49,8 +49,7 @@ def absent_joints(xy: np.ndarray, third: np.ndarray) -> np.ndarray:
 
 def head_size(x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
     """PCKh reference length of GT head boxes: 0.6 x diagonal."""
-    dx, dy = x2 - x1, y2 - y1
-    return 0.6 * np.sqrt(dx * dx + dy * dy)
+    return 0.6 * np.sqrt((x2 - x1) ** 2 + (y2 - y1) ** 2)
 
 
 @dataclass
@@ -110,6 +109,9 @@ class PoseTrackVideo:
         """``frame F ('<image>')`` of person ``i``, for messages."""
         f = int(self.persons.frame[i])
         return f'frame {f} ({self.frame_names[f]!r})'
+
+
+Videos = Sequence[PoseTrackVideo]
 
 
 def first(value: Any) -> Any:

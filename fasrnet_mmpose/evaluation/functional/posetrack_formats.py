@@ -19,8 +19,7 @@ PerFrame = Sequence[Optional[Tuple[np.ndarray, ...]]]
 
 
 # ------------------------------------------------------------------------------- PoseTrack17
-#: Score of the dummy point written into frames without persons: ranked last, adds nothing to AP.
-DUMMY_SCORE = -100.0
+DUMMY_SCORE = -100.0  # of the dummy point of a frame without persons: ranked last, no AP
 _NO_SCORE = [data.MIN_SCORE]
 
 

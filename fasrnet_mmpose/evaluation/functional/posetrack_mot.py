@@ -4,13 +4,13 @@ matching, MOTA/MOTP/precision/recall) in numpy and scipy; conventions: ``docs/tr
 
 import logging
 from functools import partial
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from . import posetrack_protocol as protocol
-from .posetrack_data import NUM_JOINTS, PoseTrackFormatError, PoseTrackVideo, is_number
+from .posetrack_data import NUM_JOINTS, PoseTrackFormatError, PoseTrackVideo, Videos, is_number
 from .posetrack_formats import check_track_ids
 
 logger = logging.getLogger(__name__)
@@ -163,9 +163,7 @@ def mot_metrics(counts: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     return {k: protocol.with_total(v) for k, v in zip(MOT_KEYS, (mota, motp, pre, rec))}
 
 
-def evaluate_tracking(
-    gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence[PoseTrackVideo]
-) -> Dict[str, Any]:
+def evaluate_tracking(gt_videos: Videos, pred_videos: Videos) -> Dict[str, Any]:
     """poseval's tracking evaluation of prediction videos against GT videos (paired by position):
     ``mota``, ``motp``, ``pre``, ``rec`` (16,), counts, ``num_frames``, ``skipped_videos``."""
     if len(gt_videos) != len(pred_videos):

@@ -7,14 +7,13 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .posetrack_data import NUM_JOINTS, PersonArrays, PoseTrackFormatError, PoseTrackVideo
+from .posetrack_data import NUM_JOINTS, PersonArrays, PoseTrackFormatError, Videos
 from .posetrack_formats import load_gt_dir, load_pred_dir
 
-#: Table groups: name -> poseval joint ids (``eval_helpers.getCum``).
+#: Table groups: name -> poseval joint ids (``eval_helpers.getCum``); the paper's Table 1 columns.
 JOINT_GROUPS = OrderedDict(
     Head=(14, 12, 13), Shou=(8, 9), Elb=(7, 10), Wri=(6, 11), Hip=(2, 3), Knee=(1, 4), Ankl=(0, 5)
 )
-#: Column titles of the paper's Table 1 (JOINT_GROUPS + total).
 TABLE1_COLUMNS = ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee', 'Ankle', 'mAP')
 PCKH_THRESHOLD = 0.5  # a fraction of the head size
 _PAIR_CHUNK = 1 << 14  # (GT, prediction) pairs per PCKh chunk
@@ -84,7 +83,7 @@ def points_in_polygons(
     return inside
 
 
-def select_frames(gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence, drop_last=False):
+def select_frames(gt_videos: Videos, pred_videos: Videos, drop_last: bool = False) -> tuple:
     """GT and predicted :class:`PersonArrays` of the evaluated frames (renumbered ``0..F-1``),
     joints in ignore regions removed; ``F``; ``(F,)`` bool: the frame has regions."""
     if len(gt_videos) != len(pred_videos):
@@ -194,9 +193,7 @@ def average_precision(
     return dict(ap=with_total(ap), pre=with_total(pre), rec=with_total(rec))
 
 
-def evaluate_videos(
-    gt_videos: Sequence[PoseTrackVideo], pred_videos: Sequence[PoseTrackVideo]
-) -> Dict[str, Any]:
+def evaluate_videos(gt_videos: Videos, pred_videos: Videos) -> Dict[str, Any]:
     """poseval's ``ap``, ``pre``, ``rec`` (16,), ``num_gt`` (15,), ``num_frames``, ``num_gt/pred
     _persons`` of prediction videos against GT videos (paired by position)."""
     gt, pred, num_frames, _ = select_frames(gt_videos, pred_videos)

@@ -21,8 +21,7 @@ from ..functional import posetrack_data as data
 from ..functional import posetrack_formats as formats
 from ..functional.posetrack_mot import evaluate_tracking, format_mot_table
 
-#: The ids every data sample must carry (``PackPoseInputs(meta_keys=...)``).
-REQUIRED_META_KEYS = ('vid_id', 'frame_index')
+REQUIRED_META_KEYS = ('vid_id', 'frame_index')  # every sample's, via PackPoseInputs(meta_keys)
 FORMATS = tuple(formats.WRITERS)
 #: A GT frame's predictions: keypoints (N, 17, 2), keypoint_scores (N, 17), bbox_scores, bboxes.
 FramePredictions = Dict[str, np.ndarray]
