@@ -208,9 +208,9 @@ WRITERS = dict(pt17=write_pt17, pt18=write_pt18)
 HEAD_BOX = dict(pt17='"x1", "y1", "x2", "y2" (head box)', pt18='"bbox_head"')
 
 
-def parse_posetrack_video(doc: Any, source: str, is_gt: bool, want: Optional[str] = None):
+def parse_posetrack_video(doc: Any, source: str, is_gt: bool, want=None) -> PoseTrackVideo:
     """Parse decoded per-video JSON ``doc`` (``source``: name for messages), GT or predictions,
-    in format ``want`` (``'pt17'``/``'pt18'``; None/``'auto'``: either): a PoseTrackVideo."""
+    in format ``want`` (``'pt17'``/``'pt18'``; None/``'auto'``: either)."""
     key = next((k for k in READERS if isinstance(doc, dict) and k in doc), None)
     if key is None:
         raise PoseTrackFormatError(
