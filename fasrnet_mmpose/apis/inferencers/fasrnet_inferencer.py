@@ -32,7 +32,6 @@ RANDOM_INIT = (
     'FaSRnetInferencer: no weights loaded, the model is randomly initialised and its predictions '
     'are meaningless; pass trained weights, e.g. a converted checkpoint (docs/model_zoo.md).'
 )
-LABEL_FONT = (cv2.FONT_HERSHEY_SIMPLEX, 0.5)  # font and scale of the ``id N`` labels
 
 
 def track_colour(track_id: int) -> Tuple[int, int, int]:
@@ -48,8 +47,8 @@ def draw_tracks(img: np.ndarray, instances: InstanceData, draw_bbox: bool = True
         colour = track_colour(int(track_id))
         if draw_bbox:
             cv2.rectangle(img, (x1, y1), (x2, y2), colour, 2)
-        org = (x1 + 2, max(y1 - 4, 12))
-        cv2.putText(img, f'id {track_id}', org, *LABEL_FONT, colour, 2, cv2.LINE_AA)
+        org, font = (x1 + 2, max(y1 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX
+        cv2.putText(img, f'id {track_id}', org, font, 0.5, colour, 2, cv2.LINE_AA)
 
 
 @INFERENCERS.register_module(name='fasrnet')
@@ -161,27 +160,25 @@ class FaSRnetInferencer(Pose2DInferencer):
 
     _get_webcam_inputs = _inputs_to_list  # a camera is one more frame source
 
-    def preprocess(self, inputs, batch_size=1, bboxes=None, bbox_file=None, **kwargs):
-        """Yield ``(collated batch of all people of frame t, [frame t])`` per frame of ``inputs``
-        (:func:`open_frame_source`); ``bboxes``/``bbox_file``: given boxes; ``kwargs``: this call's
-        ``online``, ``frame_offsets`` and detector ``bbox_thr``, ``nms_thr`` (default 0.3)."""
+    def preprocess(self, inputs, batch_size=1, bboxes=None, bbox_file=None, online=None, **kwargs):
+        """Yield ``(collated batch of all people of frame t, [frame t])`` per frame; ``kwargs``:
+        this call's ``frame_offsets`` and the detector's ``bbox_thr``, ``nms_thr``."""
         source = open_frame_source(inputs)
         offsets = check_frame_offsets(kwargs.pop('frame_offsets', None) or self.frame_offsets)
-        online = kwargs.pop('online', None)
         online = self.online if online is None else bool(online)
         detect = None if self.detector is None else partial(self._detect, **kwargs)
         self.boxes = PersonBoxes(detect, bboxes, bbox_file, self.whole_image_fallback, len(source))
         if self.tracker is not None:
             self.tracker.reset()
-        count, numbers = 0, source.frame_numbers  # source frame numbers, growing as read
-        for count, window in enumerate(iter_frame_windows(source, offsets, online), 1):
+        numbers = source.frame_numbers  # source frame numbers, growing as read
+        for window in iter_frame_windows(source, offsets, online):
             t, used = window.index, window.offsets[1:]
             # margins are source-number distances: frames that failed to decode lie between
             dist = np.abs([numbers[t + o] - numbers[t] for o in used]).astype(np.int64)
             window = window._replace(margin=np.where(used != 0, dist, window.margin))
             boxes = self.boxes(window.frame, numbers[t])
             yield self.preprocess_single(window, boxes), [window.frame]
-        self.boxes.check_matched(count)
+        self.boxes.check_matched(len(numbers))
 
     @property
     def num_dropped_boxes(self) -> int:
@@ -189,11 +186,8 @@ class FaSRnetInferencer(Pose2DInferencer):
         return self.boxes.num_dropped if self.boxes is not None else 0
 
     def _detect(self, frame: np.ndarray, index: int, **thresholds) -> np.ndarray:
-        """``(N, 5)`` person boxes of a frame by ``Pose2DInferencer.preprocess_single``.
-
-        Run with ``dict`` as pipeline it does mmpose's detection step (class filter, threshold,
-        NMS) and returns the boxes; its whole-image box for "nobody" is turned back into none.
-        """
+        """``(N, 5)`` boxes of mmpose's detection step (``preprocess_single`` with ``dict`` as
+        pipeline); its whole-image box for "nobody" is turned back into none."""
         pipeline, self.pipeline = self.pipeline, dict
         try:
             infos = Pose2DInferencer.preprocess_single(self, frame, index, **thresholds)
@@ -231,10 +225,8 @@ class FaSRnetInferencer(Pose2DInferencer):
             preds = super().forward(inputs, *args, **kwargs)
         if track and self.tracker is not None:
             for inst in (pred.pred_instances for pred in preds):  # fields: tensors or arrays
-                kpts, scores, boxes = (
-                    to_numpy(inst.get(k)) for k in ('keypoints', 'keypoint_scores', 'bboxes')
-                )
-                inst.track_ids = self.tracker.update(kpts, scores, boxes.reshape(-1, 4))
+                pose = (to_numpy(inst.get(k)) for k in ('keypoints', 'keypoint_scores', 'bboxes'))
+                inst.track_ids = self.tracker.update(*pose)
         return preds
 
     def __call__(self, inputs, *args, **kwargs):

@@ -13,8 +13,6 @@ from mmengine.logging import MMLogger
 from mmengine.structures import BaseDataElement, InstanceData
 from mmpose.structures.bbox import bbox_clip_border, bbox_xywh2xyxy
 
-GivenBoxes = Union[None, Mapping[int, Sequence], Sequence[Sequence]]
-_BAD_ROWS = 'boxes must be [x1, y1, x2, y2] or [x1, y1, x2, y2, score] rows, got '
 #: ``det_model`` values that select :class:`HOGPersonDetector`
 HOG_DETECTOR_NAMES = ('hog', 'opencv-hog', 'opencv_hog')
 
@@ -30,10 +28,10 @@ def normalize_bboxes(bboxes) -> np.ndarray:
     rows = [bboxes] if np.isscalar(bboxes[0]) else list(bboxes)
     try:
         rows = [np.asarray(r, np.float32).reshape(-1) for r in rows]
+        if any(len(r) not in (4, 5) for r in rows):
+            raise ValueError('a row of another length')
     except (TypeError, ValueError) as e:
-        raise ValueError(f'{_BAD_ROWS}{bboxes!r}') from e
-    if any(len(r) not in (4, 5) for r in rows):
-        raise ValueError(f'{_BAD_ROWS}{bboxes!r}')
+        raise ValueError(f'boxes must be [x1, y1, x2, y2(, score)] rows, got {bboxes!r}') from e
     return np.stack([np.append(r, 1)[:5] for r in rows])
 
 
@@ -118,7 +116,7 @@ class PersonBoxes:
     def __init__(
         self,
         detect: Optional[Callable[[np.ndarray, int], np.ndarray]] = None,
-        bboxes: GivenBoxes = None,
+        bboxes: Union[None, Mapping[int, Sequence], Sequence[Sequence]] = None,
         bbox_file: Optional[str] = None,
         whole_image_fallback: bool = False,
         num_frames: int = 0,
@@ -175,12 +173,9 @@ class HOGPersonDetector:
         min_long_side (int): See ``upscale``. Defaults to 768.
     """
 
-    #: fraction of the box width/height cut on each side (the HOG window's margin)
-    SHRINK = (0.15, 0.05)
+    SHRINK = (0.15, 0.05)  #: fraction of the box width/height cut on each side (window margin)
 
     def __init__(self, upscale: Optional[float] = None, min_long_side: int = 768) -> None:
-        if upscale is not None and upscale <= 0:
-            raise ValueError(f'upscale must be > 0, got {upscale}')
         self.upscale, self.min_long_side = upscale, min_long_side
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())

@@ -48,14 +48,11 @@ class FrameSource:
                 'decoded on the fly); open a new source.'
             )
         self._consumed, frames = True, self._frames()
-        try:  # the limit is checked *before* asking for a frame: nothing is decoded in vain
-            while self.max_frames is None or len(self.frame_numbers) < self.max_frames:
-                number, frame, name = next(frames, (None, None, None))
-                if frame is None:
-                    self.exhausted = True
-                    break
+        try:  # islice asks for no frame past max_frames: nothing is decoded in vain
+            for number, frame, name in itertools.islice(frames, self.max_frames):
                 self.frame_numbers.append(number)
                 yield frame, name
+            self.exhausted = len(self.frame_numbers) != self.max_frames
         finally:
             frames.close()  # releases a capture device / file handle
 
@@ -103,22 +100,20 @@ class VideoFileSource(FrameSource):
         return max(int(round(msec * self.fps / 1000)) if msec >= 0 else 0, previous + 1)
 
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
+        number, frame, failed = self._number(-1), self._first, 0
+        self._first = None  # now held by this generator only
         try:
-            number, frame, failed = self._number(-1), self._first, 0
-            self._first = None
-            while frame is not None:
-                yield number, frame, frame_name(number)
-                frame = None
-                while frame is None and failed < MAX_FAILED_READS:
-                    ok, frame = self._cap.read()
-                    if ok:
-                        failed, number = 0, self._number(number)
-                        self.num_decoded += 1
-                        continue
-                    position = self._cap.get(cv2.CAP_PROP_POS_FRAMES)
-                    if position >= self.frame_count or number + 1 >= self.frame_count:
-                        break  # the end (else an undecodable frame in the middle)
-                    frame, failed = None, failed + 1
+            while failed < MAX_FAILED_READS:
+                if frame is not None:
+                    yield number, frame, frame_name(number)
+                ok, frame = self._cap.read()
+                if ok:
+                    failed, number = 0, self._number(number)
+                    self.num_decoded += 1
+                elif max(self._cap.get(cv2.CAP_PROP_POS_FRAMES), number + 1) >= self.frame_count:
+                    break  # the end (else an undecodable frame in the middle)
+                else:
+                    failed += 1
         finally:
             self._cap.release()
 
@@ -133,9 +128,7 @@ class CameraSource(FrameSource):
         self._reader = BaseMMPoseInferencer._get_webcam_inputs(holder, spec)
         if not hasattr(holder, 'video_info'):
             raise ValueError(f'Cannot open camera {spec.partition(":")[2] or 0}.')
-        info = holder.video_info
-        super().__init__(info['name'], info['fps'] or 25.0, max_frames)
-        self.width, self.height = int(info['width']), int(info['height'])
+        super().__init__(holder.video_info['name'], holder.video_info['fps'] or 25.0, max_frames)
 
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         for index, frame in enumerate(self._reader):
@@ -245,8 +238,7 @@ def iter_frame_windows(
             buffer[read], read = item, read + 1
         if t >= read:
             return
-        for old in [i for i in buffer if i < t - past]:
-            del buffer[old]
+        buffer.pop(t - past - 1, None)  # the one frame that left the window
         centre, name = buffer[t]
         usable = lambda offset: buffer[t + offset][0].shape == centre.shape  # noqa: E731
         sample = window.sample(t, 0 if online else read - 1 - t, is_available=usable)
