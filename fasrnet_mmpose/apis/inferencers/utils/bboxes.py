@@ -13,9 +13,6 @@ from mmengine.logging import MMLogger
 from mmengine.structures import BaseDataElement, InstanceData
 from mmpose.structures.bbox import bbox_clip_border, bbox_xywh2xyxy
 
-#: ``det_model`` values that select :class:`HOGPersonDetector`
-HOG_DETECTOR_NAMES = ('hog', 'opencv-hog', 'opencv_hog')
-
 
 class BBoxFileError(ValueError):
     """A bbox file (or given boxes) cannot be used."""
@@ -146,9 +143,8 @@ class PersonBoxes:
         boxes, dropped = clip_bboxes(boxes, w, h)
         if dropped and not self.num_dropped:
             MMLogger.get_current_instance().warning(
-                f'Frame {index}: {dropped} person box(es) outside the {w}x{h} image (or empty / '
-                'not finite) dropped; boxes partly outside are clipped. Further drops are '
-                'counted in `num_dropped_boxes`.'
+                f'Frame {index}: {dropped} person box(es) outside the {w}x{h} image, empty or not '
+                'finite dropped (partly outside: clipped); all drops: `num_dropped_boxes`.'
             )
         self.num_dropped += dropped
         return whole if len(boxes) == 0 and self.whole_image_fallback else boxes
@@ -196,10 +192,8 @@ class HOGPersonDetector:
         return boxes.astype(np.float32).reshape(-1, 5)
 
     def __call__(self, inputs: Union[np.ndarray, str], **kwargs) -> dict:
-        """``DetInferencer``-like call on one BGR image or path: ``predictions``: one sample
-        whose ``pred_instances`` has ``bboxes`` (N, 4), ``scores`` and ``labels`` (0)."""
+        """``DetInferencer``-like: ``predictions``, one sample with ``pred_instances``."""
         boxes = self.detect(mmcv.imread(inputs))
-        instances = InstanceData(
-            bboxes=boxes[:, :4], scores=boxes[:, 4], labels=np.zeros(len(boxes), np.int64)
-        )
+        labels = np.zeros(len(boxes), np.int64)  # 0: person
+        instances = InstanceData(bboxes=boxes[:, :4], scores=boxes[:, 4], labels=labels)
         return dict(predictions=[BaseDataElement(pred_instances=instances)])

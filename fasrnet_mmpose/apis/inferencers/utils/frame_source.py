@@ -167,15 +167,12 @@ class ImageFolderSource(FrameListSource):
     """The image files of a folder (not its sub-folders) in natural order (``2`` before ``10``)."""
 
     def __init__(self, folder: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
-        if not osp.isdir(folder):
-            raise FileNotFoundError(f'Image folder {folder} does not exist.')
         natural = lambda s: [int(p) if p.isdigit() else p.lower() for p in re.split(r'(\d+)', s)]  # noqa: E731
         files = sorted(scandir(folder, _IMAGE_EXTS, case_sensitive=False), key=natural)
         paths = [osp.join(folder, f) for f in files]
         if not paths:
             raise ValueError(
-                f'Image folder {folder} contains no image files (looked for '
-                f'{", ".join(_IMAGE_EXTS)}).'
+                f'Image folder {folder} contains no image files ({", ".join(_IMAGE_EXTS)}).'
             )
         super().__init__(paths, fps, max_frames, osp.basename(osp.normpath(folder)) + '.mp4')
 
