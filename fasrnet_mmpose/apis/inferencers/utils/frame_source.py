@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Sequential frame sources (each frame decoded once, in order) and the temporal windows of a
-frame stream (docs/inference.md)."""
+"""Frame sources (frames decoded once, in order) and their temporal windows (docs/inference.md)."""
 
 import itertools
 import os.path as osp
@@ -27,9 +26,8 @@ def frame_name(index: int) -> str:
 
 
 class FrameSource:
-    """Iterable once: ``(BGR frame, img_path)`` in order, from a subclass's ``_frames()``
-    ``(source frame number, frame, name)``; ``frame_numbers``: of each frame yielded so far;
-    ``frame_count``: announced (0: unknown); ``exhausted``: read to its end."""
+    """Iterable once: ``(BGR frame, img_path)`` from a subclass's ``_frames()`` ``(number, frame,
+    name)``; ``frame_numbers`` (source numbers so far), ``frame_count`` (announced; 0: unknown)."""
 
     is_video = False
 
@@ -43,10 +41,7 @@ class FrameSource:
 
     def __iter__(self) -> Iterator[Tuple[np.ndarray, str]]:
         if self._consumed:
-            raise RuntimeError(
-                f'{type(self).__name__} ({self.name}) can be iterated only once (frames are '
-                'decoded on the fly); open a new source.'
-            )
+            raise RuntimeError(f'{self.name}: a frame source can be iterated only once.')
         self._consumed, frames = True, self._frames()
         try:  # islice asks for no frame past max_frames: nothing is decoded in vain
             for number, frame, name in itertools.islice(frames, self.max_frames):
@@ -61,9 +56,8 @@ class FrameSource:
         return min(self.frame_count, self.max_frames or self.frame_count)
 
     def decode_report(self) -> dict:
-        """``frames_in_header`` (0: unknown), ``frames_read``, ``frames_failed`` (frames not
-        decoded: of the announced ones if read to the end, else before the last frame read) and
-        ``failed_frame_numbers``."""
+        """``frames_in_header``, ``frames_read``, ``frames_failed`` and ``failed_frame_numbers``
+        (up to the header's count if read to the end, else to the last frame read)."""
         expected = self.frame_count if self.exhausted else (self.frame_numbers or [-1])[-1] + 1
         missing = sorted(set(range(expected)) - set(self.frame_numbers))
         return dict(
@@ -178,9 +172,8 @@ class ImageFolderSource(FrameListSource):
 
 
 def open_frame_source(inputs, max_frames: Optional[int] = None, fps: float = 25.0) -> FrameSource:
-    """A :class:`FrameSource` (as is), ``'webcam[:id]'``, a folder, an image, another file (a
-    video), an array or a list of arrays/paths as a :class:`FrameSource`; ``fps`` of image
-    sequences."""
+    """A :class:`FrameSource` (as is), ``'webcam[:id]'``, a folder, an image, a video, an array or
+    a list of arrays/paths as a :class:`FrameSource`; ``fps``: of image sequences."""
     if isinstance(inputs, FrameSource):
         inputs.max_frames = max_frames or inputs.max_frames
         return inputs
@@ -191,8 +184,7 @@ def open_frame_source(inputs, max_frames: Optional[int] = None, fps: float = 25.
             return ImageFolderSource(inputs, fps=fps, max_frames=max_frames)
         if not osp.exists(inputs):
             raise FileNotFoundError(
-                f'Input {inputs} does not exist (expected a video file, an image, a folder of '
-                'images or "webcam[:id]").'
+                f'Input {inputs} does not exist (a video, image, image folder or webcam[:id]).'
             )
         if osp.splitext(inputs)[1].lower() not in _IMAGE_EXTS:
             return VideoFileSource(inputs, max_frames=max_frames)
@@ -201,9 +193,8 @@ def open_frame_source(inputs, max_frames: Optional[int] = None, fps: float = 25.
 
 
 class FrameWindow(NamedTuple):
-    """Frame ``t`` (``index``, ``name``) and the ``T`` frames of its window in the order of
-    ``frame_offsets``; ``offsets`` (``(T,)``, 0 where frame ``t`` stands in) and ``margin``
-    (``(T-1,)``) as :class:`TemporalWindow` gives them."""
+    """Frame ``t`` (``index``, ``name``), the ``T`` frames of its window and the ``offsets``
+    ``(T,)`` and ``margin`` ``(T-1,)`` of its :class:`TemporalWindow` sample."""
 
     index: int
     name: str
@@ -222,10 +213,8 @@ def iter_frame_windows(
     frame_offsets: Sequence[int] = DEFAULT_FRAME_OFFSETS,
     online: bool = False,
 ) -> Iterator[FrameWindow]:
-    """Yield the 'fixed' :class:`TemporalWindow` of every frame ``t`` of ``(frame, name)``
-    pairs, read once: window ``t`` comes once frame ``t + max(o)`` is read (``online``: at once,
-    a future neighbour is frame ``t`` itself); a neighbour of another size is replaced by frame
-    ``t`` (warned once). ``frame_offsets``: ``[0, previous..., next...]``."""
+    """Yield the window of every frame ``t`` of ``(frame, name)`` pairs, read once, as soon as
+    frame ``t + max(o)`` is read (``online``: at once, frame ``t`` stands in for the future)."""
     window = TemporalWindow(frame_offsets)
     past, future = window.reach
     future = 0 if online else future
@@ -243,7 +232,6 @@ def iter_frame_windows(
         if not warned and (sample.fallback == FALLBACK_MISSING).any():
             warned = True
             MMLogger.get_current_instance().warning(
-                f'Frame {t}: a neighbour frame of another size is not used (the current frame '
-                'stands in); further such frames are not reported.'
+                f'Frame {t}: a neighbour of another size is replaced by frame {t} (warned once).'
             )
         yield FrameWindow(t, name, used, sample.offsets, sample.margin)
