@@ -168,9 +168,8 @@ class FaSRnetInferencer(Pose2DInferencer):
         numbers = source.frame_numbers  # source frame numbers, growing as read
         for window in iter_frame_windows(source, offsets, online):
             t, used = window.index, window.offsets[1:]
-            # margins are source-number distances: frames that failed to decode lie between
-            dist = np.abs([numbers[t + o] - numbers[t] for o in used]).astype(np.int64)
-            window = window._replace(margin=np.where(used != 0, dist, window.margin))
+            dist = np.abs([numbers[t + o] - numbers[t] for o in used])  # across decode gaps
+            window.margin[used != 0] = dist[used != 0]
             boxes = self.boxes(window.frame, numbers[t])
             yield self.preprocess_single(window, boxes), [window.frame]
         self.boxes.check_matched(len(numbers))

@@ -70,9 +70,8 @@ def _record_boxes(rec, where: str):
 
 
 def load_bbox_file(path: str) -> Dict[int, np.ndarray]:
-    """0-based frame index -> ``(N, 5)`` boxes ``[x1, y1, x2, y2, score]`` from a JSON file:
-    ``{"<frame>": [[x1, y1, x2, y2(, score)], ...]}``, the inferencers' / demo's predictions or
-    COCO-style xywh detections with ``frame_id`` (docs/inference.md#bbox-files)."""
+    """0-based frame index -> ``(N, 5)`` boxes ``[x1, y1, x2, y2, score]`` of a JSON file in one of
+    the layouts of docs/inference.md#bbox-files."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'bbox file {path} does not exist.')
     with open(path, encoding='utf-8') as f:
@@ -155,8 +154,7 @@ class PersonBoxes:
             keys = sorted(self.given)
             raise BBoxFileError(
                 f'{self.source}: its frame indices ({keys[0]}..{keys[-1]}) match none of the '
-                f'{num_frames} input frames (0..{num_frames - 1}); frame indices are 0-based '
-                'positions in the input.'
+                f'{num_frames} input frames (0..{num_frames - 1}: 0-based positions in the input).'
             )
 
 
@@ -168,8 +166,6 @@ class HOGPersonDetector:
         upscale (float, optional): Resize factor; None: ``max(1, min_long_side / long side)``.
         min_long_side (int): See ``upscale``. Defaults to 768.
     """
-
-    SHRINK = (0.15, 0.05)  #: fraction of the box width/height cut on each side (window margin)
 
     def __init__(self, upscale: Optional[float] = None, min_long_side: int = 768) -> None:
         self.upscale, self.min_long_side = upscale, min_long_side
@@ -185,7 +181,7 @@ class HOGPersonDetector:
             return np.zeros((0, 5), np.float32)  # nobody fits (and OpenCV may crash on it)
         rects, margins = self._hog.detectMultiScale(work, winStride=(8, 8), padding=(8, 8))
         x, y, bw, bh = np.asarray(rects, np.float32).reshape(-1, 4).T / factor
-        sx, sy = self.SHRINK
+        sx, sy = 0.15, 0.05  # the share of the window's width/height cut on each side (margin)
         score = 1.0 - np.exp(-np.maximum(np.asarray(margins, np.float32).reshape(-1), 0.0))
         boxes = np.stack([x + sx * bw, y + sy * bh, x + (1 - sx) * bw, y + (1 - sy) * bh, score], 1)
         boxes[:, :4] = bbox_clip_border(boxes[:, :4], (w, h))
