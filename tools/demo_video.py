@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     finally:
         video.release()
         report = source.decode_report()
-        dropped = dict(boxes_dropped_outside_image=inferencer.num_dropped_boxes)
+        dropped = dict(boxes_dropped_outside_image=inferencer.boxes.num_dropped)
         preds.close(complete=error is None, error=error, **dropped, **report)
     fps = preds.num_frames / max(time.perf_counter() - start, 1e-9)
     if error is not None:

@@ -87,8 +87,7 @@ class FaSRnetInferencer(Pose2DInferencer):
         track_options: Optional[dict] = None,
         **kwargs,
     ) -> None:
-        self.weights_loaded, self._weights_name = False, weights
-        self.allow_partial_weights = allow_partial_weights
+        self.weights_loaded, self._weights, self._partial = False, weights, allow_partial_weights
         super().__init__(model, weights, *args, **kwargs)
         first = (self.cfg.test_dataloader.dataset.pipeline or [{}])[0].get('type')
         if self.cfg.get('data_mode') != 'topdown' or first != 'LoadFrameWindow':
@@ -99,7 +98,7 @@ class FaSRnetInferencer(Pose2DInferencer):
         offsets = frame_offsets or self.cfg.test_dataloader.dataset.get('frame_offsets')
         self.frame_offsets = check_frame_offsets(offsets or DEFAULT_FRAME_OFFSETS)
         self.online, self.whole_image_fallback = bool(online), whole_image_fallback
-        self.boxes: Optional[PersonBoxes] = None  # the person-box provider of the last call
+        self.boxes = PersonBoxes()  # the person-box provider of the last call (``num_dropped``)
         sigmas = self.model.dataset_meta.get('sigmas')  # PoseTracker refuses None
         self.tracker = PoseTracker(sigmas, **(track_options or {})) if track else None
         if next(self.model.parameters()).device.type == 'cpu':  # oneDNN's faster layout on CPU
@@ -113,8 +112,8 @@ class FaSRnetInferencer(Pose2DInferencer):
     def _load_weights_to_model(self, model, checkpoint: Optional[dict], cfg) -> None:
         """mmpose's, refusing partial weights (``check_weights``); loud without weights."""
         if checkpoint is not None:
-            name = self._weights_name or 'model-index weights'
-            report = check_weights(model, checkpoint, name, self.allow_partial_weights)
+            name = self._weights or 'model-index weights'
+            report = check_weights(model, checkpoint, name, self._partial)
             self.weights_loaded = report.complete
         super()._load_weights_to_model(model, checkpoint, cfg)
         if checkpoint is None:
@@ -170,25 +169,19 @@ class FaSRnetInferencer(Pose2DInferencer):
             t, used = window.index, window.offsets[1:]
             dist = np.abs([numbers[t + o] - numbers[t] for o in used])  # across decode gaps
             window.margin[used != 0] = dist[used != 0]
-            boxes = self.boxes(window.frame, numbers[t])
-            yield self.preprocess_single(window, boxes), [window.frame]
+            boxes = self.boxes(window.frames[0], numbers[t])
+            yield self.preprocess_single(window, boxes), window.frames[:1]
         self.boxes.check_matched(len(numbers))
 
-    @property
-    def num_dropped_boxes(self) -> int:
-        """Person boxes dropped in the last call for lying outside the image."""
-        return self.boxes.num_dropped if self.boxes is not None else 0
-
     def _detect(self, frame: np.ndarray, index: int, **thresholds) -> np.ndarray:
-        """``(N, 5)`` boxes of mmpose's detection step (``preprocess_single`` with ``dict`` as
-        pipeline); its whole-image box for "nobody" is turned back into none."""
+        """``(N, 5)`` boxes of mmpose's detection step (``preprocess_single`` with no pipeline)."""
         pipeline, self.pipeline = self.pipeline, dict
         try:
             infos = Pose2DInferencer.preprocess_single(self, frame, index, **thresholds)
         finally:
             self.pipeline = pipeline
         boxes = np.array([[*i['bbox'][0], *i['bbox_score']] for i in infos], np.float32)
-        h, w = frame.shape[:2]
+        h, w = frame.shape[:2]  # mmpose's whole-image box for "nobody" means none
         return boxes[:0] if np.array_equal(boxes, [[0, 0, w, h, 1]]) else boxes.reshape(-1, 5)
 
     def preprocess_single(self, window: FrameWindow, boxes: np.ndarray) -> dict:
@@ -198,7 +191,7 @@ class FaSRnetInferencer(Pose2DInferencer):
         infos = [self.pipeline(dict(info, bbox=b[None, :4], bbox_score=b[4:5])) for b in boxes]
         if infos:
             return self.collate_fn(infos)
-        hw, k = window.frame.shape[:2], self.model.dataset_meta['num_keypoints']
+        hw, k = window.frames[0].shape[:2], self.model.dataset_meta['num_keypoints']
         shapes = dict(keypoints=(0, k, 2), keypoint_scores=(0, k), bboxes=(0, 4), bbox_scores=(0,))
         empty = InstanceData(**{n: np.zeros(s, np.float32) for n, s in shapes.items()})
         meta = dict(img_path=window.name, frame_index=window.index, ori_shape=hw, img_shape=hw)

@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Person boxes of a frame from one provider (detector, given boxes, whole image), bbox files and
-OpenCV's HOG people detector (docs/inference.md)."""
+"""Person boxes from one provider (detector, given boxes, whole image), bbox files, HOG detector."""
 
 import json
 import os.path as osp
@@ -143,7 +142,7 @@ class PersonBoxes:
         if dropped and not self.num_dropped:
             MMLogger.get_current_instance().warning(
                 f'Frame {index}: {dropped} person box(es) outside the {w}x{h} image, empty or not '
-                'finite dropped (partly outside: clipped); all drops: `num_dropped_boxes`.'
+                'finite dropped (partly outside: clipped); counted in `num_dropped`.'
             )
         self.num_dropped += dropped
         return whole if len(boxes) == 0 and self.whole_image_fallback else boxes

@@ -29,7 +29,7 @@ class FrameSource:
     """Iterable once: ``(BGR frame, img_path)`` from a subclass's ``_frames()`` ``(number, frame,
     name)``; ``frame_numbers`` (source numbers so far), ``frame_count`` (announced; 0: unknown)."""
 
-    is_video = False
+    is_video = True  # a stream (FrameListSource: not)
 
     def __init__(self, name: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
         if max_frames is not None and max_frames < 1:
@@ -60,19 +60,13 @@ class FrameSource:
         (up to the header's count if read to the end, else to the last frame read)."""
         expected = self.frame_count if self.exhausted else (self.frame_numbers or [-1])[-1] + 1
         missing = sorted(set(range(expected)) - set(self.frame_numbers))
-        return dict(
-            frames_in_header=self.frame_count,
-            frames_read=len(self.frame_numbers),
-            frames_failed=len(missing),
-            failed_frame_numbers=missing,
-        )
+        report = dict(frames_in_header=self.frame_count, frames_read=len(self.frame_numbers))
+        return dict(report, frames_failed=len(missing), failed_frame_numbers=missing)
 
 
 class VideoFileSource(FrameSource):
     """A video file read in order (``mmcv.VideoReader``'s capture, no seek); undecodable frames
     (up to :data:`MAX_FAILED_READS` in a row) are skipped, frames numbered by timestamp."""
-
-    is_video = True
 
     def __init__(self, path: str, max_frames: Optional[int] = None) -> None:
         reader = mmcv.VideoReader(path)
@@ -115,8 +109,6 @@ class VideoFileSource(FrameSource):
 class CameraSource(FrameSource):
     """A camera (``'webcam'`` / ``'webcam:<id>'``), read by mmpose's ``_get_webcam_inputs``."""
 
-    is_video = True
-
     def __init__(self, spec: str = 'webcam', max_frames: Optional[int] = None) -> None:
         holder = SimpleNamespace()  # receives mmpose's ``video_info``
         self._reader = BaseMMPoseInferencer._get_webcam_inputs(holder, spec)
@@ -132,6 +124,8 @@ class CameraSource(FrameSource):
 
 class FrameListSource(FrameSource):
     """BGR arrays and/or image paths in temporal order (a path is decoded when reached)."""
+
+    is_video = False
 
     def __init__(self, items: Sequence, fps=25.0, max_frames=None, name='frames.mp4') -> None:
         self.items = items = list(items)
@@ -198,14 +192,9 @@ class FrameWindow(NamedTuple):
 
     index: int
     name: str
-    frames: List[np.ndarray]
+    frames: List[np.ndarray]  # frames[0]: frame t
     offsets: np.ndarray
     margin: np.ndarray
-
-    @property
-    def frame(self) -> np.ndarray:
-        """The current frame ``t``."""
-        return self.frames[0]
 
 
 def iter_frame_windows(
@@ -216,8 +205,7 @@ def iter_frame_windows(
     """Yield the window of every frame ``t`` of ``(frame, name)`` pairs, read once, as soon as
     frame ``t + max(o)`` is read (``online``: at once, frame ``t`` stands in for the future)."""
     window = TemporalWindow(frame_offsets)
-    past, future = window.reach
-    future = 0 if online else future
+    past, future = window.reach[0], 0 if online else window.reach[1]
     source, buffer, warned, read = iter(frames), {}, False, 0  # buffer: index -> (frame, name)
     for t in itertools.count():
         while read <= t + future and (item := next(source, None)) is not None:

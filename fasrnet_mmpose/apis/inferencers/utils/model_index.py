@@ -26,9 +26,8 @@ def get_model_index_root(package_dir: Optional[str] = None) -> str:
         if all(osp.exists(osp.join(root, p)) for p in ('model-index.yml', 'configs/fasrnet')):
             return root
     raise FileNotFoundError(
-        'Cannot find the fasrnet_mmpose model index: looked for model-index.yml and '
-        f'configs/fasrnet in {" and ".join(roots)}. Reinstall the package (pip install .) or run '
-        'from a source checkout.'
+        f'Cannot find the fasrnet_mmpose model index (model-index.yml, configs/fasrnet) in '
+        f'{" or ".join(roots)}: reinstall the package (pip install .) or use a source checkout.'
     )
 
 

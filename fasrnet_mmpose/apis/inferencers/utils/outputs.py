@@ -106,8 +106,7 @@ class PredictionsWriter:
     def add(self, record: dict, **meta) -> None:
         """Append one frame record (JSON-serialisable; arrays allowed) and update ``meta``."""
         self._file.seek(self._end)
-        text = json.dumps(record, default=_tolist)
-        self._file.write((',\n' if self.num_frames else '\n') + text)
+        self._file.write((',\n' if self.num_frames else '\n') + json.dumps(record, default=_tolist))
         self._end, self.num_frames = self._file.tell(), self.num_frames + 1
         self._write_tail(**meta)
 
