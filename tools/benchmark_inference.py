@@ -51,34 +51,25 @@ def single_frame_config(cfg: Config, crop) -> Config:
     heatmap = dict(type='HeatmapHead', in_channels=head.in_channels, deconv_out_channels=None)
     heatmap.update(out_channels=head.out_channels, decoder=head.decoder)
     base.model = dict(type='TopdownPoseEstimator', backbone=base.model.backbone, head=heatmap)
-    base.model.data_preprocessor = dict(type='PoseDataPreprocessor', mean=pre.mean, std=pre.std)
-    base.model.data_preprocessor.bgr_to_rgb = pre.get('bgr_to_rgb', True)
+    base.model.data_preprocessor = dict(pre, type='PoseDataPreprocessor')  # mean, std, bgr_to_rgb
     steps = ('LoadImage', 'GetBBoxCenterScale', 'TopdownAffine', 'PackPoseInputs')
     base.test_dataloader.dataset.pipeline = [dict(type=t) for t in steps]
     base.test_dataloader.dataset.pipeline[2].input_size = crop
     return base
 
 
+@mmlogger_level(logging.ERROR)
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_device(args.device)  # one clear line instead of a CUDA traceback
-    with mmlogger_level(logging.ERROR):
-        return run(args)
-
-
-def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads or torch.get_num_threads())
     dev = benchmark.resolve_device(args.device)
     args.clock = ('wall' if dev.type == 'cuda' else 'cpu') if args.clock == 'auto' else args.clock
     clock = benchmark.CLOCKS[args.clock]
-    try:
-        source = apis.open_frame_source(args.input, max_frames=args.max_frames + args.warmup)
-        frames, decode_s = benchmark.timed_call(lambda: [f for f, _ in source], dev, clock)
-        if len(frames) <= args.warmup:
-            raise ValueError(f'{args.input} has {len(frames)} frame(s), --warmup {args.warmup}')
-    except (FileNotFoundError, ValueError) as e:
-        print(f'benchmark_inference.py: error: {e}', file=sys.stderr)
-        return 1
+    source = apis.open_frame_source(args.input, max_frames=args.max_frames + args.warmup)
+    frames, decode_s = benchmark.timed_call(lambda: [f for f, _ in source], dev, clock)
+    if len(frames) <= args.warmup:  # a bad input: one error line by run_cli
+        raise ValueError(f'{args.input} has {len(frames)} frame(s), --warmup {args.warmup}')
     path = args.config if osp.isfile(args.config) else apis.find_model_entry(args.config)[0]
     cfg = Config.fromfile(path)
     cfg.model.backbone.init_cfg = cfg.model.head.init_cfg = None
@@ -104,14 +95,12 @@ def run(args: argparse.Namespace) -> int:
             obj = getattr(inferencer, owner, None) if owner else inferencer
             if getattr(obj, attr, None) is not None:
                 setattr(obj, attr, partial(timed, getattr(obj, attr), row, stage, dev, clock))
-        kwargs = dict(return_vis=args.render, draw_bbox=True)
-        if args.warmup:
-            list(inferencer(wrap(frames[: args.warmup]), **kwargs))
-        row.update(seconds=defaultdict(float), calls=defaultdict(int))  # not the warm-up's
-        runs.append(iter(inferencer(wrap(frames[args.warmup :]), **kwargs)))
+        runs.append(iter(inferencer(wrap(frames), return_vis=args.render, draw_bbox=True)))
         rows.append(row)
-    for _ in frames[args.warmup :]:  # interleaved: frame t of one, then of the other
+    for t in range(len(frames)):  # interleaved: frame t of one, then of the other
         for row, results in zip(rows, runs):
+            if t == args.warmup:  # the timed frames start: forget the warm-up's
+                row.update(seconds=defaultdict(float), calls=defaultdict(int), persons=0)
             result = timed(next, row, 'loop', dev, clock, results)
             row['persons'] += len(result['predictions'][0])
     n, decode_ms = len(frames) - args.warmup, 1000 * decode_s / len(frames)

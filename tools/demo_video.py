@@ -29,11 +29,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     add('--weights', help='checkpoint (path, file:// or http(s)://); without: RANDOM weights')
     add('--allow-partial-weights', action='store_true', help='run with backbone/head keys missing')
     add('--out-dir', default='work_dirs/demo', help='output directory')
-    add('--det-config', help='mmdet detector config or name (else: OpenCV HOG detector)')
+    boxes = parser.add_mutually_exclusive_group().add_argument  # one person-box source
+    boxes('--det-config', help='mmdet detector config or name (else: OpenCV HOG detector)')
     add('--det-weights', help='mmdet detector checkpoint')
     add('--det-cat-ids', type=int, nargs='+', default=[0], help='person class ids')
-    add('--bbox-file', help='JSON with person boxes per frame (docs/inference.md)')
-    add('--whole-image', action='store_true', help='one box = the whole frame')
+    boxes('--bbox-file', help='JSON with person boxes per frame (docs/inference.md)')
+    boxes('--whole-image', action='store_true', help='one box = the whole frame')
     add('--bbox-thr', type=float, default=0.3, help='detector score threshold')
     add('--nms-thr', type=float, default=0.3, help='detector NMS IoU threshold')
     add('--whole-image-fallback', action='store_true', help='whole frame if no box')
@@ -47,20 +48,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     add('--no-bbox', action='store_true', help='do not draw the person boxes')
     add('--show', action='store_true', help='also display the frames')
     add('--no-progress', action='store_true', help='no progress bar')
-    args = parser.parse_args(argv)
-    if sum(map(bool, (args.det_config, args.bbox_file, args.whole_image))) > 1:
-        parser.error('--det-config, --bbox-file and --whole-image are mutually exclusive')
-    return args
+    return parser.parse_args(argv)
 
 
+@mmlogger_level(logging.WARNING)
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_device(args.device)
-    with mmlogger_level(logging.WARNING):
-        return run(args)
-
-
-def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads or torch.get_num_threads())
     try:  # a bad input or bbox file fails here, before the model is built
         source = apis.open_frame_source(args.input, max_frames=args.max_frames, fps=args.fps)
@@ -108,17 +102,13 @@ def run(args: argparse.Namespace) -> int:
             frame.update(height=vis.shape[0], instances=instances)
             counts = dict(num_frames=index + 1, num_persons=persons, num_tracks=len(tracks))
             preds.add(frame, **counts, frame_size=list(video.size), video_codec=video.codec)
-    except KeyboardInterrupt:  # e.g. stopping a camera: keep what was processed
-        error = f'interrupted after {preds.num_frames} frames'
-    except Exception as e:  # keep every finished frame, name the failing one
-        done = preds.num_frames
-        error = (
-            f'stopped at frame {done} ({done} finished frames are saved): {type(e).__name__}: {e}'
-        )
+    except (Exception, KeyboardInterrupt) as e:  # keep every finished frame, name the failing one
+        n = preds.num_frames
+        error = f'stopped at frame {n} ({n} finished frames are saved): {type(e).__name__}: {e}'
     finally:
         video.release()
         report = source.decode_report()
-        dropped = dict(boxes_dropped_outside_image=inferencer.num_dropped_boxes)
+        dropped = dict(boxes_dropped_outside_image=inferencer.boxes.num_dropped)
         preds.close(complete=error is None, error=error, **dropped, **report)
     fps = preds.num_frames / max(time.perf_counter() - start, 1e-9)
     if error is not None:

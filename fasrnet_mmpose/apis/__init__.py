@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Inference APIs; importing registers :class:`FaSRnetInferencer` in mmpose's ``INFERENCERS`` (as
-``'FaSRnetInferencer'`` and ``'fasrnet'``)."""
+"""Inference APIs; importing registers :class:`FaSRnetInferencer` in mmpose's ``INFERENCERS``."""
 
 from .inferencers import FaSRnetInferencer
 from .inferencers.utils.bboxes import HOGPersonDetector, load_bbox_file

@@ -216,7 +216,7 @@ def test_boxes_outside_the_image_are_clipped_or_dropped():
     assert np.asarray(inst['bbox']).reshape(-1).tolist() == [100, 40, 128, 96]
     assert inst['bbox_score'] == pytest.approx(0.7)
     assert results[1]['predictions'][0] == []
-    assert inferencer.num_dropped_boxes == 2
+    assert inferencer.boxes.num_dropped == 2
 
 
 def test_bbox_file(tmp_path):

@@ -72,7 +72,7 @@ def test_single_frame_sequence():
     (window,) = list(iter_frame_windows(_frames(1), (0, -1, 1)))
     assert _ids(window) == [0, 0, 0]
     assert window.margin.tolist() == [1, 1]
-    assert all(f is window.frame for f in window.frames)
+    assert all(f is window.frames[0] for f in window.frames)
 
 
 def test_neighbour_of_another_size_is_replaced():

@@ -23,7 +23,7 @@ from mmpose.utils.tensor_utils import to_numpy
 from ...structures.temporal_window import DEFAULT_FRAME_OFFSETS, check_frame_offsets
 from ...tracking import PoseTracker
 from ...utils import CheckpointDownloadError, check_weights
-from .utils.bboxes import HOG_DETECTOR_NAMES, HOGPersonDetector, PersonBoxes
+from .utils.bboxes import HOGPersonDetector, PersonBoxes
 from .utils.frame_source import FrameSource, FrameWindow, iter_frame_windows, open_frame_source
 from .utils.model_index import find_model_entry
 from .utils.outputs import PredictionsWriter, VideoSink
@@ -32,7 +32,6 @@ RANDOM_INIT = (
     'FaSRnetInferencer: no weights loaded, the model is randomly initialised and its predictions '
     'are meaningless; pass trained weights, e.g. a converted checkpoint (docs/model_zoo.md).'
 )
-LABEL_FONT = (cv2.FONT_HERSHEY_SIMPLEX, 0.5)  # font and scale of the ``id N`` labels
 
 
 def track_colour(track_id: int) -> Tuple[int, int, int]:
@@ -48,16 +47,15 @@ def draw_tracks(img: np.ndarray, instances: InstanceData, draw_bbox: bool = True
         colour = track_colour(int(track_id))
         if draw_bbox:
             cv2.rectangle(img, (x1, y1), (x2, y2), colour, 2)
-        org = (x1 + 2, max(y1 - 4, 12))
-        cv2.putText(img, f'id {track_id}', org, *LABEL_FONT, colour, 2, cv2.LINE_AA)
+        org, font = (x1 + 2, max(y1 - 4, 12)), cv2.FONT_HERSHEY_SIMPLEX
+        cv2.putText(img, f'id {track_id}', org, font, 0.5, colour, 2, cv2.LINE_AA)
 
 
 @INFERENCERS.register_module(name='fasrnet')
 @INFERENCERS.register_module()
 class FaSRnetInferencer(Pose2DInferencer):
-    """Video inferencer: the boxes of frame ``t`` (:class:`PersonBoxes`) cropped from every frame
-    of its temporal window, one forward per frame for all its people; otherwise mmpose's
-    ``Pose2DInferencer`` (docs/inference.md).
+    """Video inferencer: frame ``t``'s person boxes cropped from every frame of its temporal window,
+    one forward per frame; otherwise mmpose's ``Pose2DInferencer`` (docs/inference.md).
 
     Args:
         model (str | dict | Config): Config path, config, or name/alias of the model index.
@@ -89,8 +87,7 @@ class FaSRnetInferencer(Pose2DInferencer):
         track_options: Optional[dict] = None,
         **kwargs,
     ) -> None:
-        self.weights_loaded, self._weights_name = False, weights
-        self.allow_partial_weights = allow_partial_weights
+        self.weights_loaded, self._weights, self._partial = False, weights, allow_partial_weights
         super().__init__(model, weights, *args, **kwargs)
         first = (self.cfg.test_dataloader.dataset.pipeline or [{}])[0].get('type')
         if self.cfg.get('data_mode') != 'topdown' or first != 'LoadFrameWindow':
@@ -98,11 +95,10 @@ class FaSRnetInferencer(Pose2DInferencer):
                 'FaSRnetInferencer needs a top-down test pipeline starting with LoadFrameWindow, '
                 f"got {first} (single-frame models: mmpose's Pose2DInferencer)."
             )
-        dataset_offsets = self.cfg.test_dataloader.dataset.get('frame_offsets')
-        offsets = frame_offsets or dataset_offsets or self.cfg.get('frame_offsets')
+        offsets = frame_offsets or self.cfg.test_dataloader.dataset.get('frame_offsets')
         self.frame_offsets = check_frame_offsets(offsets or DEFAULT_FRAME_OFFSETS)
         self.online, self.whole_image_fallback = bool(online), whole_image_fallback
-        self.boxes: Optional[PersonBoxes] = None  # the person-box provider of the last call
+        self.boxes = PersonBoxes()  # the person-box provider of the last call (``num_dropped``)
         sigmas = self.model.dataset_meta.get('sigmas')  # PoseTracker refuses None
         self.tracker = PoseTracker(sigmas, **(track_options or {})) if track else None
         if next(self.model.parameters()).device.type == 'cpu':  # oneDNN's faster layout on CPU
@@ -116,13 +112,12 @@ class FaSRnetInferencer(Pose2DInferencer):
     def _load_weights_to_model(self, model, checkpoint: Optional[dict], cfg) -> None:
         """mmpose's, refusing partial weights (``check_weights``); loud without weights."""
         if checkpoint is not None:
-            name = self._weights_name or 'model-index weights'
-            report = check_weights(model, checkpoint, name, self.allow_partial_weights)
+            name = self._weights or 'model-index weights'
+            report = check_weights(model, checkpoint, name, self._partial)
             self.weights_loaded = report.complete
         super()._load_weights_to_model(model, checkpoint, cfg)
         if checkpoint is None:
-            banner = f'{"!" * 79}\n!!  {RANDOM_INIT}\n{"!" * 79}'
-            print_log(banner, logger='current', level=logging.WARNING)
+            print_log(f'{"!" * 79}\n!!  {RANDOM_INIT}\n{"!" * 79}', 'current', logging.WARNING)
             warnings.warn(RANDOM_INIT, UserWarning)
 
     def _init_collate(self, cfg: Config):
@@ -132,7 +127,7 @@ class FaSRnetInferencer(Pose2DInferencer):
 
     def _init_detector(self, det_model=None, det_weights=None, det_cat_ids=None, device=None):
         """mmpose's detector choice, plus ``'hog'`` and ``DetInferencer``-like callables."""
-        if isinstance(det_model, str) and det_model.lower() in HOG_DETECTOR_NAMES:
+        if isinstance(det_model, str) and det_model.lower() in ('hog', 'opencv_hog', 'opencv-hog'):
             det_model = HOGPersonDetector()
         if det_model is not None and det_cat_ids is None:
             det_cat_ids = 0  # COCO person (and HOG's only label)
@@ -145,10 +140,8 @@ class FaSRnetInferencer(Pose2DInferencer):
             if det_model is not None:
                 raise
             raise CheckpointDownloadError(
-                f"{e}\nThis is mmpose's default person detector (det_model=None). Without "
-                "network access use det_model='hog' (OpenCV's people detector, no download), "
-                "det_model='whole_image', given boxes (bboxes=/bbox_file=), or a local mmdet "
-                'config with det_weights.'
+                f"{e}\nThat is mmpose's default person detector (det_model=None); offline, use "
+                "det_model='hog' or 'whole_image', bboxes=/bbox_file= or a local mmdet config."
             ) from e
 
     def _inputs_to_list(self, inputs) -> FrameSource:
@@ -161,80 +154,58 @@ class FaSRnetInferencer(Pose2DInferencer):
 
     _get_webcam_inputs = _inputs_to_list  # a camera is one more frame source
 
-    def preprocess(self, inputs, batch_size=1, bboxes=None, bbox_file=None, **kwargs):
-        """Yield ``(collated batch of all people of frame t, [frame t])`` per frame of ``inputs``
-        (:func:`open_frame_source`); ``bboxes``/``bbox_file``: given boxes; ``kwargs``: this call's
-        ``online``, ``frame_offsets`` and detector ``bbox_thr``, ``nms_thr`` (default 0.3)."""
+    def preprocess(self, inputs, batch_size=1, bboxes=None, bbox_file=None, online=None, **kwargs):
+        """Yield ``(collated batch of all people of frame t, [frame t])`` per frame; ``kwargs``:
+        this call's ``frame_offsets`` and the detector's ``bbox_thr``, ``nms_thr``."""
         source = open_frame_source(inputs)
         offsets = check_frame_offsets(kwargs.pop('frame_offsets', None) or self.frame_offsets)
-        online = kwargs.pop('online', None)
         online = self.online if online is None else bool(online)
         detect = None if self.detector is None else partial(self._detect, **kwargs)
         self.boxes = PersonBoxes(detect, bboxes, bbox_file, self.whole_image_fallback, len(source))
         if self.tracker is not None:
             self.tracker.reset()
-        count, numbers = 0, source.frame_numbers  # source frame numbers, growing as read
-        for count, window in enumerate(iter_frame_windows(source, offsets, online), 1):
+        numbers = source.frame_numbers  # source frame numbers, growing as read
+        for window in iter_frame_windows(source, offsets, online):
             t, used = window.index, window.offsets[1:]
-            # margins are source-number distances: frames that failed to decode lie between
-            dist = np.abs([numbers[t + o] - numbers[t] for o in used]).astype(np.int64)
-            window = window._replace(margin=np.where(used != 0, dist, window.margin))
-            boxes = self.boxes(window.frame, numbers[t])
-            yield self.preprocess_single(window, boxes), [window.frame]
-        self.boxes.check_matched(count)
-
-    @property
-    def num_dropped_boxes(self) -> int:
-        """Person boxes dropped in the last call for lying outside the image."""
-        return self.boxes.num_dropped if self.boxes is not None else 0
+            dist = np.abs([numbers[t + o] - numbers[t] for o in used])  # across decode gaps
+            window.margin[used != 0] = dist[used != 0]
+            boxes = self.boxes(window.frames[0], numbers[t])
+            yield self.preprocess_single(window, boxes), window.frames[:1]
+        self.boxes.check_matched(len(numbers))
 
     def _detect(self, frame: np.ndarray, index: int, **thresholds) -> np.ndarray:
-        """``(N, 5)`` person boxes of a frame by ``Pose2DInferencer.preprocess_single``.
-
-        Run with ``dict`` as pipeline it does mmpose's detection step (class filter, threshold,
-        NMS) and returns the boxes; its whole-image box for "nobody" is turned back into none.
-        """
+        """``(N, 5)`` boxes of mmpose's detection step (``preprocess_single`` with no pipeline)."""
         pipeline, self.pipeline = self.pipeline, dict
         try:
             infos = Pose2DInferencer.preprocess_single(self, frame, index, **thresholds)
         finally:
             self.pipeline = pipeline
         boxes = np.array([[*i['bbox'][0], *i['bbox_score']] for i in infos], np.float32)
-        h, w = frame.shape[:2]
+        h, w = frame.shape[:2]  # mmpose's whole-image box for "nobody" means none
         return boxes[:0] if np.array_equal(boxes, [[0, 0, w, h, 1]]) else boxes.reshape(-1, 5)
 
     def preprocess_single(self, window: FrameWindow, boxes: np.ndarray) -> dict:
-        """The collated pipeline outputs of the people of ``window``'s frame ``t`` (the same box
-        in every frame of the window); a frame without people gives an empty batch."""
-        h, w = window.frame.shape[:2]
+        """The collated pipeline outputs of frame ``t``'s people (the same box in every frame)."""
         info = dict(img=window.frames, img_path=window.name, frame_index=window.index)
         info.update(margin=window.margin, **self.model.dataset_meta)
         infos = [self.pipeline(dict(info, bbox=b[None, :4], bbox_score=b[4:5])) for b in boxes]
         if infos:
             return self.collate_fn(infos)
-        meta = dict(img_path=window.name, ori_shape=(h, w), img_shape=(h, w))
-        k = self.model.dataset_meta.get('num_keypoints', 17)
-        empty = PoseDataSample(metainfo=dict(meta, frame_index=window.index))
+        hw, k = window.frames[0].shape[:2], self.model.dataset_meta['num_keypoints']
         shapes = dict(keypoints=(0, k, 2), keypoint_scores=(0, k), bboxes=(0, 4), bbox_scores=(0,))
-        empty.pred_instances = InstanceData(
-            **{n: np.zeros(s, np.float32) for n, s in shapes.items()}
-        )
-        return dict(inputs=[], data_samples=[], empty_sample=empty)
+        empty = InstanceData(**{n: np.zeros(s, np.float32) for n, s in shapes.items()})
+        meta = dict(img_path=window.name, frame_index=window.index, ori_shape=hw, img_shape=hw)
+        sample = PoseDataSample(metainfo=meta, pred_instances=empty)
+        return dict(inputs=[], data_samples=[], empty=sample)
 
     @torch.no_grad()
     def forward(self, inputs: dict, *args, track: bool = True, **kwargs) -> List[PoseDataSample]:
-        """``Pose2DInferencer.forward`` (one ``test_step`` for all people of the frame; none for
-        an empty frame), then the tracker (``track=False`` skips it)."""
-        if 'empty_sample' in inputs:
-            preds = [inputs['empty_sample']]
-        else:
-            preds = super().forward(inputs, *args, **kwargs)
+        """``Pose2DInferencer.forward`` (none for a frame without people), then the tracker."""
+        preds = [inputs['empty']] if 'empty' in inputs else super().forward(inputs, *args, **kwargs)
         if track and self.tracker is not None:
             for inst in (pred.pred_instances for pred in preds):  # fields: tensors or arrays
-                kpts, scores, boxes = (
-                    to_numpy(inst.get(k)) for k in ('keypoints', 'keypoint_scores', 'bboxes')
-                )
-                inst.track_ids = self.tracker.update(kpts, scores, boxes.reshape(-1, 4))
+                pose = (to_numpy(inst.get(k)) for k in ('keypoints', 'keypoint_scores', 'bboxes'))
+                inst.track_ids = self.tracker.update(*pose)
         return preds
 
     def __call__(self, inputs, *args, **kwargs):
@@ -248,23 +219,18 @@ class FaSRnetInferencer(Pose2DInferencer):
                 self.video_info['writer'].release()
 
     def postprocess(self, preds, visualization, *args, pred_out_dir='', **kwargs) -> dict:
-        """mmpose's; each instance gets a flat ``bbox`` and its ``track_id``. A video's
-        predictions go to :class:`PredictionsWriter` (mmpose's layout, valid after every frame).
-        """
+        """mmpose's; each instance gets a flat ``bbox`` and its ``track_id``; a video's predictions
+        go to :class:`PredictionsWriter` (mmpose's layout, valid after every frame)."""
         video_dir = pred_out_dir if self._video_input else ''
-        pred_out_dir = '' if video_dir else pred_out_dir
-        result = super().postprocess(
-            preds, visualization, *args, pred_out_dir=pred_out_dir, **kwargs
-        )
-        for i, pred in enumerate(preds):
-            instances = result['predictions'][i]
+        image_dir = '' if video_dir else pred_out_dir
+        result = super().postprocess(preds, visualization, *args, pred_out_dir=image_dir, **kwargs)
+        for pred, instances in zip(preds, result['predictions']):
             if not isinstance(instances, list):  # return_datasamples=True
                 instances = split_instances(pred.pred_instances)
-            ids = pred.pred_instances.get('track_ids', [None] * len(instances))
-            for inst, track_id in zip(instances, ids):
+            for i, inst in enumerate(instances):
                 inst['bbox'] = np.asarray(inst['bbox']).reshape(-1).tolist()
-                if track_id is not None:
-                    inst['track_id'] = int(track_id)
+                if 'track_ids' in pred.pred_instances:
+                    inst['track_id'] = int(pred.pred_instances.track_ids[i])
             if video_dir:
                 if self.video_info.get('pred_writer') is None:
                     name = osp.splitext(self.video_info['name'])[0] + '.json'

@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Person boxes of a frame from one provider (detector, given boxes, whole image), bbox files and
-OpenCV's HOG people detector (docs/inference.md)."""
+"""Person boxes from one provider (detector, given boxes, whole image), bbox files, HOG detector."""
 
 import json
 import os.path as osp
@@ -12,11 +11,6 @@ import numpy as np
 from mmengine.logging import MMLogger
 from mmengine.structures import BaseDataElement, InstanceData
 from mmpose.structures.bbox import bbox_clip_border, bbox_xywh2xyxy
-
-GivenBoxes = Union[None, Mapping[int, Sequence], Sequence[Sequence]]
-_BAD_ROWS = 'boxes must be [x1, y1, x2, y2] or [x1, y1, x2, y2, score] rows, got '
-#: ``det_model`` values that select :class:`HOGPersonDetector`
-HOG_DETECTOR_NAMES = ('hog', 'opencv-hog', 'opencv_hog')
 
 
 class BBoxFileError(ValueError):
@@ -30,10 +24,10 @@ def normalize_bboxes(bboxes) -> np.ndarray:
     rows = [bboxes] if np.isscalar(bboxes[0]) else list(bboxes)
     try:
         rows = [np.asarray(r, np.float32).reshape(-1) for r in rows]
+        if any(len(r) not in (4, 5) for r in rows):
+            raise ValueError('a row of another length')
     except (TypeError, ValueError) as e:
-        raise ValueError(f'{_BAD_ROWS}{bboxes!r}') from e
-    if any(len(r) not in (4, 5) for r in rows):
-        raise ValueError(f'{_BAD_ROWS}{bboxes!r}')
+        raise ValueError(f'boxes must be [x1, y1, x2, y2(, score)] rows, got {bboxes!r}') from e
     return np.stack([np.append(r, 1)[:5] for r in rows])
 
 
@@ -75,9 +69,8 @@ def _record_boxes(rec, where: str):
 
 
 def load_bbox_file(path: str) -> Dict[int, np.ndarray]:
-    """0-based frame index -> ``(N, 5)`` boxes ``[x1, y1, x2, y2, score]`` from a JSON file:
-    ``{"<frame>": [[x1, y1, x2, y2(, score)], ...]}``, the inferencers' / demo's predictions or
-    COCO-style xywh detections with ``frame_id`` (docs/inference.md#bbox-files)."""
+    """0-based frame index -> ``(N, 5)`` boxes ``[x1, y1, x2, y2, score]`` of a JSON file in one of
+    the layouts of docs/inference.md#bbox-files."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'bbox file {path} does not exist.')
     with open(path, encoding='utf-8') as f:
@@ -118,7 +111,7 @@ class PersonBoxes:
     def __init__(
         self,
         detect: Optional[Callable[[np.ndarray, int], np.ndarray]] = None,
-        bboxes: GivenBoxes = None,
+        bboxes: Union[None, Mapping[int, Sequence], Sequence[Sequence]] = None,
         bbox_file: Optional[str] = None,
         whole_image_fallback: bool = False,
         num_frames: int = 0,
@@ -148,9 +141,8 @@ class PersonBoxes:
         boxes, dropped = clip_bboxes(boxes, w, h)
         if dropped and not self.num_dropped:
             MMLogger.get_current_instance().warning(
-                f'Frame {index}: {dropped} person box(es) outside the {w}x{h} image (or empty / '
-                'not finite) dropped; boxes partly outside are clipped. Further drops are '
-                'counted in `num_dropped_boxes`.'
+                f'Frame {index}: {dropped} person box(es) outside the {w}x{h} image, empty or not '
+                'finite dropped (partly outside: clipped); counted in `num_dropped`.'
             )
         self.num_dropped += dropped
         return whole if len(boxes) == 0 and self.whole_image_fallback else boxes
@@ -161,8 +153,7 @@ class PersonBoxes:
             keys = sorted(self.given)
             raise BBoxFileError(
                 f'{self.source}: its frame indices ({keys[0]}..{keys[-1]}) match none of the '
-                f'{num_frames} input frames (0..{num_frames - 1}); frame indices are 0-based '
-                'positions in the input.'
+                f'{num_frames} input frames (0..{num_frames - 1}: 0-based positions in the input).'
             )
 
 
@@ -175,12 +166,7 @@ class HOGPersonDetector:
         min_long_side (int): See ``upscale``. Defaults to 768.
     """
 
-    #: fraction of the box width/height cut on each side (the HOG window's margin)
-    SHRINK = (0.15, 0.05)
-
     def __init__(self, upscale: Optional[float] = None, min_long_side: int = 768) -> None:
-        if upscale is not None and upscale <= 0:
-            raise ValueError(f'upscale must be > 0, got {upscale}')
         self.upscale, self.min_long_side = upscale, min_long_side
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
@@ -194,17 +180,15 @@ class HOGPersonDetector:
             return np.zeros((0, 5), np.float32)  # nobody fits (and OpenCV may crash on it)
         rects, margins = self._hog.detectMultiScale(work, winStride=(8, 8), padding=(8, 8))
         x, y, bw, bh = np.asarray(rects, np.float32).reshape(-1, 4).T / factor
-        sx, sy = self.SHRINK
+        sx, sy = 0.15, 0.05  # the share of the window's width/height cut on each side (margin)
         score = 1.0 - np.exp(-np.maximum(np.asarray(margins, np.float32).reshape(-1), 0.0))
         boxes = np.stack([x + sx * bw, y + sy * bh, x + (1 - sx) * bw, y + (1 - sy) * bh, score], 1)
         boxes[:, :4] = bbox_clip_border(boxes[:, :4], (w, h))
         return boxes.astype(np.float32).reshape(-1, 5)
 
     def __call__(self, inputs: Union[np.ndarray, str], **kwargs) -> dict:
-        """``DetInferencer``-like call on one BGR image or path: ``predictions``: one sample
-        whose ``pred_instances`` has ``bboxes`` (N, 4), ``scores`` and ``labels`` (0)."""
+        """``DetInferencer``-like: ``predictions``, one sample with ``pred_instances``."""
         boxes = self.detect(mmcv.imread(inputs))
-        instances = InstanceData(
-            bboxes=boxes[:, :4], scores=boxes[:, 4], labels=np.zeros(len(boxes), np.int64)
-        )
+        labels = np.zeros(len(boxes), np.int64)  # 0: person
+        instances = InstanceData(bboxes=boxes[:, :4], scores=boxes[:, 4], labels=labels)
         return dict(predictions=[BaseDataElement(pred_instances=instances)])

@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Sequential frame sources (each frame decoded once, in order) and the temporal windows of a
-frame stream (docs/inference.md)."""
+"""Frame sources (frames decoded once, in order) and their temporal windows (docs/inference.md)."""
 
 import itertools
 import os.path as osp
@@ -27,11 +26,10 @@ def frame_name(index: int) -> str:
 
 
 class FrameSource:
-    """Iterable once: ``(BGR frame, img_path)`` in order, from a subclass's ``_frames()``
-    ``(source frame number, frame, name)``; ``frame_numbers``: of each frame yielded so far;
-    ``frame_count``: announced (0: unknown); ``exhausted``: read to its end."""
+    """Iterable once: ``(BGR frame, img_path)`` from a subclass's ``_frames()`` ``(number, frame,
+    name)``; ``frame_numbers`` (source numbers so far), ``frame_count`` (announced; 0: unknown)."""
 
-    is_video = False
+    is_video = True  # a stream (FrameListSource: not)
 
     def __init__(self, name: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
         if max_frames is not None and max_frames < 1:
@@ -43,19 +41,13 @@ class FrameSource:
 
     def __iter__(self) -> Iterator[Tuple[np.ndarray, str]]:
         if self._consumed:
-            raise RuntimeError(
-                f'{type(self).__name__} ({self.name}) can be iterated only once (frames are '
-                'decoded on the fly); open a new source.'
-            )
+            raise RuntimeError(f'{self.name}: a frame source can be iterated only once.')
         self._consumed, frames = True, self._frames()
-        try:  # the limit is checked *before* asking for a frame: nothing is decoded in vain
-            while self.max_frames is None or len(self.frame_numbers) < self.max_frames:
-                number, frame, name = next(frames, (None, None, None))
-                if frame is None:
-                    self.exhausted = True
-                    break
+        try:  # islice asks for no frame past max_frames: nothing is decoded in vain
+            for number, frame, name in itertools.islice(frames, self.max_frames):
                 self.frame_numbers.append(number)
                 yield frame, name
+            self.exhausted = len(self.frame_numbers) != self.max_frames
         finally:
             frames.close()  # releases a capture device / file handle
 
@@ -64,24 +56,17 @@ class FrameSource:
         return min(self.frame_count, self.max_frames or self.frame_count)
 
     def decode_report(self) -> dict:
-        """``frames_in_header`` (0: unknown), ``frames_read``, ``frames_failed`` (frames not
-        decoded: of the announced ones if read to the end, else before the last frame read) and
-        ``failed_frame_numbers``."""
+        """``frames_in_header``, ``frames_read``, ``frames_failed`` and ``failed_frame_numbers``
+        (up to the header's count if read to the end, else to the last frame read)."""
         expected = self.frame_count if self.exhausted else (self.frame_numbers or [-1])[-1] + 1
         missing = sorted(set(range(expected)) - set(self.frame_numbers))
-        return dict(
-            frames_in_header=self.frame_count,
-            frames_read=len(self.frame_numbers),
-            frames_failed=len(missing),
-            failed_frame_numbers=missing,
-        )
+        report = dict(frames_in_header=self.frame_count, frames_read=len(self.frame_numbers))
+        return dict(report, frames_failed=len(missing), failed_frame_numbers=missing)
 
 
 class VideoFileSource(FrameSource):
     """A video file read in order (``mmcv.VideoReader``'s capture, no seek); undecodable frames
     (up to :data:`MAX_FAILED_READS` in a row) are skipped, frames numbered by timestamp."""
-
-    is_video = True
 
     def __init__(self, path: str, max_frames: Optional[int] = None) -> None:
         reader = mmcv.VideoReader(path)
@@ -103,22 +88,20 @@ class VideoFileSource(FrameSource):
         return max(int(round(msec * self.fps / 1000)) if msec >= 0 else 0, previous + 1)
 
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
+        number, frame, failed = self._number(-1), self._first, 0
+        self._first = None  # now held by this generator only
         try:
-            number, frame, failed = self._number(-1), self._first, 0
-            self._first = None
-            while frame is not None:
-                yield number, frame, frame_name(number)
-                frame = None
-                while frame is None and failed < MAX_FAILED_READS:
-                    ok, frame = self._cap.read()
-                    if ok:
-                        failed, number = 0, self._number(number)
-                        self.num_decoded += 1
-                        continue
-                    position = self._cap.get(cv2.CAP_PROP_POS_FRAMES)
-                    if position >= self.frame_count or number + 1 >= self.frame_count:
-                        break  # the end (else an undecodable frame in the middle)
-                    frame, failed = None, failed + 1
+            while failed < MAX_FAILED_READS:
+                if frame is not None:
+                    yield number, frame, frame_name(number)
+                ok, frame = self._cap.read()
+                if ok:
+                    failed, number = 0, self._number(number)
+                    self.num_decoded += 1
+                elif max(self._cap.get(cv2.CAP_PROP_POS_FRAMES), number + 1) >= self.frame_count:
+                    break  # the end (else an undecodable frame in the middle)
+                else:
+                    failed += 1
         finally:
             self._cap.release()
 
@@ -126,16 +109,12 @@ class VideoFileSource(FrameSource):
 class CameraSource(FrameSource):
     """A camera (``'webcam'`` / ``'webcam:<id>'``), read by mmpose's ``_get_webcam_inputs``."""
 
-    is_video = True
-
     def __init__(self, spec: str = 'webcam', max_frames: Optional[int] = None) -> None:
         holder = SimpleNamespace()  # receives mmpose's ``video_info``
         self._reader = BaseMMPoseInferencer._get_webcam_inputs(holder, spec)
         if not hasattr(holder, 'video_info'):
             raise ValueError(f'Cannot open camera {spec.partition(":")[2] or 0}.')
-        info = holder.video_info
-        super().__init__(info['name'], info['fps'] or 25.0, max_frames)
-        self.width, self.height = int(info['width']), int(info['height'])
+        super().__init__(holder.video_info['name'], holder.video_info['fps'] or 25.0, max_frames)
 
     def _frames(self) -> Iterator[Tuple[int, np.ndarray, str]]:
         for index, frame in enumerate(self._reader):
@@ -145,6 +124,8 @@ class CameraSource(FrameSource):
 
 class FrameListSource(FrameSource):
     """BGR arrays and/or image paths in temporal order (a path is decoded when reached)."""
+
+    is_video = False
 
     def __init__(self, items: Sequence, fps=25.0, max_frames=None, name='frames.mp4') -> None:
         self.items = items = list(items)
@@ -174,23 +155,19 @@ class ImageFolderSource(FrameListSource):
     """The image files of a folder (not its sub-folders) in natural order (``2`` before ``10``)."""
 
     def __init__(self, folder: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
-        if not osp.isdir(folder):
-            raise FileNotFoundError(f'Image folder {folder} does not exist.')
         natural = lambda s: [int(p) if p.isdigit() else p.lower() for p in re.split(r'(\d+)', s)]  # noqa: E731
         files = sorted(scandir(folder, _IMAGE_EXTS, case_sensitive=False), key=natural)
         paths = [osp.join(folder, f) for f in files]
         if not paths:
             raise ValueError(
-                f'Image folder {folder} contains no image files (looked for '
-                f'{", ".join(_IMAGE_EXTS)}).'
+                f'Image folder {folder} contains no image files ({", ".join(_IMAGE_EXTS)}).'
             )
         super().__init__(paths, fps, max_frames, osp.basename(osp.normpath(folder)) + '.mp4')
 
 
 def open_frame_source(inputs, max_frames: Optional[int] = None, fps: float = 25.0) -> FrameSource:
-    """A :class:`FrameSource` (as is), ``'webcam[:id]'``, a folder, an image, another file (a
-    video), an array or a list of arrays/paths as a :class:`FrameSource`; ``fps`` of image
-    sequences."""
+    """A :class:`FrameSource` (as is), ``'webcam[:id]'``, a folder, an image, a video, an array or
+    a list of arrays/paths as a :class:`FrameSource`; ``fps``: of image sequences."""
     if isinstance(inputs, FrameSource):
         inputs.max_frames = max_frames or inputs.max_frames
         return inputs
@@ -201,8 +178,7 @@ def open_frame_source(inputs, max_frames: Optional[int] = None, fps: float = 25.
             return ImageFolderSource(inputs, fps=fps, max_frames=max_frames)
         if not osp.exists(inputs):
             raise FileNotFoundError(
-                f'Input {inputs} does not exist (expected a video file, an image, a folder of '
-                'images or "webcam[:id]").'
+                f'Input {inputs} does not exist (a video, image, image folder or webcam[:id]).'
             )
         if osp.splitext(inputs)[1].lower() not in _IMAGE_EXTS:
             return VideoFileSource(inputs, max_frames=max_frames)
@@ -211,20 +187,14 @@ def open_frame_source(inputs, max_frames: Optional[int] = None, fps: float = 25.
 
 
 class FrameWindow(NamedTuple):
-    """Frame ``t`` (``index``, ``name``) and the ``T`` frames of its window in the order of
-    ``frame_offsets``; ``offsets`` (``(T,)``, 0 where frame ``t`` stands in) and ``margin``
-    (``(T-1,)``) as :class:`TemporalWindow` gives them."""
+    """Frame ``t`` (``index``, ``name``), the ``T`` frames of its window and the ``offsets``
+    ``(T,)`` and ``margin`` ``(T-1,)`` of its :class:`TemporalWindow` sample."""
 
     index: int
     name: str
-    frames: List[np.ndarray]
+    frames: List[np.ndarray]  # frames[0]: frame t
     offsets: np.ndarray
     margin: np.ndarray
-
-    @property
-    def frame(self) -> np.ndarray:
-        """The current frame ``t``."""
-        return self.frames[0]
 
 
 def iter_frame_windows(
@@ -232,21 +202,17 @@ def iter_frame_windows(
     frame_offsets: Sequence[int] = DEFAULT_FRAME_OFFSETS,
     online: bool = False,
 ) -> Iterator[FrameWindow]:
-    """Yield the 'fixed' :class:`TemporalWindow` of every frame ``t`` of ``(frame, name)``
-    pairs, read once: window ``t`` comes once frame ``t + max(o)`` is read (``online``: at once,
-    a future neighbour is frame ``t`` itself); a neighbour of another size is replaced by frame
-    ``t`` (warned once). ``frame_offsets``: ``[0, previous..., next...]``."""
+    """Yield the window of every frame ``t`` of ``(frame, name)`` pairs, read once, as soon as
+    frame ``t + max(o)`` is read (``online``: at once, frame ``t`` stands in for the future)."""
     window = TemporalWindow(frame_offsets)
-    past, future = window.reach
-    future = 0 if online else future
+    past, future = window.reach[0], 0 if online else window.reach[1]
     source, buffer, warned, read = iter(frames), {}, False, 0  # buffer: index -> (frame, name)
     for t in itertools.count():
         while read <= t + future and (item := next(source, None)) is not None:
             buffer[read], read = item, read + 1
         if t >= read:
             return
-        for old in [i for i in buffer if i < t - past]:
-            del buffer[old]
+        buffer.pop(t - past - 1, None)  # the one frame that left the window
         centre, name = buffer[t]
         usable = lambda offset: buffer[t + offset][0].shape == centre.shape  # noqa: E731
         sample = window.sample(t, 0 if online else read - 1 - t, is_available=usable)
@@ -254,7 +220,6 @@ def iter_frame_windows(
         if not warned and (sample.fallback == FALLBACK_MISSING).any():
             warned = True
             MMLogger.get_current_instance().warning(
-                f'Frame {t}: a neighbour frame of another size is not used (the current frame '
-                'stands in); further such frames are not reported.'
+                f'Frame {t}: a neighbour of another size is replaced by frame {t} (warned once).'
             )
         yield FrameWindow(t, name, used, sample.offsets, sample.margin)

@@ -18,17 +18,16 @@ class ModelNotFoundError(ValueError):
 
 
 def get_model_index_root(package_dir: Optional[str] = None) -> str:
-    """``<package>/.mim`` (installed) or the repository root (editable install, checkout): the
-    first with ``model-index.yml`` and ``configs/fasrnet``; ``package_dir`` defaults to ours."""
+    """``<package>/.mim`` (installed) or the repository root (checkout), the first with the index;
+    ``package_dir`` defaults to ours."""
     package_dir = package_dir or _PACKAGE_DIR
     roots = [osp.join(package_dir, '.mim'), osp.dirname(package_dir)]
     for root in roots:
         if all(osp.exists(osp.join(root, p)) for p in ('model-index.yml', 'configs/fasrnet')):
             return root
     raise FileNotFoundError(
-        'Cannot find the fasrnet_mmpose model index: looked for model-index.yml and '
-        f'configs/fasrnet in {" and ".join(roots)}. Reinstall the package (pip install .) or run '
-        'from a source checkout.'
+        f'Cannot find the fasrnet_mmpose model index (model-index.yml, configs/fasrnet) in '
+        f'{" or ".join(roots)}: reinstall the package (pip install .) or use a source checkout.'
     )
 
 
@@ -47,19 +46,15 @@ def list_models(root: Optional[str] = None) -> Dict[str, List[str]]:
 
 
 def find_model_entry(name: str, root: Optional[str] = None) -> Tuple[str, Optional[str], Dict]:
-    """The absolute config path, (first) ``Weights`` or None and entry of a model ``Name`` or
-    ``Alias`` (case-insensitive); a :class:`ModelNotFoundError` lists the known names."""
+    """The absolute config path, ``Weights`` (or None) and entry of a model ``Name`` or ``Alias``
+    (case-insensitive); a :class:`ModelNotFoundError` lists the known names."""
     root = root or get_model_index_root()
-    entries = list(iter_model_entries(root))
-    for entry in entries:
-        if name.lower() in (n.lower() for n in [entry['Name'], *entry['Alias']]):
-            weights = entry.get('Weights')
-            if isinstance(weights, (list, tuple)):
-                weights = weights[0] if weights else None
-            return osp.join(root, entry['Config']), weights, entry
-    known = sorted({n for e in entries for n in [e['Name'], *e['Alias']]})
-    raise ModelNotFoundError(
-        f'Cannot find model "{name}" in the fasrnet_mmpose model index '
-        f'({osp.join(root, "model-index.yml")}). Known names and aliases: {", ".join(known)}. '
-        'Or pass a config file path.'
-    )
+    entries = {n: e for e in iter_model_entries(root) for n in [e['Name'], *e['Alias']]}
+    found = [e for n, e in entries.items() if n.lower() == name.lower()]
+    if not found:
+        raise ModelNotFoundError(
+            f'Cannot find model "{name}" in the fasrnet_mmpose model index '
+            f'({osp.join(root, "model-index.yml")}). Known names and aliases: '
+            f'{", ".join(sorted(entries))}. Or pass a config file path.'
+        )
+    return osp.join(root, found[0]['Config']), found[0].get('Weights'), found[0]

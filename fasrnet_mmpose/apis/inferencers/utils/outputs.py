@@ -7,11 +7,15 @@ from operator import methodcaller
 from typing import Optional, Tuple
 
 import cv2
+import mmcv
 import numpy as np
 from mmengine.logging import MMLogger
 from mmengine.utils import mkdir_or_exist
 
 _tolist = methodcaller('tolist')  # JSON fallback for numpy arrays and scalars
+#: ``imageio_ffmpeg.write_frames`` settings: browser-playable H.264 of BGR frames
+H264 = dict(codec='libx264', pix_fmt_in='bgr24', macro_block_size=1, ffmpeg_log_level='error')
+H264.update(output_params=['-movflags', '+faststart'])
 
 
 def letterbox(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -21,10 +25,9 @@ def letterbox(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
         return img
     s = min(size[0] / w, size[1] / h)
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    out = np.zeros((size[1], size[0], 3), np.uint8)
     x0, y0 = (size[0] - nw) // 2, (size[1] - nh) // 2
-    out[y0 : y0 + nh, x0 : x0 + nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
-    return out
+    img = mmcv.imresize(img, (nw, nh), interpolation='area')
+    return mmcv.impad(img, padding=(x0, y0, size[0] - nw - x0, size[1] - nh - y0))
 
 
 class VideoSink:
@@ -38,9 +41,7 @@ class VideoSink:
 
     def __init__(self, path: str, fps: float) -> None:
         self.path, self.fps = path, float(fps)
-        self.codec: Optional[str] = None
-        self.size: Optional[Tuple[int, int]] = None
-        self._writer = None
+        self.codec = self.size = self._writer = None  # set by the first frame
 
     def _open(self, w: int, h: int) -> None:
         mkdir_or_exist(osp.dirname(osp.abspath(self.path)))
@@ -55,21 +56,12 @@ class VideoSink:
             self._writer = cv2.VideoWriter(self.path, fourcc, self.fps, self.size)
             if not self._writer.isOpened():
                 raise RuntimeError(f'OpenCV cannot write {self.path} (mp4v codec missing?)')
-            self._send = self._writer.write
+            self._send, self._close = self._writer.write, self._writer.release
             return
         self.codec, self.size = 'h264', (w + w % 2, h + h % 2)
-        self._writer = imageio_ffmpeg.write_frames(
-            self.path,
-            self.size,
-            pix_fmt_in='bgr24',
-            fps=self.fps,
-            codec='libx264',
-            macro_block_size=1,
-            ffmpeg_log_level='error',
-            output_params=['-movflags', '+faststart'],
-        )
+        self._writer = imageio_ffmpeg.write_frames(self.path, self.size, fps=self.fps, **H264)
         self._writer.send(None)
-        self._send = self._writer.send
+        self._send, self._close = self._writer.send, self._writer.close
 
     def write(self, frame: np.ndarray) -> None:
         """Append one BGR ``H x W x 3`` frame."""
@@ -80,14 +72,13 @@ class VideoSink:
     def release(self) -> None:
         """Finish the file (idempotent)."""
         if self._writer is not None:
-            self._writer.close() if self.codec == 'h264' else self._writer.release()
+            self._close()
             self._writer = None
 
 
 class PredictionsWriter:
     """``{"frames": [...], "meta": {...}}`` (``meta=None``: mmpose's ``[...]``), valid JSON after
-    every :meth:`add` (only the tail is rewritten, then flushed): a run that stops keeps every
-    finished frame and ``meta`` says how far it got.
+    every :meth:`add` (only the tail is rewritten, then flushed; docs/inference.md).
 
     Args:
         path (str): Output ``.json`` file (its folder is created).
@@ -103,27 +94,24 @@ class PredictionsWriter:
         self._end = self._file.tell()
         self._write_tail()
 
-    def _write_tail(self) -> None:
+    def _write_tail(self, **meta) -> None:
+        if self.meta is not None:
+            self.meta.update(meta)
         self._file.seek(self._end)
-        meta = json.dumps(self.meta, default=_tolist)
-        self._file.write(']\n' if self.meta is None else '], "meta": ' + meta + '}\n')
+        meta_text = json.dumps(self.meta, default=_tolist)
+        self._file.write(']\n' if self.meta is None else '], "meta": ' + meta_text + '}\n')
         self._file.truncate()
         self._file.flush()
 
     def add(self, record: dict, **meta) -> None:
         """Append one frame record (JSON-serialisable; arrays allowed) and update ``meta``."""
         self._file.seek(self._end)
-        text = json.dumps(record, default=_tolist)
-        self._file.write((',\n' if self.num_frames else '\n') + text)
+        self._file.write((',\n' if self.num_frames else '\n') + json.dumps(record, default=_tolist))
         self._end, self.num_frames = self._file.tell(), self.num_frames + 1
-        if self.meta is not None:
-            self.meta.update(meta)
-        self._write_tail()
+        self._write_tail(**meta)
 
     def close(self, **meta) -> None:
         """Write the final ``meta`` (e.g. ``complete=True`` or ``error=...``) and close."""
         if not self._file.closed:
-            if self.meta is not None:
-                self.meta.update(meta)
-            self._write_tail()
+            self._write_tail(**meta)
             self._file.close()
