@@ -13,7 +13,8 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from functools import partial
+from typing import Callable, Dict, List, Optional
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if PROJECT_ROOT not in sys.path:
@@ -35,10 +36,8 @@ AMP_TOL = {'float16': 1e-2, 'bfloat16': 5e-2}
 DCN_IMPLS = ('mmcv', 'torchvision', 'pytorch')
 SKIPPABLE = ('ops', 'fixture', 'amp', 'train', 'benchmarks')
 COLUMNS = ('check', 'status', 'value', 'detail')
-#: official-mode outputs of the batch of 3 and of each sample alone (the emulated offset buffer
-#: makes them batch dependent)
+#: official-mode outputs of the batch of 3 (and of each sample alone: ``outputs_b1_each/``)
 OUTPUTS = ('outputs/heatmaps_frm', 'outputs/heatmaps_srm')
-OUTPUTS_EACH = tuple(k.replace('outputs', 'outputs_b1_each') for k in OUTPUTS)
 
 
 def row(check: str, status: str, value: str = '', detail: str = '') -> Dict[str, str]:
@@ -52,16 +51,17 @@ def format_table(rows: List[Dict[str, str]]) -> str:
     return markdown_table(COLUMNS, [[r[c] for c in COLUMNS] for r in rows])
 
 
-def _error(check: str, exc: BaseException) -> Dict[str, str]:
-    return row(check, 'FAIL', '', f'{type(exc).__name__}: {exc}'[:200])
-
-
-def _guarded(check: str, fn) -> List[Dict[str, str]]:
-    """``[row(check, *fn())]`` (``fn`` returns status, value, detail), or a FAIL row."""
-    try:
-        return [row(check, *fn())]
-    except (Exception, SystemExit) as exc:
-        return [_error(check, exc)]
+def _guarded(checks: Dict[str, Callable]) -> List[Dict[str, str]]:
+    """The rows of ``{check: fn}``: ``fn()``'s list of rows or ``row(check, *fn())`` (status,
+    value, detail); a FAIL row for one that raises (it does not hide the others)."""
+    rows = []
+    for check, fn in checks.items():
+        try:
+            out = fn()
+            rows += out if isinstance(out, list) else [row(check, *out)]
+        except (Exception, SystemExit) as exc:
+            rows.append(row(check, 'FAIL', '', f'{type(exc).__name__}: {exc}'[:200]))
+    return rows
 
 
 def _max_diff(a: torch.Tensor, b) -> float:
@@ -71,7 +71,7 @@ def _max_diff(a: torch.Tensor, b) -> float:
 def load_fixture(path: str) -> Dict[str, np.ndarray]:
     """The official head fixture (``fasrnet_head_official.npz``) as a dict of arrays."""
     with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+        return dict(z)
 
 
 def build_fixture_head(fixture: Dict[str, np.ndarray], dcn_impl: Optional[str] = None):
@@ -110,7 +110,9 @@ def compare_on_fixture(fixture, device_a, device_b, dcn_impl: Optional[str] = No
         return out + [torch.cat(e) for e in zip(*each)]
 
     out_a, out_b = run(device_a), run(device_b)
-    expected = [fixture[k] for k in OUTPUTS + OUTPUTS_EACH]
+    expected = [
+        fixture[k.replace('outputs', p)] for p in ('outputs', 'outputs_b1_each') for k in OUTPUTS
+    ]
     a_vs_fixture, b_vs_fixture = (max(map(_max_diff, o, expected)) for o in (out_a, out_b))
     a_vs_b = max(map(_max_diff, out_a, out_b))
     return dict(a_vs_b=a_vs_b, a_vs_fixture=a_vs_fixture, b_vs_fixture=b_vs_fixture)
@@ -120,7 +122,7 @@ def check_fixture(fixture_path: str, device: torch.device) -> List[Dict[str, str
     """Rows: each DCN implementation, ``device`` vs CPU vs the official fixture."""
     if not osp.exists(fixture_path):
         return [row('DCN on official fixture', 'SKIP', '', f'no fixture at {fixture_path}')]
-    fixture, dev, rows = load_fixture(fixture_path), device.type, []
+    fixture, dev = load_fixture(fixture_path), device.type
 
     def compare(impl):
         d = compare_on_fixture(fixture, torch.device('cpu'), device, impl)
@@ -131,9 +133,7 @@ def check_fixture(fixture_path: str, device: torch.device) -> List[Dict[str, str
         )
         return 'PASS' if max(d.values()) <= FIXTURE_TOL else 'FAIL', f'{d["a_vs_b"]:.1e}', detail
 
-    for impl in DCN_IMPLS:  # one implementation failing does not hide the others
-        rows += _guarded(f'DCN {impl}: {dev} = cpu = fixture', lambda: compare(impl))
-    return rows
+    return _guarded({f'DCN {i}: {dev} = cpu = fixture': partial(compare, i) for i in DCN_IMPLS})
 
 
 def check_amp(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
@@ -141,10 +141,10 @@ def check_amp(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
     backward; fp16 with a grad scaler) of the fixture head, finite and within :data:`AMP_TOL`."""
     if not osp.exists(fixture_path):
         return [row('autocast fp16/bf16', 'SKIP', '', f'no fixture at {fixture_path}')]
-    fixture, rows = load_fixture(fixture_path), []
+    fixture = load_fixture(fixture_path)
 
-    def check(name, tol):
-        dtype, inputs = getattr(torch, name), fixture_inputs(fixture, device)
+    def check(name):
+        tol, dtype, inputs = AMP_TOL[name], getattr(torch, name), fixture_inputs(fixture, device)
         head = build_fixture_head(fixture).to(device)
         with torch.no_grad():
             ref = head.refine(*inputs)
@@ -160,12 +160,10 @@ def check_amp(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
         grads = [p.grad for p in head.parameters() if p.grad is not None]
         finite = all(torch.isfinite(t).all().item() for t in [*amp, loss, *grads])
         detail = f'max |{name} - fp32| / max |fp32| = {rel:.1e} (tol {tol:g}); outputs, loss, '
-        status = 'PASS' if finite and rel <= tol else 'FAIL'
-        return status, f'{rel:.1e}', detail + f'gradients finite: {finite}'
+        detail += f'gradients finite: {finite}'
+        return 'PASS' if finite and rel <= tol else 'FAIL', f'{rel:.1e}', detail
 
-    for name, tol in AMP_TOL.items():
-        rows += _guarded(f'autocast {name}: forward + train step', lambda: check(name, tol))
-    return rows
+    return _guarded({f'autocast {n}: forward + train step': partial(check, n) for n in AMP_TOL})
 
 
 def check_mmcv_ops(device: torch.device) -> List[Dict[str, str]]:
@@ -190,7 +188,7 @@ def check_mmcv_ops(device: torch.device) -> List[Dict[str, str]]:
         detail = f'modulated_deform_conv2d on {device} vs cpu: max |diff| {diff:.1e}'
         return 'PASS' if diff <= FIXTURE_TOL else 'FAIL', cuda, detail
 
-    return _guarded('mmcv CUDA ops', compare)
+    return _guarded({'mmcv CUDA ops': compare})
 
 
 def train_command(device: torch.device, batch: int, steps: int) -> List[str]:
@@ -253,8 +251,8 @@ def check_benchmarks(device: torch.device) -> List[Dict[str, str]]:
         lines = [' '.join(ln.split()) for ln in out.splitlines() if ln.strip()] or ['']
         return 'INFO', f'{secs:.0f} s', next((x for x in lines if x.startswith('ratio')), lines[-1])
 
-    rows = _guarded('benchmark_model.py, batch 1/16/64', model)
-    return rows + _guarded('benchmark_inference.py, shipped clip', inference)
+    names = ('benchmark_model.py, batch 1/16/64', 'benchmark_inference.py, shipped clip')
+    return _guarded(dict(zip(names, (model, inference))))
 
 
 def environment_rows(device: torch.device) -> List[Dict[str, str]]:
@@ -306,19 +304,14 @@ def run_checks(args: argparse.Namespace, device: torch.device) -> List[Dict[str,
 
     init_default_scope('mmpose')
     checks = dict(
-        ops=lambda: check_mmcv_ops(device),
-        fixture=lambda: check_fixture(args.fixture, device),
-        amp=lambda: check_amp(args.fixture, device),
-        train=lambda: check_train(device, args.train_batch, args.train_steps),
-        benchmarks=lambda: check_benchmarks(device),
+        ops=partial(check_mmcv_ops, device),
+        fixture=partial(check_fixture, args.fixture, device),
+        amp=partial(check_amp, args.fixture, device),
+        train=partial(check_train, device, args.train_batch, args.train_steps),
+        benchmarks=partial(check_benchmarks, device),
     )
-    rows = environment_rows(device)
-    for key, check in checks.items():
-        try:
-            rows += [row(key, 'SKIP', '', '--skip')] if key in args.skip else check()
-        except (Exception, SystemExit) as exc:
-            rows.append(_error(key, exc))
-    return rows
+    checks.update({key: lambda: ('SKIP', '', '--skip') for key in args.skip})
+    return environment_rows(device) + _guarded(checks)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
