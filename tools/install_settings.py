@@ -67,14 +67,10 @@ def pip_cuda_include_dirs(cuda_home: Optional[str], site_dirs: Sequence[str]) ->
     return list(dict.fromkeys(inc for inc in incs if osp.isdir(inc)))
 
 
-def _norm(name: str) -> str:
-    return re.sub(r'[-_.]+', '-', name).lower()
-
-
 def _name(line: str) -> Optional[str]:
     """The normalised package name of a pinned requirement line, else None."""
     match = re.match(r'^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(==|>=|<=|<|>|~=|!=)', line)
-    return _norm(match.group(1)) if match else None
+    return re.sub(r'[-_.]+', '-', match.group(1)).lower() if match else None
 
 
 def effective_constraints(
@@ -83,7 +79,7 @@ def effective_constraints(
     """The constraints pip installs with: ``lines`` (constraints.txt) with the pins of
     ``system_pins`` (installed packages never replaced, e.g. ``{'torch': '2.11.0+cu130'}``; with
     torch, the rest of its stack unpinned) and ``overrides`` (the numpy-2 file) replaced."""
-    pins = {_norm(k) for k in system_pins}
+    pins = {_name(f'{k}==') for k in system_pins}
     over = {_name(line): line.strip() for line in overrides if _name(line)}
     out = []
     for line in lines:
@@ -108,15 +104,18 @@ def _version(module: str) -> Optional[str]:
         return None
 
 
-def _probe_torch() -> Optional[Dict[str, object]]:
-    """This interpreter's torch: version, CUDA, ATen.h text, devices, CUDA_HOME, torchvision."""
+def _probe_torch(pinned: Dict[str, str]) -> Dict[str, object]:
+    """This interpreter's torch: version, CUDA, ATen.h text, devices, CUDA_HOME, torchvision;
+    if it does not import (dry run before install): the ``pinned`` versions, no CUDA."""
+    info = dict(version=pinned.get('torch', '?'), cuda=None, aten_header=None, cuda_home=None)
+    info.update(capabilities=[], devices=[], torchvision=pinned.get('torchvision'), probed=False)
     if _version('torch') is None:
-        return None
+        return info
     import torch
 
     header = osp.join(osp.dirname(torch.__file__), 'include', 'ATen', 'ATen.h')
     n = torch.cuda.device_count() if torch.version.cuda and torch.cuda.is_available() else 0
-    info = dict(version=torch.__version__, cuda=torch.version.cuda, cuda_home=None)
+    info.update(version=torch.__version__, cuda=torch.version.cuda, probed=True)
     info['aten_header'] = open(header).read() if osp.exists(header) else None
     info['capabilities'] = [tuple(torch.cuda.get_device_capability(i)) for i in range(n)]
     info['devices'] = [torch.cuda.get_device_name(i) for i in range(n)]
@@ -133,16 +132,13 @@ def settings(args: argparse.Namespace) -> Dict[str, str]:
     with open(args.constraints) as f:
         lines = f.read().splitlines()
     pinned = {_name(ln): ln.split('==', 1)[1].strip() for ln in lines if _name(ln) and '==' in ln}
-    env, info = os.environ, _probe_torch()
-    if info is None and args.torch == 'system':
+    env, info = os.environ, _probe_torch(pinned)
+    if not info['probed'] and args.torch == 'system':
         raise SystemExit(
             f'FASRNET_TORCH=system but torch does not import with {sys.executable}: install '
             'torch there first, or unset FASRNET_TORCH'
         )
-    out = dict(TORCH_MODE=args.torch, TORCH_PROBED=str(int(info is not None)))
-    if info is None:  # before the pinned torch is installed (dry run): its version, no CUDA
-        info = dict(version=pinned.get('torch', '?'), cuda=None, aten_header=None, cuda_home=None)
-        info.update(capabilities=[], devices=[], torchvision=pinned.get('torchvision'))
+    out = dict(TORCH_MODE=args.torch, TORCH_PROBED=str(int(info['probed'])))
     caps, cuda_home = info['capabilities'], info['cuda_home']
     gpus = ', '.join(f'{n} (cc {a}.{b})' for n, (a, b) in zip(info['devices'], caps))
     out.update(TORCH_VERSION=info['version'], TORCHVISION_VERSION=info['torchvision'] or '')
@@ -161,9 +157,9 @@ def settings(args: argparse.Namespace) -> Dict[str, str]:
     mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30
     out['MAX_JOBS'] = env.get('MAX_JOBS') or str(max_jobs(os.cpu_count() or 1, mem))
     std, source = cxx_std(info['version'], info['aten_header'])
-    out['CXX_STD'], out['CXX_STD_SOURCE'] = env.get('FASRNET_CXX_STD') or std, source
     if env.get('FASRNET_CXX_STD'):
-        out['CXX_STD_SOURCE'] = 'FASRNET_CXX_STD'
+        std, source = env['FASRNET_CXX_STD'], 'FASRNET_CXX_STD'
+    out.update(CXX_STD=std, CXX_STD_SOURCE=source)
     out['MMCV_CACHE'] = cache_dir(args.cache_root, info['version'], info['cuda'], archs)
     # numpy: the pinned one, or the machine's (then with the numpy-2 overrides)
     numpy_version, mode = _version('numpy'), args.numpy
@@ -177,10 +173,9 @@ def settings(args: argparse.Namespace) -> Dict[str, str]:
     target = numpy_version if mode == 'system' else pinned.get('numpy')
     numpy2 = bool(target) and parse_version(target) >= (2,)
     out.update(NUMPY_MODE=mode, NUMPY_VERSION=str(target), NUMPY2=str(int(numpy2)))
-    system_pins = dict(torch=info['version'], torchvision=info['torchvision'])
-    system_pins = {k: v for k, v in system_pins.items() if v and args.torch == 'system'}
-    if mode == 'system':
-        system_pins['numpy'] = numpy_version
+    system_pins = dict(torch=info['version'], torchvision=info['torchvision'], numpy=numpy_version)
+    kept = ('torch', 'torchvision') * (args.torch == 'system') + ('numpy',) * (mode == 'system')
+    system_pins = {k: v for k, v in system_pins.items() if v and k in kept}
     if args.write_constraints:
         overrides = open(NUMPY2_CONSTRAINTS).read().splitlines() if numpy2 else []
         with open(args.write_constraints, 'w') as f:
@@ -193,10 +188,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     sub = parser.add_subparsers(dest='cmd', required=True)
     w = sub.add_parser('wheelhouse-constraints', help='constraints without the torch stack')
-    w.add_argument('--constraints', required=True)
-    w.add_argument('--out', required=True)
     p = sub.add_parser('settings', help='print NAME=value lines for install.sh')
-    p.add_argument('--constraints', required=True)
+    for part in (w, p):
+        part.add_argument('--constraints', required=True)
+    w.add_argument('--out', required=True)
     p.add_argument('--torch', choices=('pinned', 'system'), default='pinned')
     p.add_argument('--numpy', choices=('auto', 'pinned', 'system'), default='auto')
     cache = osp.join(osp.expanduser('~'), '.cache', 'fasrnet_mmpose', 'wheels')

@@ -82,6 +82,18 @@ def metric_keys(val: List[dict], main: str) -> List[str]:
     return [main] + aps if main in keys else aps or sorted(keys)
 
 
+def _best(val: List[dict], metric: str) -> Dict[str, object]:
+    """``best_metric`` and its ``best_step`` (and ``best_iter`` when validation is placed)."""
+    steps, values = _series(val, metric, 'step')
+    if not values:
+        return {}
+    i = max(range(len(values)), key=values.__getitem__)
+    best = dict(best_metric=values[i], best_step=steps[i])
+    if val[0]['_iter'] is not None:
+        best['best_iter'] = _series(val, metric, '_iter')[0][i]
+    return best
+
+
 def plot_log(
     path: str, out: Optional[str] = None, metric: str = 'posetrack/AP', title: Optional[str] = None
 ) -> str:
@@ -101,46 +113,37 @@ def plot_log(
     run_dir = osp.dirname(osp.dirname(json_file))  # <work_dir>/<timestamp>
     work_dir = osp.dirname(run_dir) if TIMESTAMP.match(osp.basename(run_dir)) else run_dir
     out = out or osp.join(work_dir, 'training_curves.png')
-    by_epoch = any('epoch' in r for r in train)
     at_iter = bool(val) and all(r['_iter'] is not None for r in val)
-    x_key, x_label = ('_iter', 'iteration') if at_iter else ('step', 'epoch' * by_epoch or 'step')
-
+    epochs = 'epoch' if any('epoch' in r for r in train) else 'step'
+    x_key, x_label = ('_iter', 'iteration') if at_iter else ('step', epochs)
+    best, labels = _best(val, metric), {}
+    if best:
+        where = f'{x_label} {best["best_iter" if at_iter else "best_step"]}'
+        where += f', epoch {best["best_step"]}' if at_iter and epochs == 'epoch' else ''
+        labels[metric] = f'{metric} (best {best["best_metric"]:.2f} @ {where})'
+    styles = {metric: dict(marker='o', lw=2.2, zorder=3), 'loss': dict(marker='.', lw=2)}
+    small, tiny = dict(loc='upper right', fontsize='small'), dict(fontsize='x-small', ncol=2)
+    panels = (  # title, x label, y label, records, x key, keys, style, legend (None: if several)
+        ('training loss terms', 'iteration', 'loss', train, 'iter', loss_keys(train), 1.2, small),
+        ('learning rate', 'iteration', 'lr', train, 'iter', lr_keys(train), None, None),
+        ('validation', x_label, 'metric', val, x_key, metric_keys(val, metric), 0.8, tiny),
+    )
     fig, axes = plt.subplots(3, 1, figsize=(9, 10), constrained_layout=True)
     fig.suptitle(title or f'{osp.basename(osp.dirname(run_dir))} / {osp.basename(run_dir)}')
-    curves: List[List[Tuple[list, list, Dict[str, object]]]] = [[], [], []]
-    for key in loss_keys(train) + lr_keys(train):
-        lr = key in lr_keys(train)
-        style = dict(label=key) if lr else dict(label=key, lw=2 if key == 'loss' else 1.2)
-        curves[lr].append((*_series(train, key, 'iter'), style))
-    for key in metric_keys(val, metric):
-        xs, ys = _series(val, key, x_key)
-        main, label = key == metric, key
-        if main and ys:
-            best = max(range(len(ys)), key=ys.__getitem__)
-            where = f'{x_label} {xs[best]}'
-            if at_iter and by_epoch:
-                where += f', epoch {_series(val, key, "step")[0][best]}'
-            label = f'{key} (best {ys[best]:.2f} @ {where})'
-        style = dict(marker='o', lw=2.2, zorder=3) if main else dict(lw=0.8, alpha=0.6)
-        curves[2].append((xs, ys, dict(style, label=label)))
-    small, tiny = dict(loc='upper right', fontsize='small'), dict(fontsize='x-small', ncol=2)
-    panels = (  # title, x label, y label, legend (None: only for several curves), empty text
-        ('training loss terms', 'iteration', 'loss', small, 'no loss scalars'),
-        ('learning rate', 'iteration', 'lr', None, 'no lr scalars'),
-        ('validation', x_label, 'metric', tiny, 'no validation scalars'),
-    )
-    for ax, (name, xlabel, ylabel, legend, empty), lines in zip(axes, panels, curves):
-        lines = [line for line in lines if line[0]]
-        for xs, ys, kwargs in lines:
-            ax.plot(xs, ys, **dict(dict(marker='.'), **kwargs))
-        if not lines:
+    for ax, (name, xlabel, ylabel, records, x, keys, lw, legend) in zip(axes, panels):
+        empty = f'no {"validation" if records is val else ylabel} scalars'
+        curves = [c for c in ((k, *_series(records, k, x)) for k in keys) if c[1]]
+        for key, xs, ys in curves:
+            style = dict(marker='.', lw=lw, alpha=0.6 if lw == 0.8 else None)
+            ax.plot(xs, ys, label=labels.get(key, key), **styles.get(key, style))
+        if not curves:
             ax.text(0.5, 0.5, empty, ha='center', va='center', transform=ax.transAxes)
-        elif legend or len(lines) > 1:
+        elif legend or len(curves) > 1:
             ax.legend(**(legend or small))
         ax.set(title=name, xlabel=xlabel, ylabel=ylabel)
         ax.grid(True, which='both', alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if curves[0] and all(y > 0 for _, ys, _ in curves[0] for y in ys):
+    if all(y > 0 for k in loss_keys(train) for y in _series(train, k, 'iter')[1]) and train:
         axes[0].set_yscale('log')
     axes[1].ticklabel_format(axis='y', style='sci', scilimits=(-2, 2))
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
@@ -152,20 +155,10 @@ def plot_log(
 def summarize(path: str, metric: str = 'posetrack/AP') -> Dict[str, object]:
     """First/last loss, last iteration and lr, best metric with its step (and iteration)."""
     train, val = load_scalars(find_scalars_json(path))
-    summary: Dict[str, object] = {}
     iters, losses = _series(train, 'loss', 'iter')
-    if losses:
-        summary.update(first_loss=losses[0], last_loss=losses[-1], last_iter=iters[-1])
+    out = dict(first_loss=losses[0], last_loss=losses[-1], last_iter=iters[-1]) if losses else {}
     lrs = _series(train, 'lr', 'iter')[1]
-    if lrs:
-        summary['last_lr'] = lrs[-1]
-    steps, aps = _series(val, metric, 'step')
-    if aps:
-        best = max(range(len(aps)), key=aps.__getitem__)
-        summary.update(best_metric=aps[best], best_step=steps[best])
-        if val[0]['_iter'] is not None:
-            summary['best_iter'] = _series(val, metric, '_iter')[0][best]
-    return summary
+    return dict(out, **dict(last_lr=lrs[-1]) if lrs else {}, **_best(val, metric))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
