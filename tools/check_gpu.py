@@ -16,16 +16,13 @@ import time
 from functools import partial
 from typing import Callable, Dict, List, Optional
 
+import numpy as np
+import torch
+
+from fasrnet_mmpose.utils.benchmark import dump_json
+from fasrnet_mmpose.utils.benchmark import format_table as markdown_table
+
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if PROJECT_ROOT not in sys.path:
-    sys.path.insert(0, PROJECT_ROOT)
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from fasrnet_mmpose.utils.benchmark import dump_json  # noqa: E402
-from fasrnet_mmpose.utils.benchmark import format_table as markdown_table  # noqa: E402
-
 FIXTURES = osp.join(osp.dirname(PROJECT_ROOT), 'shared', 'fixtures')
 DEFAULT_FIXTURE = osp.join(FIXTURES, 'official_head', 'fasrnet_head_official.npz')
 CONFIG_DIR = osp.join(PROJECT_ROOT, 'configs', 'fasrnet')
@@ -200,10 +197,8 @@ def train_command(device: torch.device, batch: int, steps: int) -> List[str]:
 
 def benchmark_commands(device: torch.device) -> Dict[str, List[str]]:
     """The model benchmark at batch 1, 16, 64 and the inference benchmark on the shipped clip."""
-    return dict(
-        model=f'tools/benchmark_model.py --device {device} --batch-size 1 16 64'.split(),
-        inference=f'tools/benchmark_inference.py --device {device}'.split(),
-    )
+    model = f'tools/benchmark_model.py --device {device} --batch-size 1 16 64'.split()
+    return dict(model=model, inference=f'tools/benchmark_inference.py --device {device}'.split())
 
 
 def run_tool(command: List[str]):
