@@ -83,8 +83,7 @@ def run_benchmark(models: Dict[str, torch.nn.Module], batch_size: int, args) -> 
 
     h, w = args.input_size
     dev = resolve_device(args.device)
-    fasrnet, official_head = models['fasrnet'], models['fasrnet'].head
-    auto = resolve_dcn_impl('auto', dev)
+    fasrnet, auto = models['fasrnet'], resolve_dcn_impl('auto', dev)
     torch.manual_seed(0)
     inputs = torch.randn(batch_size, 3, 3, h, w, device=dev)  # [B, T=3, 3, H, W]
 
@@ -102,26 +101,23 @@ def run_benchmark(models: Dict[str, torch.nn.Module], batch_size: int, args) -> 
             SINGLE: lambda: models['single']._forward(current),
             'HRNet-W48 on the 3B crops at once': lambda: models['single']._forward(all_crops),
         }
-        cases = [('official', official_head, impl) for impl in available_impls(dev)]
+        cases = [('official', fasrnet.head, impl) for impl in available_impls(dev)]
         cases.append(('fixed', models['fixed_head'], 'auto'))
         for whole, what in ((True, 'FaSRnet'), (False, 'FaSRHead only')):
             for mode, head, impl in cases:
                 name = auto if impl == 'auto' else impl
                 fns[f'{what}, {mode}, {name}{"*" * (name == auto)}'] = run(head, impl, whole)
-        timer = CLOCKS['thread' if args.clock == 'cpu' else 'wall']
-        times = time_rounds(fns, dev, args.warmup, args.repeats, timer)
+        clock = CLOCKS['thread' if args.clock == 'cpu' else 'wall']
+        times = time_rounds(fns, dev, args.warmup, args.repeats, clock)
         peaks = {k: None if args.no_memory else peak_memory_mib(fn, dev) for k, fn in fns.items()}
-        set_dcn_impl(official_head, 'auto')
+        set_dcn_impl(fasrnet.head, 'auto')
     times[FLOOR], peaks[FLOOR] = [3 * t for t in times[SINGLE]], peaks[SINGLE]
     rows = []
-    for name in [FLOOR, *fns]:
-        per_s = batch_size / statistics.median(times[name])
-        row = dict(name=name, seconds=batch_size / per_s, ms_per_person=1e3 / per_s)
+    for name in [FLOOR, *fns]:  # target: the row of the 1.15x goal
+        sec, target = statistics.median(times[name]), name == f'FaSRnet, official, {auto}*'
         ratio = statistics.median(t / f for t, f in zip(times[name], times[FLOOR]))
-        target = name == f'FaSRnet, official, {auto}*'  # the row of the 1.15x goal
-        rows.append(
-            dict(row, persons_per_s=per_s, ratio=ratio, peak_mib=peaks[name], target=target)
-        )
+        row = dict(name=name, seconds=sec, ms_per_person=1e3 * sec / batch_size, ratio=ratio)
+        rows.append(dict(row, persons_per_s=batch_size / sec, peak_mib=peaks[name], target=target))
     return rows
 
 

@@ -33,27 +33,27 @@ MEM_METHOD = {  # how peak memory per sample is measured, on CUDA (True) or CPU 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Training step vs data loader samples/s')
-    parser.add_argument('config', help='training config')
-    parser.add_argument('--device', default='auto', help="'cuda', 'cpu' or 'auto'")
-    parser.add_argument('--batch-size', type=int, help='per-process batch (default: config)')
-    parser.add_argument('--num-workers', type=int, help='loader workers (default: config)')
+    add = parser.add_argument
+    add('config', help='training config')
+    add('--device', default='auto', help="'cuda', 'cpu' or 'auto'")
+    add('--batch-size', type=int, help='per-process batch (default: config)')
+    add('--num-workers', type=int, help='loader workers (default: config)')
     add_size_option(parser, '--input-size', 'WH', 'model input (multiples of 16; default: config)')
-    backbones = ('config', 'w32', 'tiny')
-    parser.add_argument('--backbone', default='config', choices=backbones, help='tiny: 1 block')
-    parser.add_argument('--backbone-width', type=int, default=16, help='tiny backbone channels')
-    parser.add_argument('--steps', type=int, default=10, help='measured model steps')
-    parser.add_argument('--loader-batches', type=int, default=20, help='measured loader batches')
-    parser.add_argument('--warmup', type=int, default=2, help='unmeasured steps / batches')
-    parser.add_argument('--amp', action='store_true', help='mixed precision (CUDA)')
+    add('--backbone', default='config', choices=('config', 'w32', 'tiny'), help='tiny: 1 block')
+    add('--backbone-width', type=int, default=16, help='tiny backbone channels')
+    add('--steps', type=int, default=10, help='measured model steps')
+    add('--loader-batches', type=int, default=20, help='measured loader batches')
+    add('--warmup', type=int, default=2, help='unmeasured steps / batches')
+    add('--amp', action='store_true', help='mixed precision (CUDA)')
     data = parser.add_mutually_exclusive_group()
     data.add_argument('--frames-dir', help='real consecutive frames (sorted *.jpg) as one video')
     data.add_argument('--config-data', action='store_true', help="the config's own dataset")
     add_size_option(parser, '--frame-size', 'WH', 'synthetic frame size', (1280, 720))
-    parser.add_argument('--num-frames', type=int, default=24, help='synthetic video frames')
-    parser.add_argument('--persons', type=int, default=4, help='persons per labelled frame')
-    parser.add_argument('--loader-only', action='store_true', help='measure the loader only')
-    parser.add_argument('--json-out', help='also write the numbers to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='xxx=yyy, last')
+    add('--num-frames', type=int, default=24, help='synthetic video frames')
+    add('--persons', type=int, default=4, help='persons per labelled frame')
+    add('--loader-only', action='store_true', help='measure the loader only')
+    add('--json-out', help='also write the numbers to this JSON file')
+    add('--cfg-options', nargs='+', action=DictAction, help='xxx=yyy, last')
     return parser.parse_args(argv)
 
 
@@ -136,6 +136,8 @@ def prepare_config(args: argparse.Namespace, data_dir: str) -> Tuple[Config, str
         where = f'on the {w}x{h} frames of {args.frames_dir}'
         described = f'{num} samples, ' + (where if args.frames_dir else f'synthetic {w}x{h} JPEGs')
     loader.sampler = dict(type='InfiniteSampler', shuffle=True)  # never stops before the batches
+    if args.amp:
+        cfg.optim_wrapper.update(type='AmpOptimWrapper', loss_scale='dynamic')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     return cfg, described
@@ -161,10 +163,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         model = MODELS.build(cfg.model)
         model.init_weights()
         model.to(device).train()
-        optim_cfg = dict(cfg.optim_wrapper)
-        if args.amp:
-            optim_cfg.update(type='AmpOptimWrapper', loss_scale='dynamic')
-        optim_wrapper = build_optim_wrapper(model, optim_cfg)
+        optim_wrapper = build_optim_wrapper(model, dict(cfg.optim_wrapper))
         workers = cfg.train_dataloader.get('num_workers', 0)
         loader = iter(Runner.build_dataloader(dict(cfg.train_dataloader), seed=0))
         batch = next(loader)  # also starts the workers
