@@ -17,8 +17,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0
 die() { echo "install.sh: $1" >&2; exit "${2:-1}"; }
 pyver() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true; }
 
-OFFLINE=""
-DRY_RUN=0
+OFFLINE="" DRY_RUN=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --offline) [ $# -ge 2 ] || die "--offline needs a wheelhouse folder (made by tools/make_wheelhouse.sh)" 2
@@ -30,11 +29,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-VENV="${FASRNET_VENV:-$ROOT/.venv}"
-PYTHON="${PYTHON:-python3}"
-TORCH_MODE="${FASRNET_TORCH:-pinned}"
+VENV="${FASRNET_VENV:-$ROOT/.venv}" PYTHON="${PYTHON:-python3}"
+TORCH_MODE="${FASRNET_TORCH:-pinned}" MMCV_VERSION=2.1.0
 CONSTRAINTS_SRC="$ROOT/requirements/constraints.txt"
-MMCV_VERSION=2.1.0
 case "$TORCH_MODE" in pinned|system) ;; *) die "FASRNET_TORCH must be 'pinned' or 'system', not '$TORCH_MODE'" ;; esac
 case "${FASRNET_NUMPY:-auto}" in auto|pinned|system) ;; *) die "FASRNET_NUMPY must be 'auto', 'pinned' or 'system', not '$FASRNET_NUMPY'" ;; esac
 T0=$(date +%s)
@@ -71,8 +68,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   log "creating virtual environment $VENV with $PYTHON ($("$PYTHON" --version 2>&1)) ${VENV_ARGS[*]:-}"
   "$PYTHON" -m venv "${VENV_ARGS[@]}" "$VENV"
 fi
-PY="$VENV/bin/python"
-WORK="$(mktemp -d)"
+PY="$VENV/bin/python" WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 PIP=("$PY" -m pip install --disable-pip-version-check)
 
@@ -118,11 +114,8 @@ elif "${PIP[@]}" --only-binary mmcv "${FIND[@]}" mmcv 2>/dev/null && mmcv_ok; th
 else
   log "no matching mmcv wheel: building mmcv $MMCV_VERSION from source ($([ "$FORCE_CUDA" = 1 ] && echo "CUDA ops for $TORCH_CUDA_ARCH_LIST" || echo "CPU ops"); 15-30 min on 2 cores)"
   "${PIP[@]}" ninja psutil
-  SDIST="$OFFLINE/mmcv-$MMCV_VERSION.tar.gz"
-  if [ -z "$OFFLINE" ]; then
-    "$PY" -m pip download --disable-pip-version-check --no-deps --no-binary :all: -d "$WORK" "mmcv==$MMCV_VERSION" >/dev/null
-    SDIST="$WORK/mmcv-$MMCV_VERSION.tar.gz"
-  fi
+  SDIST="${OFFLINE:-$WORK}/mmcv-$MMCV_VERSION.tar.gz"
+  [ -n "$OFFLINE" ] || "$PY" -m pip download --disable-pip-version-check --no-deps --no-binary :all: -d "$WORK" "mmcv==$MMCV_VERSION" >/dev/null
   [ -f "$SDIST" ] || die "the wheelhouse $OFFLINE has no mmcv-$MMCV_VERSION.tar.gz"
   tar -xzf "$SDIST" -C "$WORK"
   # mmcv 2.1.0 hard-codes -std=c++17; torch >= 2.14 headers require C++20
