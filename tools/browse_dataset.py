@@ -4,7 +4,6 @@ the centre frame's keypoints and a title (role, file, margin). mmpose's browse_d
 options) fails on ``[T, 3, H, W]`` inputs (docs/training.md, "Our tools and mmpose's")."""
 
 import argparse
-import os
 import os.path as osp
 from typing import List, Sequence
 
@@ -72,11 +71,9 @@ def load_window(item: dict, original: bool, backend_args: dict):
     from disk) or, unless ``original``, of a packed sample."""
     if original:
         paths = item.get('frame_paths') or [item['img_path']]
-        files = (mmengine.fileio.get(p, backend_args=backend_args) for p in paths)
-        frames = [mmcv.imfrombytes(f, channel_order='rgb') for f in files]
-        visible = item['keypoints_visible']
+        frames = [mmcv.imread(p, channel_order='rgb', backend_args=backend_args) for p in paths]
         gt = InstanceData(keypoints=item['keypoints'], bboxes=item['bbox'])
-        gt.keypoints_visible = visible[..., 0] if visible.ndim == 3 else visible
+        gt.keypoints_visible = np.atleast_3d(item['keypoints_visible'])[..., 0]  # [N, K]
         titles = frame_titles(len(frames), paths, item.get('margin'))
         return frames, PoseDataSample(gt_instances=gt), titles, item['img_path']
     inputs = item['inputs'].numpy()  # [T, 3, H, W] BGR uint8 (a single image: [3, H, W])
@@ -91,23 +88,19 @@ def load_window(item: dict, original: bool, backend_args: dict):
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg.merge_from_dict(args.cfg_options or {})
     backend_args = cfg.get('backend_args', dict(backend='local'))
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    dataset_cfg = cfg[f'{args.phase}_dataloader'].dataset
-    if args.mode == 'original':
+    dataset_cfg, original = cfg[f'{args.phase}_dataloader'].dataset, args.mode == 'original'
+    if original:
         dataset_cfg.pipeline = []  # the data info already lists the window's frame_paths
     else:
         dataset_cfg.pipeline[-1].pack_transformed = True  # transformed keypoints for drawing
     dataset = DATASETS.build(dataset_cfg)
     visualizer = VISUALIZERS.build(cfg.visualizer)
     visualizer.set_dataset_meta(dataset.metainfo)
-    if args.output_dir:
-        os.makedirs(args.output_dir, exist_ok=True)
     total = min(len(dataset), args.max_item_per_dataset)
     progress_bar = mmengine.ProgressBar(total)
-    original = args.mode == 'original'
     for idx in range(total):
         frames, data_sample, titles, img_path = load_window(dataset[idx], original, backend_args)
         row = draw_window(visualizer, frames, data_sample, titles, original)
