@@ -39,8 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def frame_titles(num_frames: int, frame_paths: Sequence[str], margins) -> List[str]:
-    """``T`` panel titles: role in the window, file name (of ``frame_paths``, may be empty) and
-    the neighbour's margin (of the ``T-1`` ``margins``, or None)."""
+    """``T`` panel titles: role, file name (if in ``frame_paths``), margin (of ``T-1`` or None)."""
     roles = (
         FRAME_ORDER if num_frames == len(FRAME_ORDER) else [f'frame {i}' for i in range(num_frames)]
     )
@@ -53,8 +52,7 @@ def frame_titles(num_frames: int, frame_paths: Sequence[str], margins) -> List[s
 
 
 def draw_window(visualizer, frames, data_sample: PoseDataSample, titles, draw_bbox: bool):
-    """One ``[TITLE_HEIGHT + H, T * W, 3]`` RGB row: each frame with the sample's ground truth
-    (mmpose's ``PoseLocalVisualizer``) below a white bar holding its title."""
+    """One ``[TITLE_HEIGHT + H, T * W, 3]`` RGB row: each frame with the ground truth, titled."""
     panels = []
     for frame, title in zip(frames, titles):
         drawn = visualizer.add_datasample(
@@ -67,8 +65,7 @@ def draw_window(visualizer, frames, data_sample: PoseDataSample, titles, draw_bb
 
 
 def load_window(item: dict, original: bool, backend_args: dict):
-    """Frames (RGB), data sample, titles and centre image path of a data info (its frames read
-    from disk) or, unless ``original``, of a packed sample."""
+    """Frames (RGB), data sample, titles, image path of a data info (``original``) or sample."""
     if original:
         paths = item.get('frame_paths') or [item['img_path']]
         frames = [mmcv.imread(p, channel_order='rgb', backend_args=backend_args) for p in paths]

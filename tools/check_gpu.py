@@ -49,8 +49,7 @@ def format_table(rows: List[Dict[str, str]]) -> str:
 
 
 def _guarded(checks: Dict[str, Callable]) -> List[Dict[str, str]]:
-    """The rows of ``{check: fn}``: ``fn()``'s list of rows or ``row(check, *fn())`` (status,
-    value, detail); a FAIL row for one that raises (it does not hide the others)."""
+    """Per ``{check: fn}``: ``fn()``'s rows or ``row(check, *fn())``; a FAIL row if it raises."""
     rows = []
     for check, fn in checks.items():
         try:

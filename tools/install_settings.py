@@ -49,17 +49,14 @@ def cuda_tag(cuda_version: Optional[str]) -> str:
 
 
 def cache_dir(root: str, torch_version: str, cuda_version: Optional[str], archs: str) -> str:
-    """Built-mmcv cache, one folder per torch, CUDA and ops flavour, e.g.
-    ``<root>/mmcv-2.1.0_torch-2.11.0_cu130_ops-sm90`` or ``..._ops-cpu``."""
+    """Built-mmcv cache per torch, CUDA, ops: ``<root>/mmcv-2.1.0_torch-2.11.0_cu130_ops-sm90``."""
     ops = '-'.join('sm' + a.replace('.', '') for a in archs.split(';')) if archs else 'cpu'
     name = f'mmcv-{MMCV_VERSION}_torch-{torch_version.split("+")[0]}_{cuda_tag(cuda_version)}'
     return osp.join(root, f'{name}_ops-{ops}')
 
 
 def pip_cuda_include_dirs(cuda_home: Optional[str], site_dirs: Sequence[str]) -> List[str]:
-    """The ``nvidia/*/include`` folders of torch's pip CUDA packages in ``site_dirs``, for
-    ``CPATH`` when the toolkit at ``cuda_home`` lacks ``cusparse.h`` (nvcc + runtime only);
-    empty when it has it."""
+    """``nvidia/*/include`` of ``site_dirs`` (for ``CPATH``) if ``cuda_home`` lacks cusparse.h."""
     if cuda_home and osp.exists(osp.join(cuda_home, 'include', 'cusparse.h')):
         return []
     roots = [r for r in (osp.join(site, 'nvidia') for site in site_dirs) if osp.isdir(r)]

@@ -14,8 +14,7 @@ TIMESTAMP = re.compile(r'^\d{8}_\d{6}$')
 
 
 def find_scalars_json(path: str) -> str:
-    """``path`` itself if a file, else ``path/vis_data/scalars.json`` or that of the latest
-    ``<YYYYMMDD_HHMMSS>`` run folder in it (a resumed run writes a new one)."""
+    """``path`` (a file), its ``vis_data/scalars.json`` or that of its latest run folder."""
     if osp.isfile(path):
         return path
     names = os.listdir(path) if osp.isdir(path) else []

@@ -17,8 +17,7 @@ CLOCKS = dict(cpu=time.process_time, thread=time.thread_time, wall=time.perf_cou
 
 
 def add_size_option(parser, flag: str, order: str, help: str, default=None) -> None:
-    """Add a two-integer option such as ``--input-size W H`` to an ``argparse`` parser
-    (``order``: ``'WH'`` or ``'HW'``)."""
+    """Add a two-integer option such as ``--input-size W H`` (``order``: ``'WH'``/``'HW'``)."""
     parser.add_argument(flag, type=int, nargs=2, default=default, metavar=tuple(order), help=help)
 
 
@@ -45,8 +44,7 @@ def timed_call(fn: Callable, device: torch.device, clock=time.perf_counter) -> T
 
 
 def best_of_rounds(fns: Dict[str, Callable[[], dict]], rounds: int) -> Dict[str, dict]:
-    """Run each ``fn`` (returning a dict) once per round, round-robin; per name, keep each float
-    value's minimum over the rounds and the last round's other values."""
+    """Each ``fn()`` (a dict) once per round, round-robin: float values' minima, others' last."""
     best: Dict[str, dict] = {}
     for _ in range(rounds):
         for name, fn in fns.items():
@@ -64,8 +62,7 @@ def time_rounds(
     repeats: int,
     clock=time.perf_counter,
 ) -> Dict[str, List[float]]:
-    """Seconds of each ``fn()`` per round: ``warmup`` untimed calls each, then ``repeats``
-    round-robin rounds (other load hits every entry alike)."""
+    """Seconds of each ``fn()`` in ``repeats`` round-robin rounds after ``warmup`` calls each."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -77,8 +74,7 @@ def time_rounds(
 
 
 def cpu_peak_mib(fn: Callable[[], object]) -> Optional[float]:
-    """Peak CPU tensor memory (MiB) that ``fn()`` allocates (torch profiler memory timeline;
-    tensors existing before the call are not counted); None if the private API changed."""
+    """Peak CPU tensor memory (MiB) ``fn()`` allocates (profiler timeline), or None if unknown."""
     try:
         from torch.profiler import ProfilerActivity, profile
         from torch.profiler._memory_profiler import Action, MemoryProfileTimeline
@@ -97,8 +93,7 @@ def cpu_peak_mib(fn: Callable[[], object]) -> Optional[float]:
 
 
 def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> Optional[float]:
-    """Peak memory (MiB) one ``fn()`` call allocates on top of what exists before it (CUDA:
-    ``max_memory_allocated``; CPU: :func:`cpu_peak_mib`, None where unavailable)."""
+    """Peak memory (MiB) ``fn()`` allocates beyond what exists (CUDA or :func:`cpu_peak_mib`)."""
     if device.type != 'cuda':
         return cpu_peak_mib(fn)
     torch.cuda.empty_cache()
@@ -136,8 +131,7 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
 
 
 def synthetic_frame(rng: np.random.RandomState, w: int, h: int, t: int) -> np.ndarray:
-    """Frame ``t`` (``[h, w, 3]`` uint8) of a synthetic video: smooth gradients, moving boxes,
-    mild noise (its JPEG size is close to real footage's)."""
+    """Frame ``t`` ``[h, w, 3]`` of a synthetic video (gradients, moving boxes, real JPEG size)."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     channels = [80 + 60 * np.sin(xx / 97 + t / 5), 100 + 50 * np.cos(yy / 53)]
     img = np.stack([*channels, 120 + 40 * np.sin((xx + yy) / 151)], axis=-1)
