@@ -33,8 +33,9 @@ AMP_TOL = {'float16': 1e-2, 'bfloat16': 5e-2}
 DCN_IMPLS = ('mmcv', 'torchvision', 'pytorch')
 SKIPPABLE = ('ops', 'fixture', 'amp', 'train', 'benchmarks')
 COLUMNS = ('check', 'status', 'value', 'detail')
-#: official-mode outputs of the batch of 3 (and of each sample alone: ``outputs_b1_each/``)
+#: official-mode outputs of the batch of 3 and of each sample alone
 OUTPUTS = ('outputs/heatmaps_frm', 'outputs/heatmaps_srm')
+OUTPUTS_EACH = tuple(k.replace('outputs', 'outputs_b1_each') for k in OUTPUTS)
 
 
 def row(check: str, status: str, value: str = '', detail: str = '') -> Dict[str, str]:
@@ -61,7 +62,7 @@ def _guarded(checks: Dict[str, Callable]) -> List[Dict[str, str]]:
 
 
 def _max_diff(a: torch.Tensor, b) -> float:
-    return (a.float().cpu() - torch.as_tensor(b).float()).abs().max().item()
+    return (a.float().cpu() - torch.as_tensor(b).float().cpu()).abs().max().item()
 
 
 def load_fixture(path: str) -> Dict[str, np.ndarray]:
@@ -105,13 +106,9 @@ def compare_on_fixture(fixture, device_a, device_b, dcn_impl: Optional[str] = No
             each = [head.refine(*(t[i : i + 1] for t in inputs)) for i in range(len(inputs[2]))]
         return out + [torch.cat(e) for e in zip(*each)]
 
-    out_a, out_b = run(device_a), run(device_b)
-    expected = [
-        fixture[k.replace('outputs', p)] for p in ('outputs', 'outputs_b1_each') for k in OUTPUTS
-    ]
-    a_vs_fixture, b_vs_fixture = (max(map(_max_diff, o, expected)) for o in (out_a, out_b))
-    a_vs_b = max(map(_max_diff, out_a, out_b))
-    return dict(a_vs_b=a_vs_b, a_vs_fixture=a_vs_fixture, b_vs_fixture=b_vs_fixture)
+    a, b, fx = run(device_a), run(device_b), [fixture[k] for k in OUTPUTS + OUTPUTS_EACH]
+    pairs = dict(a_vs_b=(a, b), a_vs_fixture=(a, fx), b_vs_fixture=(b, fx))
+    return {k: max(map(_max_diff, *pair)) for k, pair in pairs.items()}
 
 
 def check_fixture(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
@@ -146,7 +143,7 @@ def check_amp(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
             ref = head.refine(*inputs)
             with torch.autocast(device.type, dtype=dtype):
                 amp = head.refine(*inputs)
-        rel = max(_max_diff(a, r.cpu()) / r.abs().max().item() for a, r in zip(amp, ref))
+        rel = max(_max_diff(a, r) / r.abs().max().item() for a, r in zip(amp, ref))
         scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
         with torch.autocast(device.type, dtype=dtype):
             out = head.train().refine(*inputs)
