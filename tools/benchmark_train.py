@@ -10,13 +10,13 @@ import sys
 import tempfile
 from typing import Dict, List, Optional, Tuple
 
+import mmengine
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 
 from fasrnet_mmpose.utils.benchmark import (
     add_size_option,
-    dump_json,
     hrnet_variant,
     max_rss_mib,
     resolve_device,
@@ -74,24 +74,20 @@ def make_benchmark_video(out_dir: str, args: argparse.Namespace) -> Tuple[str, i
         if len(names) < 3 or len(shapes) != 1 or None in shapes:
             raise ValueError(f'--frames-dir {frames_dir}: need >= 3 readable frames of one size')
         (h, w), num_frames = shapes.pop(), len(names)
+    images, anns, common = [], [], dict(category_id=1, num_keypoints=17, iscrowd=0)
     for t in range(num_frames):
-        dst = osp.join(out_dir, video, f'{t:06d}.jpg')
+        name = f'{video}/{t:06d}.jpg'
         if frames_dir:
-            os.symlink(osp.abspath(paths[t]), dst)
+            os.symlink(osp.abspath(paths[t]), osp.join(out_dir, name))
         else:
-            cv2.imwrite(dst, synthetic_frame(rng, w, h, t))
-    images = [
-        dict(id=10000 + t, frame_id=10000 + t, file_name=f'{video}/{t:06d}.jpg', is_labeled=True)
-        for t in range(num_frames)
-    ]
-    anns, common = [], dict(category_id=1, num_keypoints=17, iscrowd=0)
-    for image in images:
-        image.update(vid_id='000001', nframes=num_frames, width=w, height=h)
+            cv2.imwrite(osp.join(out_dir, name), synthetic_frame(rng, w, h, t))
+        images.append(dict(id=10000 + t, frame_id=10000 + t, file_name=name, is_labeled=True))
+        images[-1].update(vid_id='000001', nframes=num_frames, width=w, height=h)
         for p in range(args.persons):
             bw, bh = rng.uniform(0.1, 0.3) * w, rng.uniform(0.3, 0.7) * h
             x0, y0 = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
             kpts = np.stack([x0 + rng.rand(17) * bw, y0 + rng.rand(17) * bh, np.ones(17)], 1)
-            ann = dict(id=len(anns) + 1, image_id=image['id'], track_id=p, bbox=[x0, y0, bw, bh])
+            ann = dict(id=len(anns) + 1, image_id=10000 + t, track_id=p, bbox=[x0, y0, bw, bh])
             anns.append(dict(ann, keypoints=kpts.ravel().tolist(), **common))
     ann_file = osp.join(out_dir, 'bench_train.json')
     with open(ann_file, 'w') as f:
@@ -227,7 +223,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
                 f'verdict     : {verdict}',
             ]
         print('\n'.join(lines))
-        dump_json(args.json_out, res)
+        if args.json_out:
+            mmengine.dump(res, args.json_out, file_format='json', indent=2)
         return res
 
 

@@ -38,11 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def frame_titles(num_frames: int, frame_paths: Sequence[str], margins) -> List[str]:
-    """``T`` panel titles: role, file name (if in ``frame_paths``), margin (of ``T-1`` or None)."""
-    roles = (
-        FRAME_ORDER if num_frames == len(FRAME_ORDER) else [f'frame {i}' for i in range(num_frames)]
-    )
+def frame_titles(t: int, frame_paths: Sequence[str], margins) -> List[str]:
+    """``t`` panel titles: role, file name (if in ``frame_paths``), margin (of ``t-1`` or None)."""
+    roles = FRAME_ORDER if t == len(FRAME_ORDER) else [f'frame {i}' for i in range(t)]
     margins = [] if margins is None else [int(m) for m in np.asarray(margins).reshape(-1)]
     titles = []
     for i, role in enumerate(roles):

@@ -16,10 +16,10 @@ import time
 from functools import partial
 from typing import Callable, Dict, List, Optional
 
+import mmengine
 import numpy as np
 import torch
 
-from fasrnet_mmpose.utils.benchmark import dump_json
 from fasrnet_mmpose.utils.benchmark import format_table as markdown_table
 
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -320,7 +320,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     now = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     rows.append(row('total time', 'INFO', f'{time.perf_counter() - t0:.0f} s', now))
     print(format_table(rows))
-    dump_json(args.json_out, rows)
+    if args.json_out:
+        mmengine.dump(rows, args.json_out, file_format='json', indent=2)
     return int(any(r['status'] == 'FAIL' for r in rows))
 
 

@@ -59,19 +59,15 @@ def _series(records: List[dict], key: str, x_key: str) -> Tuple[list, list]:
     return [r[x_key] for r in ok], [r[key] for r in ok]
 
 
-def _keys(records: List[dict], keep) -> List[str]:
-    return sorted({k for r in records for k in r if keep(k)})
-
-
 def loss_keys(train: List[dict]) -> List[str]:
     """Loss-term keys (``*loss*``, ``mse_*``), the total ``loss`` first."""
-    keys = _keys(train, lambda k: 'loss' in k or k.startswith('mse'))
+    keys = {k for r in train for k in r if 'loss' in k or k.startswith('mse')}
     return sorted(keys, key=lambda k: (k != 'loss', k))
 
 
 def lr_keys(train: List[dict]) -> List[str]:
     """Learning-rate keys (``lr`` or one ``<group>/lr`` per parameter group)."""
-    return _keys(train, lambda k: k == 'lr' or k.endswith('/lr'))
+    return sorted({k for r in train for k in r if k == 'lr' or k.endswith('/lr')})
 
 
 def metric_keys(val: List[dict], main: str) -> List[str]:

@@ -4,7 +4,6 @@ synchronised timing in interleaved rounds (other load hits every entry alike), p
 synthetic inputs and table printing."""
 
 import itertools
-import json
 import resource
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -28,18 +27,14 @@ def resolve_device(device: Optional[str] = 'auto') -> torch.device:
     return torch.device(device)
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (CUDA); a no-op on CPU."""
+def timed_call(fn: Callable, device: torch.device, clock=time.perf_counter) -> Tuple[object, float]:
+    """``fn()``'s result and its seconds, between two ``clock`` readings after the device's work."""
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
-
-
-def timed_call(fn: Callable, device: torch.device, clock=time.perf_counter) -> Tuple[object, float]:
-    """``fn()``'s result and its seconds, between two synchronised ``clock`` readings."""
-    synchronize(device)
     start = clock()
     out = fn()
-    synchronize(device)
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
     return out, clock() - start
 
 
@@ -99,8 +94,7 @@ def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> Optional[
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats(device)
     base = torch.cuda.memory_allocated(device)
-    fn()
-    synchronize(device)
+    timed_call(fn, device)
     return (torch.cuda.max_memory_allocated(device) - base) / 2**20
 
 
@@ -112,13 +106,6 @@ def max_rss_mib() -> float:
 def ratio_str(x: float, y: float) -> str:
     """``x/y`` as ``'1.23x'``, or ``'-'`` when ``y`` is not positive."""
     return f'{x / y:.2f}x' if y > 0 else '-'
-
-
-def dump_json(path: Optional[str], results) -> None:
-    """Write ``results`` to ``path`` (indented JSON); nothing when ``path`` is None."""
-    if path:
-        with open(path, 'w') as f:
-            json.dump(results, f, indent=2)
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
