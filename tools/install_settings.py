@@ -78,12 +78,11 @@ def effective_constraints(
     torch, the rest of its stack unpinned) and ``overrides`` (the numpy-2 file) replaced."""
     pins = {_name(f'{k}==') for k in system_pins}
     over = {_name(line): line.strip() for line in overrides if _name(line)}
-    out = []
-    for line in lines:
-        name = _name(line)
-        torch_stack = 'torch' in pins and TORCH_STACK.match(name or '')
-        if not name or not (name in pins or name in over or torch_stack):
-            out.append(line.rstrip('\n'))
+
+    def replaced(name):
+        return name in pins or name in over or ('torch' in pins and TORCH_STACK.match(name))
+
+    out = [ln.rstrip('\n') for ln in lines if not (_name(ln) and replaced(_name(ln)))]
     out += [f'{k}=={v}' for k, v in system_pins.items()]
     return out + [line for name, line in over.items() if name not in pins]
 

@@ -13,12 +13,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 bad() { echo "make_wheelhouse.sh: $*" >&2; exit 2; }
 
-PYTHON="${PYTHON:-python3}"
-DIR=""
-PYVER=""
-PLATFORM="manylinux_2_28_x86_64"
-EXTRAS=()
-DRY_RUN=0
+PYTHON="${PYTHON:-python3}" PLATFORM="manylinux_2_28_x86_64"
+DIR="" PYVER="" DRY_RUN=0 EXTRAS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --python-version) [ $# -ge 2 ] || bad "--python-version needs X.Y (e.g. 3.12)"; PYVER="$2"; shift 2 ;;
@@ -35,9 +31,8 @@ done
 [[ "$PYVER" =~ ^3\.[0-9]+$ ]] || bad "--python-version must look like 3.12, not '$PYVER'"
 ABI="cp${PYVER/./}"
 
-CONSTRAINTS_SRC="$ROOT/requirements/constraints.txt"
+CONSTRAINTS_SRC="$ROOT/requirements/constraints.txt" WORK="$(mktemp -d)"
 pin() { sed -n "s/^$1==//p" "$CONSTRAINTS_SRC"; }
-WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 # the pins without torch's own stack; the runtime requirements without xtcocotools (fetched below)
 "$PYTHON" "$ROOT/tools/install_settings.py" wheelhouse-constraints --constraints "$CONSTRAINTS_SRC" --out "$WORK/constraints.txt"
