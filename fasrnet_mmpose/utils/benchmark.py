@@ -57,14 +57,12 @@ def time_rounds(
     repeats: int,
     clock=time.perf_counter,
 ) -> Dict[str, List[float]]:
-    """Seconds of each ``fn()`` in ``repeats`` round-robin rounds after ``warmup`` calls each."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
+    """Seconds of each ``fn()`` in ``repeats`` round-robin rounds after ``warmup`` untimed ones."""
     times: Dict[str, List[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
+    for i in range(warmup + repeats):
         for name, fn in fns.items():
-            times[name].append(timed_call(fn, device, clock)[1])
+            seconds = timed_call(fn, device, clock)[1]
+            times[name] += [seconds] if i >= warmup else []
     return times
 
 
