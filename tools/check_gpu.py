@@ -259,11 +259,10 @@ def environment_rows(device: torch.device) -> List[Dict[str, str]]:
     if device.type == 'cuda':
         query = 'nvidia-smi --query-gpu=driver_version --format=csv,noheader'
         code, driver = subprocess.getstatusoutput(query)
-        (a, b) = torch.cuda.get_device_capability(device)
-        gib = torch.cuda.get_device_properties(device).total_memory / 2**30
         driver = driver.split()[0] if code == 0 and driver.strip() else '?'
-        detail = f'cc {a}.{b}, {gib:.0f} GiB, driver {driver}, {os.cpu_count()} CPUs'
-        rows.insert(0, row('GPU', 'INFO', torch.cuda.get_device_name(device), detail))
+        gpu = torch.cuda.get_device_properties(device)
+        detail = f'cc {gpu.major}.{gpu.minor}, {gpu.total_memory / 2**30:.0f} GiB, driver {driver}'
+        rows.insert(0, row('GPU', 'INFO', gpu.name, f'{detail}, {os.cpu_count()} CPUs'))
     return rows
 
 
