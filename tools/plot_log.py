@@ -29,18 +29,14 @@ def find_scalars_json(path: str) -> str:
 
 
 def load_scalars(json_file: str) -> Tuple[List[dict], List[dict]]:
-    """``(train_records, val_records)`` of a scalars file (one JSON object per line; broken lines
-    of a killed run skipped). Training records have ``lr``/``*/lr`` or loss keys, validation ones
-    a ``/`` key and ``_iter``: the last training ``iter`` before them, or their own ``step`` in an
-    iteration-based run logged with ``log_metric_by_epoch=False`` (no ``epoch``, every step > 0)."""
+    """``(train, val)`` records of a scalars file (broken lines skipped); ``_iter`` of a val record:
+    the last training ``iter`` before it, or its ``step`` in a run without epochs (steps > 0)."""
     train, val, last_iter = [], [], None
     with open(json_file, encoding='utf-8') as f:
         for line in f:
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if not isinstance(record, dict):
+                record = dict(json.loads(line))
+            except (ValueError, TypeError):  # a line cut by a killed run, or not an object
                 continue
             if any(k == 'lr' or k.endswith('/lr') or 'loss' in k for k in record):
                 train.append(record)
