@@ -6,6 +6,7 @@ deformable-conv implementation (README "Performance / Model")."""
 import argparse
 import os
 import statistics
+from functools import partial
 from typing import Dict, List, Optional
 
 import torch
@@ -76,9 +77,8 @@ def available_impls(device: torch.device) -> List[str]:
 
 
 def run_benchmark(models: Dict[str, torch.nn.Module], batch_size: int, args) -> List[dict]:
-    """The rows of one batch size: ``name``, ``seconds`` (median per call), ``ms_per_person``,
-    ``persons_per_s``, ``ratio`` (median per-round ratio to the floor), ``peak_mib`` and
-    ``target`` (True for FaSRnet, official, ``dcn_impl='auto'``)."""
+    """Rows of one batch size: ``name``, ``seconds``, ``ms_per_person``, ``persons_per_s``,
+    ``ratio`` (median per-round ratio to the floor), ``peak_mib``, ``target`` (official, auto)."""
     from fasrnet_mmpose.models.modules import resolve_dcn_impl
 
     h, w = args.input_size
@@ -88,11 +88,8 @@ def run_benchmark(models: Dict[str, torch.nn.Module], batch_size: int, args) -> 
     inputs = torch.randn(batch_size, 3, 3, h, w, device=dev)  # [B, T=3, 3, H, W]
 
     def run(head, impl, whole):  # whole: backbone + head, as ``fasrnet._forward(inputs)``
-        def _run():
-            set_dcn_impl(head, impl)
-            return head.forward(fasrnet.extract_feat(inputs) if whole else feats)
-
-        return _run
+        set_dcn_impl(head, impl)
+        return head.forward(fasrnet.extract_feat(inputs) if whole else feats)
 
     with torch.no_grad():
         feats = fasrnet.extract_feat(inputs)  # levels of [B, 3, 48, H/4, W/4]
@@ -106,7 +103,9 @@ def run_benchmark(models: Dict[str, torch.nn.Module], batch_size: int, args) -> 
         for whole, what in ((True, 'FaSRnet'), (False, 'FaSRHead only')):
             for mode, head, impl in cases:
                 name = auto if impl == 'auto' else impl
-                fns[f'{what}, {mode}, {name}{"*" * (name == auto)}'] = run(head, impl, whole)
+                fns[f'{what}, {mode}, {name}{"*" * (name == auto)}'] = partial(
+                    run, head, impl, whole
+                )
         clock = CLOCKS['thread' if args.clock == 'cpu' else 'wall']
         times = time_rounds(fns, dev, args.warmup, args.repeats, clock)
         peaks = {k: None if args.no_memory else peak_memory_mib(fn, dev) for k, fn in fns.items()}
