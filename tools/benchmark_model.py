@@ -103,9 +103,8 @@ def run_benchmark(models: Dict[str, torch.nn.Module], batch_size: int, args) -> 
         for whole, what in ((True, 'FaSRnet'), (False, 'FaSRHead only')):
             for mode, head, impl in cases:
                 name = auto if impl == 'auto' else impl
-                fns[f'{what}, {mode}, {name}{"*" * (name == auto)}'] = partial(
-                    run, head, impl, whole
-                )
+                name = f'{what}, {mode}, {name}{"*" * (name == auto)}'
+                fns[name] = partial(run, head, impl, whole)
         clock = CLOCKS['thread' if args.clock == 'cpu' else 'wall']
         times = time_rounds(fns, dev, args.warmup, args.repeats, clock)
         peaks = {k: None if args.no_memory else peak_memory_mib(fn, dev) for k, fn in fns.items()}
