@@ -3,7 +3,6 @@
 sample, in one run on synthetic or real frames (docs/training.md, "Throughput and memory")."""
 
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -75,6 +74,7 @@ def make_benchmark_video(out_dir: str, args: argparse.Namespace) -> Tuple[str, i
             raise ValueError(f'--frames-dir {frames_dir}: need >= 3 readable frames of one size')
         (h, w), num_frames = shapes.pop(), len(names)
     images, anns, common = [], [], dict(category_id=1, num_keypoints=17, iscrowd=0)
+    categories = [dict(id=1, name='person')]
     for t in range(num_frames):
         name = f'{video}/{t:06d}.jpg'
         if frames_dir:
@@ -90,8 +90,7 @@ def make_benchmark_video(out_dir: str, args: argparse.Namespace) -> Tuple[str, i
             ann = dict(id=len(anns) + 1, image_id=10000 + t, track_id=p, bbox=[x0, y0, bw, bh])
             anns.append(dict(ann, keypoints=kpts.ravel().tolist(), **common))
     ann_file = osp.join(out_dir, 'bench_train.json')
-    with open(ann_file, 'w') as f:
-        json.dump(dict(images=images, annotations=anns, categories=[dict(id=1, name='person')]), f)
+    mmengine.dump(dict(images=images, annotations=anns, categories=categories), ann_file)
     return ann_file, len(anns), (w, h)
 
 
@@ -134,8 +133,7 @@ def prepare_config(args: argparse.Namespace, data_dir: str) -> Tuple[Config, str
     loader.sampler = dict(type='InfiniteSampler', shuffle=True)  # never stops before the batches
     if args.amp:
         cfg.optim_wrapper.update(type='AmpOptimWrapper', loss_scale='dynamic')
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg.merge_from_dict(args.cfg_options or {})
     return cfg, described
 
 
