@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # Copyright (c) OpenMMLab. All rights reserved.
-# The one launcher behind tools/dist_train.sh, dist_test.sh, slurm_train.sh and slurm_test.sh
-# (mmpose's four scripts share this body): torchrun or srun around tools/SCRIPT.
-# Usage: bash tools/launch.sh dist GPUS SCRIPT [SCRIPT args]
-#        bash tools/launch.sh slurm PARTITION JOB_NAME SCRIPT [SCRIPT args]
+# torchrun or srun around tools/SCRIPT: the body of dist_{train,test}.sh and slurm_{train,test}.sh.
+# Usage: bash tools/launch.sh dist GPUS SCRIPT [args] | slurm PARTITION JOB_NAME SCRIPT [args]
 # Environment (as mmpose's scripts): dist: NNODES, NODE_RANK, PORT, MASTER_ADDR;
 # slurm: GPUS, GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS; both: PYTHON.
 TOOLS_DIR=$(dirname "$0")
