@@ -5,11 +5,11 @@ benchmark tools, as one table (README "Performance / GPU"). Exit code 1 without 
 
 import argparse
 import contextlib
-import importlib.util
 import io
 import os
 import os.path as osp
 import platform
+import runpy
 import subprocess
 import sys
 import time
@@ -199,13 +199,11 @@ def benchmark_commands(device: torch.device) -> Dict[str, List[str]]:
 
 def run_tool(command: List[str]):
     """Run ``tools/X.py``'s ``main(command[1:])`` here: its result, printed output and seconds."""
-    spec = importlib.util.spec_from_file_location('tool', osp.join(PROJECT_ROOT, command[0]))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = runpy.run_path(osp.join(PROJECT_ROOT, command[0]))  # its __name__ is not __main__
     out, t0 = io.StringIO(), time.perf_counter()
     try:
         with contextlib.redirect_stdout(out):
-            result = tool.main(command[1:])
+            result = tool['main'](command[1:])
     finally:
         print(out.getvalue(), flush=True)
     return result, out.getvalue(), time.perf_counter() - t0
