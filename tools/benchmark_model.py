@@ -11,6 +11,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
 from fasrnet_mmpose.utils.benchmark import (
     CLOCKS,
     add_size_option,
@@ -20,8 +21,8 @@ from fasrnet_mmpose.utils.benchmark import (
     time_rounds,
 )
 
-#: The backbone of the models built here; None: the plugin's HRNet-W48 (tests use a narrow one).
-BACKBONE: Optional[dict] = None
+#: The backbone of the models built here: the plugin's HRNet-W48 (tests use a narrow one).
+BACKBONE = hrnet_w48()
 OFFICIAL_HEAD = dict(type='FaSRHead')
 FIXED_HEAD = dict(type='FaSRHead', align_direction='neighbour_to_current')
 FIXED_HEAD.update(dcn_offset_padding='same', dcn_offset_init='zero')  # docs/official_vs_fixed.md
@@ -31,13 +32,6 @@ DCN_IMPLS = ('mmcv', 'torchvision', 'pytorch')
 FLOOR = 'floor = 3 x single frame'
 SINGLE = 'HRNet-W48 single frame (mmpose)'
 COLUMNS = ('model (dcn_impl; * = auto)', 'ms / person', 'persons/s', 'x floor', 'peak MiB')
-
-
-def backbone_cfg() -> dict:
-    """:data:`BACKBONE`, by default the plugin's HRNet-W48."""
-    from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
-
-    return hrnet_w48() if BACKBONE is None else BACKBONE
 
 
 def build_models(device: torch.device) -> Dict[str, torch.nn.Module]:
@@ -50,8 +44,8 @@ def build_models(device: torch.device) -> Dict[str, torch.nn.Module]:
     register_all_modules(init_default_scope=True)
     head = dict(type='HeatmapHead', in_channels=48, out_channels=17, deconv_out_channels=None)
     cfgs = dict(
-        single=dict(type='TopdownPoseEstimator', backbone=backbone_cfg(), head=head),
-        fasrnet=dict(type='VideoTopdownPoseEstimator', backbone=backbone_cfg(), head=OFFICIAL_HEAD),
+        single=dict(type='TopdownPoseEstimator', backbone=BACKBONE, head=head),
+        fasrnet=dict(type='VideoTopdownPoseEstimator', backbone=BACKBONE, head=OFFICIAL_HEAD),
         fixed_head=FIXED_HEAD,
     )
     cfgs['fasrnet']['freeze_backbone'] = True

@@ -31,8 +31,8 @@ NARROW_HRNET = _narrow_hrnet()
 
 
 def test_benchmark_prints_ratio_table(monkeypatch, capsys):
-    assert bench.backbone_cfg() == hrnet_w48()
-    assert bench.backbone_cfg()['extra']['stage4']['num_channels'] == (48, 96, 192, 384)
+    assert bench.BACKBONE == hrnet_w48()
+    assert bench.BACKBONE['extra']['stage4']['num_channels'] == (48, 96, 192, 384)
     monkeypatch.setattr(bench, 'BACKBONE', NARROW_HRNET)
     # the profiler-based CPU peak memory is slow; it is tested on its own below
     monkeypatch.setattr(benchmark_utils, 'cpu_peak_mib', lambda fn: (fn(), 1.0)[1])
