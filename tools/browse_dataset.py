@@ -95,8 +95,7 @@ def main(argv=None) -> int:
     visualizer = VISUALIZERS.build(cfg.visualizer)
     visualizer.set_dataset_meta(dataset.metainfo)
     total = min(len(dataset), args.max_item_per_dataset)
-    progress_bar = mmengine.ProgressBar(total)
-    for idx in range(total):
+    for idx in mmengine.track_iter_progress(range(total)):
         frames, data_sample, titles, img_path = load_window(dataset[idx], original, backend_args)
         row = draw_window(visualizer, frames, data_sample, titles, original)
         name = f'{idx:05d}_{osp.splitext(osp.basename(img_path))[0]}'
@@ -104,7 +103,6 @@ def main(argv=None) -> int:
             visualizer.show(row, win_name=name, wait_time=args.show_interval)
         if args.output_dir:
             mmcv.imwrite(mmcv.rgb2bgr(row), osp.join(args.output_dir, f'{name}.png'))
-        progress_bar.update()
     return 0
 
 
