@@ -34,6 +34,7 @@ TORCH_MODE="${FASRNET_TORCH:-pinned}" MMCV_VERSION=2.1.0
 CONSTRAINTS_SRC="$ROOT/requirements/constraints.txt"
 case "$TORCH_MODE" in pinned|system) ;; *) die "FASRNET_TORCH must be 'pinned' or 'system', not '$TORCH_MODE'" ;; esac
 case "${FASRNET_NUMPY:-auto}" in auto|pinned|system) ;; *) die "FASRNET_NUMPY must be 'auto', 'pinned' or 'system', not '$FASRNET_NUMPY'" ;; esac
+PROBE_PY="$PYTHON"; [ -x "$VENV/bin/python" ] && PROBE_PY="$VENV/bin/python"  # the venv's, once made
 T0=$(date +%s)
 log() { echo "[install $(( $(date +%s) - T0 ))s] $*"; }
 
@@ -44,8 +45,7 @@ if [ -n "$OFFLINE" ]; then
   ls "$OFFLINE"/mmcv-$MMCV_VERSION[.-]* >/dev/null 2>&1 \
     || die "--offline $OFFLINE has no mmcv-$MMCV_VERSION sdist or wheel: it is not a wheelhouse from tools/make_wheelhouse.sh"
   WANT_PY="$(sed -n 's/^python_version=//p' "$OFFLINE/wheelhouse.txt" 2>/dev/null || true)"
-  HAVE_PY="$(pyver "$PYTHON")"
-  [ -x "$VENV/bin/python" ] && HAVE_PY="$(pyver "$VENV/bin/python")"
+  HAVE_PY="$(pyver "$PROBE_PY")"
   [ -z "$WANT_PY" ] || [ "$WANT_PY" = "$HAVE_PY" ] \
     || die "--offline $OFFLINE was made for Python $WANT_PY but this install uses Python $HAVE_PY: rerun tools/make_wheelhouse.sh with --python-version $HAVE_PY"
   export PIP_NO_INDEX=1 PIP_FIND_LINKS="$OFFLINE"
@@ -54,7 +54,6 @@ fi
 SETTINGS=("$ROOT/tools/install_settings.py" settings --constraints "$CONSTRAINTS_SRC" --torch "$TORCH_MODE"
           --numpy "${FASRNET_NUMPY:-auto}" --cache-root "${FASRNET_WHEEL_CACHE:-$HOME/.cache/fasrnet_mmpose/wheels}")
 if [ "$DRY_RUN" = 1 ]; then
-  PROBE_PY="$PYTHON"; [ -x "$VENV/bin/python" ] && PROBE_PY="$VENV/bin/python"
   echo "venv:        $VENV ($([ -x "$VENV/bin/python" ] && echo existing || echo "to create with $PYTHON -m venv$([ "$TORCH_MODE" = system ] && echo ' --system-site-packages')"))"
   echo "offline:     ${OFFLINE:-no} $([ -n "$OFFLINE" ] && echo '(pip --no-index --find-links)')"
   echo "torch:       $TORCH_MODE $([ "$TORCH_MODE" = system ] && echo '(kept, not reinstalled)' || echo '(from requirements/constraints.txt)')"
