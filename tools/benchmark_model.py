@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Benchmark FaSRnet inference against its floor, 3 × mmpose's single-frame HRNet-W48 forward:
-persons/s, ratio to the floor (per interleaved round, median) and peak memory, one row per
-deformable-conv implementation (README "Performance / Model")."""
+"""FaSRnet inference vs its floor, 3 × mmpose's single-frame HRNet-W48: persons/s, median ratio per
+interleaved round, peak memory, one row per DCN implementation (README "Performance / Model")."""
 
 import argparse
 import os

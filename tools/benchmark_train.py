@@ -57,9 +57,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def make_benchmark_video(out_dir: str, args: argparse.Namespace) -> Tuple[str, int, tuple]:
-    """Write a one-video PoseTrack18-style dataset into ``out_dir``: ``--num-frames`` synthetic
-    ``--frame-size`` frames or the frames of ``--frames-dir`` (symlinked), every frame labelled
-    with ``--persons`` random persons. Returns the annotation file, sample count, frame (W, H)."""
+    """A one-video PT18 dataset in ``out_dir`` (synthetic frames or ``--frames-dir``'s, each with
+    ``--persons`` random persons): its annotation file, sample count and frame (W, H)."""
     import cv2
 
     video = osp.join('images', 'bench', '000001_bench')

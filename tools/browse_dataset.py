@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Browse a video pose dataset: the ``T`` frames of each sample's window side by side, each with
-the centre frame's keypoints and a title (role, file, margin). mmpose's browse_dataset.py (same
-options) fails on ``[T, 3, H, W]`` inputs (docs/training.md, "Our tools and mmpose's")."""
+"""The ``T`` frames of each sample side by side, with the centre frame's keypoints and titles;
+mmpose's browse_dataset.py (same options) fails on ``[T, 3, H, W]`` inputs (docs/training.md)."""
 
 import argparse
 import os.path as osp

@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Validate a CUDA install in one command (< 5 min on one GPU): mmcv's CUDA ops, each DCN
-implementation on the official head fixture, fp16/bf16 autocast, training at batch 64 and the
-benchmark tools, as one table (README "Performance / GPU"). Exit code 1 without CUDA or a FAIL."""
+"""Validate a CUDA install in < 5 min: mmcv's CUDA ops, each DCN on the official head fixture,
+fp16/bf16, training at batch 64, the benchmarks; one table, exit 1 without CUDA or on a FAIL."""
 
 import argparse
 import contextlib
@@ -95,8 +94,7 @@ def fixture_inputs(fixture: Dict[str, np.ndarray], device='cpu') -> List[torch.T
 
 
 def compare_on_fixture(fixture, device_a, device_b, dcn_impl: Optional[str] = None) -> dict:
-    """Max abs differences of one DCN implementation over the official-mode ``[H^F, H^S]`` of the
-    batch of 3 and of each sample alone: ``a_vs_b``, ``a_vs_fixture``, ``b_vs_fixture``."""
+    """Max abs ``a_vs_b``, ``a_vs_fixture``, ``b_vs_fixture`` of ``[H^F, H^S]`` (batch, alone)."""
     head = build_fixture_head(fixture, dcn_impl)
 
     def run(device):
@@ -130,8 +128,7 @@ def check_fixture(fixture_path: str, device: torch.device) -> List[Dict[str, str
 
 
 def check_amp(fixture_path: str, device: torch.device) -> List[Dict[str, str]]:
-    """Rows: fp16 and bf16 autocast forward and training step (MSE to the fixture outputs,
-    backward; fp16 with a grad scaler) of the fixture head, finite and within :data:`AMP_TOL`."""
+    """Rows: fp16/bf16 autocast forward and MSE training step, finite and within :data:`AMP_TOL`."""
     if not osp.exists(fixture_path):
         return [row('autocast fp16/bf16', 'SKIP', '', f'no fixture at {fixture_path}')]
     fixture = load_fixture(fixture_path)

@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Build settings for ``tools/install.sh``: mmcv's CUDA build flags, the wheel cache and the
-constraints pip installs with, printed as ``NAME='value'`` lines that install.sh ``eval``s
-(README "Installation"); ``wheelhouse-constraints``: the pins for make_wheelhouse.sh."""
+"""``tools/install.sh``'s settings (mmcv build flags, wheel cache, constraints) as ``NAME='value'``
+lines it ``eval``s (README "Installation"); ``wheelhouse-constraints``: make_wheelhouse's pins."""
 
 import argparse
 import importlib
@@ -25,8 +24,7 @@ def parse_version(text: str) -> Tuple[int, ...]:
 
 
 def cxx_std(torch_version: str, aten_header: Optional[str] = None) -> Tuple[str, str]:
-    """(``'c++17'`` | ``'c++20'``, source): the ``__cplusplus < YYYY..L`` minimum in the text of
-    torch's ``ATen/ATen.h`` (source ``'ATen.h'``), else by version (>= 2.14: C++20)."""
+    """(``'c++17'``/``'c++20'``, source): from ``ATen/ATen.h``'s ``__cplusplus`` or the version."""
     match = re.search(r'__cplusplus\s*<\s*(\d{4})\d\dL', aten_header or '')
     if match:
         return ('c++20' if int(match.group(1)) >= 2020 else 'c++17'), 'ATen.h'
@@ -101,8 +99,7 @@ def _version(module: str) -> Optional[str]:
 
 
 def _probe_torch(pinned: Dict[str, str]) -> Dict[str, object]:
-    """This interpreter's torch: version, CUDA, ATen.h text, devices, CUDA_HOME, torchvision;
-    if it does not import (dry run before install): the ``pinned`` versions, no CUDA."""
+    """This interpreter's torch (version, CUDA, ATen.h, devices, ...), else the ``pinned`` ones."""
     info = dict(version=pinned.get('torch', '?'), cuda=None, aten_header=None, cuda_home=None)
     info.update(capabilities=[], devices=[], torchvision=pinned.get('torchvision'), probed=False)
     if _version('torch') is None:

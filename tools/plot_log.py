@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Draw the loss terms, learning rate and validation metrics of an mmengine run
-(``WORK_DIR/<timestamp>/vis_data/scalars.json``) into one PNG (docs/training.md, "Training
-curves"; mmpose's ``analyze_logs.py`` reads epoch-grouped logs and needs seaborn)."""
+"""Loss terms, LR and validation metrics of an mmengine run (``vis_data/scalars.json``) in one PNG
+(docs/training.md; mmpose's ``analyze_logs.py`` reads epoch-grouped logs and needs seaborn)."""
 
 import argparse
 import json
@@ -88,9 +87,8 @@ def _best(val: List[dict], metric: str) -> Dict[str, object]:
 def plot_log(
     path: str, out: Optional[str] = None, metric: str = 'posetrack/AP', title: Optional[str] = None
 ) -> str:
-    """Draw the loss terms (log scale), LR and validation metrics (``metric`` bold) of the run at
-    ``path`` (work dir, timestamp folder or ``scalars.json``) into ``out`` (default:
-    ``<work dir>/training_curves.png``) and return its path."""
+    """Draw the run at ``path`` (work dir, run folder or ``scalars.json``) into ``out`` (default:
+    ``<work dir>/training_curves.png``): losses (log scale), LR, metrics (``metric`` bold)."""
     import matplotlib
 
     matplotlib.use('Agg')

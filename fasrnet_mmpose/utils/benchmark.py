@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""What the ``tools/benchmark_*.py`` scripts and ``tools/check_gpu.py`` share: device and clock,
-synchronised timing in interleaved rounds (other load hits every entry alike), peak memory,
-synthetic inputs and table printing."""
+"""What ``tools/benchmark_*.py`` and ``tools/check_gpu.py`` share: device, clocks, synchronised
+timing in interleaved rounds (other load hits all alike), peak memory, synthetic inputs, tables."""
 
 import itertools
 import resource
