@@ -21,9 +21,8 @@ def add_size_option(parser, flag: str, order: str, help: str, default=None) -> N
 
 def resolve_device(device: Optional[str] = 'auto') -> torch.device:
     """The device a ``--device`` option names; ``'auto'``/None: CUDA when available, else CPU."""
-    if device in (None, 'auto'):
-        device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    return torch.device(device)
+    auto = 'cuda' if torch.cuda.is_available() else 'cpu'
+    return torch.device(auto if device in (None, 'auto') else device)
 
 
 def timed_call(fn: Callable, device: torch.device, clock=time.perf_counter) -> Tuple[object, float]:
