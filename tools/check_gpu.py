@@ -15,13 +15,15 @@ import time
 from functools import partial
 from typing import Callable, Dict, List, Optional
 
-import mmengine
-import numpy as np
-import torch
-
-from fasrnet_mmpose.utils.benchmark import format_table as markdown_table
-
 PROJECT_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, PROJECT_ROOT)  # runs from the repository, the plugin need not be installed
+
+import mmengine  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from fasrnet_mmpose.utils.benchmark import format_table as markdown_table  # noqa: E402
+
 FIXTURES = osp.join(osp.dirname(PROJECT_ROOT), 'shared', 'fixtures')
 DEFAULT_FIXTURE = osp.join(FIXTURES, 'official_head', 'fasrnet_head_official.npz')
 CONFIG_DIR = osp.join(PROJECT_ROOT, 'configs', 'fasrnet')

@@ -124,3 +124,23 @@ def test_run_checks_on_cpu_prints_one_table(monkeypatch):
     assert all(r['status'] == 'PASS' for r in dcn_rows), dcn_rows
     table = check_gpu.format_table(rows)
     assert table.count('\n') == len(rows) + 1
+
+
+def test_runs_from_the_repository_without_the_plugin_installed(tmp_path):
+    """``python -S`` skips the ``.pth`` files, so the editable install of the plugin is not seen:
+    only the dependencies in site-packages are; check_gpu.py must find the package itself."""
+    import sysconfig
+
+    env = dict(os.environ, PYTHONPATH=sysconfig.get_paths()['purelib'])
+    probe = [sys.executable, '-S', '-c', 'import fasrnet_mmpose']
+    assert subprocess.run(probe, env=env, cwd=tmp_path, capture_output=True).returncode != 0
+    script = os.path.join(PROJECT_ROOT, 'tools', 'check_gpu.py')
+    proc = subprocess.run(
+        [sys.executable, '-S', script, '--help'],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0 and '--skip' in proc.stdout, proc.stderr[-2000:]
