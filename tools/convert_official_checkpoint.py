@@ -14,16 +14,11 @@ import torch
 
 from fasrnet_mmpose.utils import run_cli
 from fasrnet_mmpose.utils.checkpoint import ALLOWED_GLOBALS
-from fasrnet_mmpose.utils.official_checkpoint import (  # noqa: F401  (the tool's API, tests)
+from fasrnet_mmpose.utils.official_checkpoint import (
     ConversionError,
-    build_official_model,
     check_against,
     checkpoint_layout,
     convert_checkpoint_dict,
-    convert_state_dict,
-    official_key_to_plugin,
-    official_srm_key_to_plugin,
-    plugin_key_to_official,
     target_shapes,
 )
 
@@ -64,11 +59,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'error: {e}', file=sys.stderr)
         return 1
     backbone = sum(k.startswith('backbone.') for k in keys)
-    head = len(keys) - backbone
-    print(
-        f'converted {args.src} -> {args.dst}: {len(keys)} entries',
-        f'({backbone} backbone, {head} head)',
-    )
+    print(f'converted {args.src} -> {args.dst}: {len(keys)} entries', end=' ')
+    print(f'({backbone} backbone, {len(keys) - backbone} head)')
     return 0
 
 

@@ -5,7 +5,6 @@
 import contextlib
 import os
 import sys
-import traceback
 from typing import Callable, Iterator, Optional
 
 import torch
@@ -17,16 +16,12 @@ DEBUG_ENV = 'FASRNET_DEBUG'
 _CUDA_ERRORS = 'no nvidia driver|compiled with cuda|no cuda gpus|cuda driver|device ordinal'
 
 
-class DeviceError(RuntimeError):
-    """The requested device cannot be used."""
-
-
 def check_device(device: Optional[str]) -> Optional[str]:
-    """Return ``device``; raise :class:`DeviceError` (one line) for a CUDA device not present."""
+    """Return ``device``; raise a one-line ``ValueError`` for a CUDA device not present."""
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if device and device.startswith('cuda') and int(device.partition(':')[2] or 0) >= count:
         found = f'{count} CUDA device(s)' if count else 'no usable CUDA (driver/GPU)'
-        raise DeviceError(
+        raise ValueError(
             f'--device {device}: this machine has {found} (torch {torch.__version__}); '
             'use --device cpu, or check the GPU with tools/check_gpu.py / nvidia-smi'
         )
@@ -55,15 +50,13 @@ def run_cli(main: Callable[[], Optional[int]], argv: Optional[list] = None) -> i
         os.environ[TRUST_ENV] = '1'
     argv[:] = [a for a in argv if a not in ('--debug', '--trust-checkpoint')]
     try:
-        rc = main()
-        return rc if isinstance(rc, int) else 0
+        return main() or 0
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001  (every error: one line, or the traceback on --debug)
+    except Exception as e:  # every error: one line, or the traceback on --debug
         if debug:
-            traceback.print_exc()
-            return 1
+            raise
         text = ' '.join(str(e).split()) or type(e).__name__
         if any(h in text.lower() for h in _CUDA_ERRORS.split('|')):
             text = f'CUDA is not usable here ({text[:200]}); use --device cpu'

@@ -26,18 +26,13 @@ def apply_smoke_settings(cfg: Config, num_samples: int) -> None:
         raise ValueError(f'--smoke needs a number of samples >= 1, got {num_samples}')
     for part in (cfg.model, *(cfg.model.get(k) for k in ('backbone', 'neck', 'head'))):
         if isinstance(part, dict) and part.get('init_cfg') is not None:
-            many = isinstance(part.init_cfg, (list, tuple))
-            init = part.init_cfg if many else [part.init_cfg]
-            kept = [c for c in init if c.get('type') != 'Pretrained']
-            part.init_cfg = (kept if many else kept[0]) if kept else None
+            init = part.init_cfg if isinstance(part.init_cfg, (list, tuple)) else [part.init_cfg]
+            part.init_cfg = [c for c in init if c.get('type') != 'Pretrained'] or None
     for loader in [cfg[k] for k in _LOADERS if isinstance(cfg.get(k), dict)]:
-        loader.update(num_workers=0, persistent_workers=False)
-        loader.batch_size = min(loader.get('batch_size', 1), num_samples)
+        loader.update(num_workers=0, batch_size=min(loader.get('batch_size', 1), num_samples))
         loader.dataset.indices = num_samples
     if isinstance(cfg.get('train_cfg'), dict) and cfg.train_cfg.get('by_epoch', True):
-        cfg.train_cfg.max_epochs = 1
-        if 'val_interval' in cfg.train_cfg:
-            cfg.train_cfg.val_interval = 1
+        cfg.train_cfg.update(max_epochs=1, val_interval=1)
     if 'logger' in cfg.get('default_hooks', {}):
         cfg.default_hooks.logger.interval = 1
 
@@ -57,7 +52,7 @@ def build_runner(cfg: Config, smoke: Optional[int] = None) -> Runner:
     if smoke is not None:
         apply_smoke_settings(cfg, smoke)
     for loader in [cfg[k] for k in _LOADERS if isinstance(cfg.get(k), dict)]:
-        if loader.get('num_workers', 0) == 0 and loader.get('persistent_workers'):
+        if not loader.get('num_workers'):
             loader.persistent_workers = False
     if cfg.get('launcher') == 'pytorch' and not torch.cuda.is_available():
         if not dist.is_initialized():
