@@ -10,8 +10,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 import fasrnet_mmpose  # noqa: F401  (registers the plugin and its checkpoint loaders)
-from fasrnet_mmpose.utils import CheckpointDownloadError, run_cli
-from fasrnet_mmpose.utils.train_test import add_smoke_argument, build_runner
+from fasrnet_mmpose.utils import CheckpointDownloadError
+from fasrnet_mmpose.utils.cli import add_smoke_argument, build_runner, run_cli
 
 
 def parse_args():

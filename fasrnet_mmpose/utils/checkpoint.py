@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Safe checkpoint loaders for mmengine's ``CheckpointLoader`` (``''``, ``file://``, ``http(s)://``)
-and the partial-weights check; what importing them changes is in docs/model_zoo.md."""
+"""Safe loaders for mmengine's ``CheckpointLoader`` and the partial-weights check (model_zoo.md)."""
 
 import hashlib
 import os
@@ -19,7 +18,7 @@ import torch
 from mmengine.dist import get_dist_info
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
-from mmengine.runner.checkpoint import load_from_local as mmengine_load_from_local
+from torch import nn
 
 TRUST_ENV = 'FASRNET_TRUST_CHECKPOINT'
 # ``name-<sha256 prefix>[_<YYYYMMDD>].ext``: the last ``-`` group of 8+ hex digits (OpenMMLab).
@@ -91,7 +90,7 @@ def get_checkpoint_cache_dir() -> str:
 
 def safe_load(filename: str, map_location='cpu', shown: Optional[str] = None):
     """Load a local path or ``file:///abs/x.pth`` (``file://localhost/...``) URL (errors name
-    ``shown``): mmengine's ``load_from_local`` with :data:`ALLOWED_GLOBALS`; official converted."""
+    ``shown``) with ``weights_only=True`` + :data:`ALLOWED_GLOBALS`; official ones converted."""
     shown, path = shown or filename, osp.expanduser(filename)
     if filename.startswith('file://'):
         parsed = urllib.parse.urlparse(filename)
@@ -102,12 +101,10 @@ def safe_load(filename: str, map_location='cpu', shown: Optional[str] = None):
         raise FileNotFoundError(
             f'checkpoint {shown} not found: check the path (or pass a file:// or http(s):// URL)'
         )
+    trusted = os.environ.get(TRUST_ENV, '').lower() in ('1', 'true', 'yes')
     try:
-        if os.environ.get(TRUST_ENV, '').lower() in ('1', 'true', 'yes'):
-            checkpoint = torch.load(path, map_location, weights_only=False)
-        else:
-            with torch.serialization.safe_globals(ALLOWED_GLOBALS):
-                checkpoint = mmengine_load_from_local(path, map_location)
+        with torch.serialization.safe_globals(ALLOWED_GLOBALS):
+            checkpoint = torch.load(path, map_location, weights_only=not trusted)
     except Exception as e:  # noqa: BLE001  (garbage input fails in many ways inside torch)
         match = re.search(r'GLOBAL (\S+)|unrecognized function (\S+)', str(e))
         if isinstance(e, pickle.UnpicklingError) and match:
@@ -194,16 +191,14 @@ class WeightsMismatchError(CheckpointError):
 
 
 def check_weights(
-    model: torch.nn.Module, checkpoint: Mapping, source: str, allow_partial: bool = False
+    model: nn.Module, checkpoint: Mapping, source: str, allow_partial: bool = False
 ) -> SimpleNamespace:
     """Per component (backbone, head) ``counts`` of the model entries ``checkpoint`` provides and
     ``complete``; one line naming ``source`` raised if any miss (a warning if ``allow_partial``)."""
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, Mapping) else {}
     state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
     model_state, counts = model.state_dict(), {}
-    for name in [
-        c for c in ('backbone', 'head') if isinstance(getattr(model, c, None), torch.nn.Module)
-    ]:
+    for name in [c for c in ('backbone', 'head') if isinstance(getattr(model, c, None), nn.Module)]:
         keys = [k for k in model_state if k.startswith(name + '.')]
         wrong = sum(k in state and state[k].shape != model_state[k].shape for k in keys)
         matched = sum(k in state for k in keys) - wrong

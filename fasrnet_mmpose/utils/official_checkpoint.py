@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Official FaSRnet checkpoints (Elvis-Aron/FaSRnet): key conversion to the plugin's layout and the
-authors' Google Drive weights (download, safe unpack, sha256-checked cache; docs/model_zoo.md)."""
+"""Official FaSRnet checkpoints: key conversion, the authors' Drive weights (docs/model_zoo.md)."""
 
 import json
 import os
@@ -181,8 +180,7 @@ def _log(msg: str) -> None:
 
 
 def unpack_archive(path: str, dst: str) -> Optional[List[str]]:
-    """The files of the zip/tar archive ``path`` unpacked into ``dst``, refused as a whole if a
-    member would land outside it (or is a link); None if ``path`` is no archive."""
+    """The files of zip/tar ``path`` unpacked in ``dst`` (refused if a member leaves it) or None."""
     if zipfile.is_zipfile(path):
         archive = zipfile.ZipFile(path)
         members = [(i.filename, stat.S_ISLNK(i.external_attr >> 16)) for i in archive.infolist()]
@@ -208,10 +206,9 @@ def unpack_archive(path: str, dst: str) -> Optional[List[str]]:
     return files
 
 
-def fetch_official_checkpoint(file_id: str, cache_dir: Optional[str] = None) -> str:
-    """The converted official checkpoint of Google Drive file ``file_id`` (cached in
-    ``cache_dir``, default ``<torch hub cache>/fasrnet_official``, sha256-checked)."""
-    cache_dir = cache_dir or osp.join(get_checkpoint_cache_dir(), 'fasrnet_official')
+def fetch_official_checkpoint(file_id: str) -> str:
+    """The converted official checkpoint of Drive file ``file_id``, cached and sha256-checked."""
+    cache_dir = osp.join(get_checkpoint_cache_dir(), 'fasrnet_official')
     record_path = osp.join(cache_dir, f'{file_id}.json')
     if osp.isfile(record_path):
         with open(record_path) as f:
