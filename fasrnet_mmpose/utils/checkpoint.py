@@ -27,7 +27,7 @@ _GDRIVE_REGEX = re.compile(r'^https?://(drive|docs)\.google\.com/.*?(?:/d/|[?&]i
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint cannot be used; the message is one line naming the file and what to do."""
+    """A checkpoint cannot be used (or converted); the message names the file and what to do."""
 
 
 class CheckpointDownloadError(CheckpointError):
@@ -89,8 +89,8 @@ def get_checkpoint_cache_dir() -> str:
 
 
 def safe_load(filename: str, map_location='cpu', shown: Optional[str] = None):
-    """Load a local path or ``file:///abs/x.pth`` (``file://localhost/...``) URL (errors name
-    ``shown``) with ``weights_only=True`` + :data:`ALLOWED_GLOBALS`; official ones converted."""
+    """Load a local path or ``file://`` URL with ``weights_only=True`` + :data:`ALLOWED_GLOBALS`
+    (unless trusted), official checkpoints converted; errors name ``shown``."""
     shown, path = shown or filename, osp.expanduser(filename)
     if filename.startswith('file://'):
         parsed = urllib.parse.urlparse(filename)
@@ -201,10 +201,9 @@ def check_weights(
     for name in [c for c in ('backbone', 'head') if isinstance(getattr(model, c, None), nn.Module)]:
         keys = [k for k in model_state if k.startswith(name + '.')]
         wrong = sum(k in state and state[k].shape != model_state[k].shape for k in keys)
-        matched = sum(k in state for k in keys) - wrong
-        unexpected = sum(k.startswith(name + '.') and k not in model_state for k in state)
-        counts[name] = dict(matched=matched, missing=len(keys) - matched)
-        counts[name].update(unexpected=unexpected, wrong_shape=wrong)
+        ok = sum(k in state for k in keys) - wrong
+        extra = sum(k.startswith(name + '.') and k not in model_state for k in state)
+        counts[name] = dict(matched=ok, missing=len(keys) - ok, unexpected=extra, wrong_shape=wrong)
     complete = all(c['missing'] == 0 for c in counts.values())
     if not complete:
         line = f'checkpoint {source} does not fit the model: ' + '; '.join(

@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""What ``tools/*.py`` share: one-line errors (``run_cli``), ``check_device``, ``mmlogger_level``
-(docs/model_zoo.md, "Errors in the tools"); what ``tools/train.py``/``test.py`` add to mmpose's:
-``--smoke``, worker-less loaders, CPU-only distributed runs (docs/training.md)."""
+"""What ``tools/*.py`` share: ``run_cli`` (docs/model_zoo.md), ``check_device``, ``mmlogger_level``;
+``add_smoke_argument``/``build_runner``: our train.py/test.py additions (docs/training.md)."""
 
 import argparse
 import contextlib

@@ -1,7 +1,6 @@
 # Copyright (c) OpenMMLab. All rights reserved.
 """Official FaSRnet checkpoints: key conversion, the authors' Drive weights (docs/model_zoo.md)."""
 
-import json
 import os
 import os.path as osp
 import re
@@ -9,8 +8,9 @@ import stat
 import tarfile
 import tempfile
 import zipfile
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
+import mmengine
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -21,6 +21,7 @@ from ..models.backbones_cfg import hrnet_w48
 from .checkpoint import (
     ALLOWED_GLOBALS,
     CheckpointDownloadError,
+    CheckpointError,
     CheckpointHashError,
     get_checkpoint_cache_dir,
     save_hashed,
@@ -48,10 +49,6 @@ _OFFICIAL_HEADS = {'hm_improve', 'pcda_p', 'pcda_n', 'TSA_Fusion'}
 _BROWSER_HINT = 'download the file in a browser and pass its local path'
 
 
-class ConversionError(ValueError):
-    """A checkpoint cannot be converted or does not match the target model."""
-
-
 def official_key_to_plugin(key: str, inverse: bool = False) -> Optional[str]:
     """The plugin key of an official key (``module.`` stripped), or back; None if unknown."""
     for official, plugin in KEY_TABLE:
@@ -67,7 +64,7 @@ def official_srm_key_to_plugin(key: str) -> str:
     """An official SRM key without ``hm_improve.`` (or a DCPose head key) -> the SRM's key."""
     plugin = official_key_to_plugin('hm_improve.' + key)
     if plugin is None:
-        raise ConversionError(f'unknown official SRM key {key!r}')
+        raise CheckpointError(f'unknown official SRM key {key!r}')
     return plugin[len('head.srm.') :]
 
 
@@ -76,12 +73,11 @@ def extract_state_dict(checkpoint: object) -> Mapping[str, torch.Tensor]:
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, Mapping) else None
     if not isinstance(state, Mapping) or not state or not all(map(torch.is_tensor, state.values())):
         what = list(checkpoint)[:10] if isinstance(checkpoint, Mapping) else type(checkpoint)
-        raise ConversionError(f'checkpoint has no "state_dict" and is not a state dict ({what})')
+        raise CheckpointError(f'checkpoint has no "state_dict" and is not a state dict ({what})')
     return state
 
 
-def _format_keys(title: str, keys: Iterable[str], limit: int = 20) -> str:
-    keys = list(keys)
+def _format_keys(title: str, keys: List[str], limit: int = 20) -> str:
     more = [f'  ... and {len(keys) - limit} more'] if len(keys) > limit else []
     return '\n'.join([f'{title}: {len(keys)}'] + [f'  {k}' for k in keys[:limit]] + more)
 
@@ -92,10 +88,10 @@ def convert_state_dict(official: Mapping[str, torch.Tensor]) -> Dict[str, torch.
     plugin = [official_key_to_plugin(k) for k in keys]
     unknown = [k for k, p in zip(keys, plugin) if p is None]
     if unknown:
-        raise ConversionError(_format_keys('unexpected keys (not in the official model)', unknown))
+        raise CheckpointError(_format_keys('unexpected keys (not in the official model)', unknown))
     converted = dict(zip(plugin, official.values()))
     if len(converted) < len(keys):
-        raise ConversionError('duplicate keys (the same key with and without "module.")')
+        raise CheckpointError('duplicate keys (the same key with and without "module.")')
     return converted
 
 
@@ -103,11 +99,9 @@ def check_against(converted: Mapping, target_shapes: Mapping[str, Tuple[int, ...
     """Refuse a converted state dict that would not load strictly (lists the offending keys)."""
     missing = [k for k in target_shapes if k not in converted]
     unexpected = [k for k in converted if k not in target_shapes]
-    wrong = [
-        f'{k}: checkpoint {tuple(converted[k].shape)} vs model {tuple(s)}'
-        for k, s in target_shapes.items()
-        if k in converted and tuple(converted[k].shape) != tuple(s)
-    ]
+    shapes = {k: tuple(v.shape) for k, v in converted.items()}
+    wrong = [k for k, s in target_shapes.items() if shapes.get(k, tuple(s)) != tuple(s)]
+    wrong = [f'{k}: checkpoint {shapes[k]} vs model {tuple(target_shapes[k])}' for k in wrong]
     problems = (
         ('missing keys (in the model, not in the checkpoint; plugin names)', missing),
         ('unexpected keys (in the checkpoint, not in the model)', unexpected),
@@ -115,7 +109,7 @@ def check_against(converted: Mapping, target_shapes: Mapping[str, Tuple[int, ...
     )
     text = [_format_keys(title, keys) for title, keys in problems if keys]
     if text:
-        raise ConversionError(
+        raise CheckpointError(
             'the checkpoint does not match the official-mode FaSRnet model:\n' + '\n'.join(text)
         )
 
@@ -141,7 +135,7 @@ def checkpoint_layout(checkpoint: object) -> Optional[str]:
     """``'official'`` (FaSRnet backbone + heads), ``'plugin'`` (``backbone``/``head``) or None."""
     try:
         keys = extract_state_dict(checkpoint)
-    except ConversionError:
+    except CheckpointError:
         return None
     roots = {re.sub(r'^(module\.)+', '', k).split('.')[0] for k in keys}
     if 'rough_pose_estimation_net' in roots and roots & _OFFICIAL_HEADS:
@@ -153,8 +147,8 @@ def convert_checkpoint_dict(checkpoint: Mapping, source: str) -> Dict:
     """``{'state_dict': converted, 'meta': {'converted_from': source}}`` (renaming only)."""
     try:
         state_dict = convert_state_dict(extract_state_dict(checkpoint))
-    except ConversionError as e:
-        raise ConversionError(f'cannot convert {source}: ' + str(e).splitlines()[0]) from e
+    except CheckpointError as e:
+        raise CheckpointError(f'cannot convert {source}: ' + str(e).splitlines()[0]) from e
     return dict(state_dict=state_dict, meta=dict(converted_from=source))
 
 
@@ -211,8 +205,7 @@ def fetch_official_checkpoint(file_id: str) -> str:
     cache_dir = osp.join(get_checkpoint_cache_dir(), 'fasrnet_official')
     record_path = osp.join(cache_dir, f'{file_id}.json')
     if osp.isfile(record_path):
-        with open(record_path) as f:
-            record = json.load(f)
+        record = mmengine.load(record_path)
         converted = osp.join(cache_dir, record['converted'])
         digest = sha256_of_file(converted) if osp.isfile(converted) else 'missing'
         if digest == record['converted_sha256']:
@@ -247,10 +240,8 @@ def fetch_official_checkpoint(file_id: str) -> str:
         converted = convert_checkpoint_dict(checkpoint, f'gdrive:{file_id}/{osp.basename(path)}')
         check_against(converted['state_dict'], target_shapes())
         converted = save_hashed(converted, osp.join(cache_dir, f'fasrnet_official_{file_id}'))
-        record = dict(file_id=file_id, checkpoint=osp.basename(path))
+        record = dict(checkpoint=osp.basename(path), downloaded_sha256=sha256_of_file(download))
         record.update(converted=osp.basename(converted), converted_sha256=sha256_of_file(converted))
-        record.update(downloaded_sha256=sha256_of_file(download))
-    with open(record_path, 'w') as f:
-        json.dump(record, f, indent=1)
+    mmengine.dump(record, record_path, indent=1)
     _log(f'converted {record["checkpoint"]} and cached it as {converted} (sha256 recorded)')
     return converted

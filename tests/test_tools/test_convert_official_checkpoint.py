@@ -153,7 +153,7 @@ def test_refuses_non_checkpoints(tmp_path, capsys):
     assert 'state_dict' in capsys.readouterr().err
     assert conv.main([str(tmp_path / 'missing.pth'), str(tmp_path / 'o.pth')]) == 1
     assert 'no such checkpoint' in capsys.readouterr().err
-    with pytest.raises(oc.ConversionError, match='duplicate'):
+    with pytest.raises(oc.CheckpointError, match='duplicate'):
         oc.convert_state_dict(
             {'module.final_layer.bias': torch.zeros(17), 'final_layer.bias': torch.zeros(17)}
         )
@@ -171,7 +171,7 @@ def test_srm_key_mapping_is_shared_with_dcpose():
         )
     key = 'diff_temporal_fuse.layers.1.conv_bn_relu2_4_4.bn.running_var'
     assert oc.official_srm_key_to_plugin(key) == key
-    with pytest.raises(oc.ConversionError):
+    with pytest.raises(oc.CheckpointError):
         oc.official_srm_key_to_plugin('offsets_list.0.1.weight')
 
 
