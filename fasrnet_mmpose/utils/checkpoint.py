@@ -159,11 +159,10 @@ def load_from_http(filename: str, map_location=None, model_dir=None, progress=os
     """The ``http(s)://`` scheme: hash-checked cache, rank 0 first; Google Drive: official."""
     from .official_checkpoint import fetch_official_checkpoint
 
+    fetch = partial(download_checkpoint, filename, model_dir, progress)
     gdrive = _GDRIVE_REGEX.match(filename)
-    if gdrive:
+    if gdrive:  # the authors' weights: downloaded with gdown, converted
         fetch = partial(fetch_official_checkpoint, gdrive.group(2))
-    else:
-        fetch = partial(download_checkpoint, filename, model_dir, progress)
     rank, world_size = get_dist_info()
     try:  # rank 0 first, the others after the barrier (which rank 0 reaches even on an error)
         cached = fetch() if rank == 0 else None

@@ -46,16 +46,17 @@ def mmlogger_level(level: int) -> Iterator[MMLogger]:
 
 
 def run_cli(main: Callable[[], Optional[int]], argv: Optional[list] = None) -> int:
-    """``main()`` or 0; an error: one ``error: ...`` line and 1 (Ctrl-C: 130), or the traceback
-    with ``--debug``/``FASRNET_DEBUG=1``; ``--trust-checkpoint``: ``FASRNET_TRUST_CHECKPOINT=1``.
-    Both options are taken out of ``argv`` (``sys.argv``)."""
+    """``main()``'s int (else 0); an error: one ``error: ...`` line and 1 (Ctrl-C: 130), or the
+    traceback with ``--debug``/``FASRNET_DEBUG=1``. ``--trust-checkpoint`` sets
+    ``FASRNET_TRUST_CHECKPOINT=1``; both options are taken out of ``argv`` (``sys.argv``)."""
     argv = sys.argv if argv is None else argv
     debug = os.environ.get(DEBUG_ENV, '').lower() in ('1', 'true', 'yes') or '--debug' in argv
     if '--trust-checkpoint' in argv:
         os.environ[TRUST_ENV] = '1'
     argv[:] = [a for a in argv if a not in ('--debug', '--trust-checkpoint')]
     try:
-        return main() or 0
+        rc = main()
+        return rc if isinstance(rc, int) else 0  # some mains return their results
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
