@@ -100,8 +100,8 @@ def check_against(converted: Mapping, target_shapes: Mapping[str, Tuple[int, ...
     missing = [k for k in target_shapes if k not in converted]
     unexpected = [k for k in converted if k not in target_shapes]
     shapes = {k: tuple(v.shape) for k, v in converted.items()}
-    wrong = [k for k, s in target_shapes.items() if shapes.get(k, tuple(s)) != tuple(s)]
-    wrong = [f'{k}: checkpoint {shapes[k]} vs model {tuple(target_shapes[k])}' for k in wrong]
+    bad = [k for k, s in target_shapes.items() if shapes.get(k, tuple(s)) != tuple(s)]
+    wrong = [f'{k}: checkpoint {shapes[k]} vs model {tuple(target_shapes[k])}' for k in bad]
     problems = (
         ('missing keys (in the model, not in the checkpoint; plugin names)', missing),
         ('unexpected keys (in the checkpoint, not in the model)', unexpected),
