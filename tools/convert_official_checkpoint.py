@@ -12,18 +12,12 @@ from typing import List, Optional
 
 import torch
 
-from fasrnet_mmpose.utils import run_cli
+from fasrnet_mmpose.utils import CheckpointError, run_cli
 from fasrnet_mmpose.utils.checkpoint import ALLOWED_GLOBALS
-from fasrnet_mmpose.utils.official_checkpoint import (  # noqa: F401  (the tool's API, tests)
-    ConversionError,
-    build_official_model,
+from fasrnet_mmpose.utils.official_checkpoint import (
     check_against,
     checkpoint_layout,
     convert_checkpoint_dict,
-    convert_state_dict,
-    official_key_to_plugin,
-    official_srm_key_to_plugin,
-    plugin_key_to_official,
     target_shapes,
 )
 
@@ -35,15 +29,15 @@ def convert_checkpoint(src: str, dst: str, config: Optional[str] = None) -> dict
         dict: The written ``state_dict`` (plugin keys).
     """
     if not osp.isfile(src):
-        raise ConversionError(f'no such checkpoint file: {src}')
+        raise CheckpointError(f'no such checkpoint file: {src}')
     try:
         with torch.serialization.safe_globals(ALLOWED_GLOBALS):
             checkpoint = torch.load(src, map_location='cpu', weights_only=True)
     except Exception as e:  # noqa: BLE001
         reason = ' '.join(str(e).split())[:300]
-        raise ConversionError(f'cannot load {src} with torch.load(weights_only=True): {reason}')
+        raise CheckpointError(f'cannot load {src} with torch.load(weights_only=True): {reason}')
     if checkpoint_layout(checkpoint) == 'plugin':
-        raise ConversionError(
+        raise CheckpointError(
             f'{src} is already converted (plugin layout: backbone.*/head.* keys); use it as it is'
         )
     converted = convert_checkpoint_dict(checkpoint, osp.abspath(src))
@@ -60,15 +54,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         keys = convert_checkpoint(args.src, args.dst, args.config)
-    except ConversionError as e:
+    except CheckpointError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     backbone = sum(k.startswith('backbone.') for k in keys)
-    head = len(keys) - backbone
-    print(
-        f'converted {args.src} -> {args.dst}: {len(keys)} entries',
-        f'({backbone} backbone, {head} head)',
-    )
+    print(f'converted {args.src} -> {args.dst}: {len(keys)} entries', end=' ')
+    print(f'({backbone} backbone, {len(keys) - backbone} head)')
     return 0
 
 

@@ -6,37 +6,28 @@ Usage: ``python tools/publish_model.py work_dirs/x/epoch_30.pth work_dirs/x/fasr
 """
 
 import argparse
-import os
 import os.path as osp
 import sys
 from typing import List, Optional
 
-import torch
+from fasrnet_mmpose.utils import load_checkpoint_file, run_cli
+from fasrnet_mmpose.utils.checkpoint import save_hashed
 
 #: ``meta`` entries of a training run that a published checkpoint does not need.
 TRAINING_META_KEYS = ('cfg', 'hook_msgs', 'seed', 'experiment_name', 'time', 'mmengine', 'iter')
 
 
 def publish(src: str, dst: str) -> str:
-    """Keep ``state_dict`` and ``meta`` of ``src``; write ``<dst stem>-<sha256[:8]>.pth``.
-
-    Returns:
-        str: The written file.
-    """
-    from fasrnet_mmpose.utils.checkpoint import load_checkpoint_file, sha256_of_file
-
-    checkpoint = load_checkpoint_file(src, map_location='cpu', logger=None)
+    """Write ``state_dict`` and ``meta`` of ``src`` as ``<dst stem>-<sha256[:8]>.pth``; its path."""
+    checkpoint = load_checkpoint_file(src, logger=None)
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         raise ValueError(f'{src} has no "state_dict": not an mmengine training checkpoint')
     meta = {k: v for k, v in checkpoint.get('meta', {}).items() if k not in TRAINING_META_KEYS}
-    torch.save(dict(state_dict=checkpoint['state_dict'], meta=meta), f'{dst}.tmp')
     stem = osp.splitext(dst)[0] if dst.endswith(('.pth', '.pt')) else dst
-    final = f'{stem}-{sha256_of_file(f"{dst}.tmp")[:8]}.pth'
-    os.replace(f'{dst}.tmp', final)
-    return final
+    return save_hashed(dict(state_dict=checkpoint['state_dict'], meta=meta), stem)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='training checkpoint (e.g. work_dirs/x/epoch_30.pth)')
     parser.add_argument('dst', help='output name, e.g. work_dirs/x/fasrnet_pt17.pth')
@@ -46,6 +37,4 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    from fasrnet_mmpose.utils.cli import run_cli
-
     sys.exit(run_cli(main))

@@ -13,8 +13,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 import fasrnet_mmpose  # noqa: F401  (registers the plugin and its checkpoint loaders)
-from fasrnet_mmpose.utils import check_weights, run_cli
-from fasrnet_mmpose.utils.train_test import add_smoke_argument, build_runner
+from fasrnet_mmpose.utils import check_weights
+from fasrnet_mmpose.utils.cli import add_smoke_argument, build_runner, run_cli
 
 
 def parse_args():
@@ -42,8 +42,7 @@ def parse_args():
     )
     add_smoke_argument(parser)
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 

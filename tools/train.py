@@ -10,8 +10,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 import fasrnet_mmpose  # noqa: F401  (registers the plugin and its checkpoint loaders)
-from fasrnet_mmpose.utils import CheckpointDownloadError, run_cli
-from fasrnet_mmpose.utils.train_test import add_smoke_argument, build_runner
+from fasrnet_mmpose.utils import CheckpointDownloadError
+from fasrnet_mmpose.utils.cli import add_smoke_argument, build_runner, run_cli
 
 
 def parse_args():
@@ -36,8 +36,7 @@ def parse_args():
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     add_smoke_argument(parser)
     args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 

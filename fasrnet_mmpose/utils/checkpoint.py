@@ -1,6 +1,5 @@
 # Copyright (c) OpenMMLab. All rights reserved.
-"""Safe checkpoint loaders for mmengine's ``CheckpointLoader`` (``''``, ``file://``, ``http(s)://``)
-and the partial-weights check; what importing them changes is in docs/model_zoo.md."""
+"""Safe loaders for mmengine's ``CheckpointLoader`` and the partial-weights check (model_zoo.md)."""
 
 import hashlib
 import os
@@ -10,16 +9,15 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import namedtuple
 from functools import partial
-from typing import Callable, Mapping, Optional
+from types import SimpleNamespace
+from typing import Mapping, Optional
 
 import numpy as np
 import torch
 from mmengine.dist import get_dist_info
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner.checkpoint import CheckpointLoader
-from mmengine.runner.checkpoint import load_from_local as mmengine_load_from_local
 from torch import nn
 
 TRUST_ENV = 'FASRNET_TRUST_CHECKPOINT'
@@ -29,7 +27,7 @@ _GDRIVE_REGEX = re.compile(r'^https?://(drive|docs)\.google\.com/.*?(?:/d/|[?&]i
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint cannot be used; the message is one line naming the file and what to do."""
+    """A checkpoint cannot be used (or converted); the message names the file and what to do."""
 
 
 class CheckpointDownloadError(CheckpointError):
@@ -77,36 +75,36 @@ def sha256_of_file(path: str) -> str:
     return sha256.hexdigest()
 
 
+def save_hashed(checkpoint: dict, stem: str) -> str:
+    """``torch.save`` to ``<stem>-<sha256[:8]>.pth`` (the OpenMMLab name the loader checks)."""
+    torch.save(checkpoint, f'{stem}.tmp')
+    final = f'{stem}-{sha256_of_file(f"{stem}.tmp")[:8]}.pth'
+    os.replace(f'{stem}.tmp', final)
+    return final
+
+
 def get_checkpoint_cache_dir() -> str:
     """``torch.hub.get_dir()/checkpoints`` (shared with mmengine and torchvision)."""
     return osp.join(torch.hub.get_dir(), 'checkpoints')
 
 
-def file_url_to_path(url: str) -> str:
-    """``file:///abs/x.pth`` or ``file://localhost/abs/x.pth`` -> local path (percent-decoded)."""
-    parsed = urllib.parse.urlparse(url)
-    if parsed.netloc not in ('', 'localhost'):
-        raise ValueError(
-            f'{url}: a file:// URL must be absolute (file:///abs/x.pth), or pass a path'
-        )
-    return urllib.request.url2pathname(parsed.path)
-
-
 def safe_load(filename: str, map_location='cpu', shown: Optional[str] = None):
-    """Load a local path or ``file://`` URL (errors name ``shown``, default ``filename``):
-    mmengine's ``load_from_local`` with :data:`ALLOWED_GLOBALS`; official checkpoints converted."""
-    shown = shown or filename
-    path = file_url_to_path(filename) if filename.startswith('file://') else filename
-    if not osp.isfile(osp.expanduser(path)):
+    """Load a local path or ``file://`` URL with ``weights_only=True`` + :data:`ALLOWED_GLOBALS`
+    (unless trusted), official checkpoints converted; errors name ``shown``."""
+    shown, path = shown or filename, osp.expanduser(filename)
+    if filename.startswith('file://'):
+        parsed = urllib.parse.urlparse(filename)
+        if parsed.netloc not in ('', 'localhost'):
+            raise ValueError(f'{filename}: a file:// URL must be absolute (file:///abs/x.pth)')
+        path = urllib.request.url2pathname(parsed.path)
+    if not osp.isfile(path):
         raise FileNotFoundError(
             f'checkpoint {shown} not found: check the path (or pass a file:// or http(s):// URL)'
         )
+    trusted = os.environ.get(TRUST_ENV, '').lower() in ('1', 'true', 'yes')
     try:
-        if os.environ.get(TRUST_ENV, '').lower() in ('1', 'true', 'yes'):
-            checkpoint = torch.load(osp.expanduser(path), map_location, weights_only=False)
-        else:
-            with torch.serialization.safe_globals(ALLOWED_GLOBALS):
-                checkpoint = mmengine_load_from_local(osp.expanduser(path), map_location)
+        with torch.serialization.safe_globals(ALLOWED_GLOBALS):
+            checkpoint = torch.load(path, map_location, weights_only=not trusted)
     except Exception as e:  # noqa: BLE001  (garbage input fails in many ways inside torch)
         match = re.search(r'GLOBAL (\S+)|unrecognized function (\S+)', str(e))
         if isinstance(e, pickle.UnpicklingError) and match:
@@ -129,11 +127,7 @@ def safe_load(filename: str, map_location='cpu', shown: Optional[str] = None):
 
 
 def download_checkpoint(url: str, model_dir: Optional[str] = None, progress: bool = True) -> str:
-    """Download ``url`` into the cache once; check its name's SHA256 prefix, also on cache hits.
-
-    Returns:
-        str: The cached file (named as the URL's file name).
-    """
+    """The cached file of ``url`` (downloaded once); its name's SHA256 prefix checked each use."""
     name = osp.basename(urllib.parse.urlparse(url).path)
     if not name:
         raise CheckpointDownloadError(f'cannot derive a cache file name from {url}')
@@ -161,65 +155,54 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None, progress: boo
     return cached
 
 
-def _rank0_first(fn: Callable[[], str]) -> str:
-    """``fn()`` on rank 0, then after a barrier on the others; rank 0's error still meets it."""
-    rank, world_size = get_dist_info()
-    try:
-        result = fn() if rank == 0 else None
-    finally:
-        if world_size > 1:
-            torch.distributed.barrier()
-    return fn() if rank > 0 else result
-
-
 def load_from_http(filename: str, map_location=None, model_dir=None, progress=os.isatty(0)):
     """The ``http(s)://`` scheme: hash-checked cache, rank 0 first; Google Drive: official."""
     from .official_checkpoint import fetch_official_checkpoint
 
+    fetch = partial(download_checkpoint, filename, model_dir, progress)
     gdrive = _GDRIVE_REGEX.match(filename)
-    if gdrive:
-        cached = _rank0_first(partial(fetch_official_checkpoint, gdrive.group(2)))
-    else:
-        cached = _rank0_first(partial(download_checkpoint, filename, model_dir, progress))
+    if gdrive:  # the authors' weights: downloaded with gdown, converted
+        fetch = partial(fetch_official_checkpoint, gdrive.group(2))
+    rank, world_size = get_dist_info()
+    try:  # rank 0 first, the others after the barrier (which rank 0 reaches even on an error)
+        cached = fetch() if rank == 0 else None
+    finally:
+        if world_size > 1:
+            torch.distributed.barrier()
+    cached = fetch() if rank > 0 else cached
     try:
         return safe_load(cached, map_location, filename)
+    except UntrustedCheckpointError:
+        raise
     except CheckpointError as e:
-        if isinstance(e, UntrustedCheckpointError):
-            raise
         raise CheckpointDownloadError(
             f'{filename} was downloaded to {cached} but cannot be loaded ({e}); if it is a web '
             'page (e.g. a share link), delete it and pass the file itself'
         ) from e
 
 
-def load_checkpoint_file(path_or_url: str, map_location='cpu', logger='current') -> dict:
-    """Load a checkpoint (any ``CheckpointLoader`` scheme) into a dict."""
-    return CheckpointLoader.load_checkpoint(path_or_url, map_location=map_location, logger=logger)
+#: ``load_checkpoint_file(path_or_url, map_location='cpu', logger='current') -> dict``: any scheme.
+load_checkpoint_file = partial(CheckpointLoader.load_checkpoint, map_location='cpu')
 
 
 class WeightsMismatchError(CheckpointError):
     """The checkpoint leaves backbone/head entries of the model unloaded."""
 
 
-#: ``counts``: component -> matched/missing/unexpected/wrong_shape; ``complete``: none missing
-WeightsReport = namedtuple('WeightsReport', 'counts complete')
-
-
 def check_weights(
-    model: torch.nn.Module, checkpoint: Mapping, source: str, allow_partial: bool = False
-) -> WeightsReport:
-    """Count per component (backbone, head) the model entries ``checkpoint`` provides; raise
-    one line naming ``source`` if any miss (only warn with ``allow_partial``)."""
+    model: nn.Module, checkpoint: Mapping, source: str, allow_partial: bool = False
+) -> SimpleNamespace:
+    """Per component (backbone, head) ``counts`` of the model entries ``checkpoint`` provides and
+    ``complete``; one line naming ``source`` raised if any miss (a warning if ``allow_partial``)."""
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, Mapping) else {}
     state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
     model_state, counts = model.state_dict(), {}
     for name in [c for c in ('backbone', 'head') if isinstance(getattr(model, c, None), nn.Module)]:
         keys = [k for k in model_state if k.startswith(name + '.')]
         wrong = sum(k in state and state[k].shape != model_state[k].shape for k in keys)
-        matched = sum(k in state for k in keys) - wrong
-        unexpected = sum(k.startswith(name + '.') and k not in model_state for k in state)
-        counts[name] = dict(matched=matched, missing=len(keys) - matched)
-        counts[name].update(unexpected=unexpected, wrong_shape=wrong)
+        ok = sum(k in state for k in keys) - wrong
+        extra = sum(k.startswith(name + '.') and k not in model_state for k in state)
+        counts[name] = dict(matched=ok, missing=len(keys) - ok, unexpected=extra, wrong_shape=wrong)
     complete = all(c['missing'] == 0 for c in counts.values())
     if not complete:
         line = f'checkpoint {source} does not fit the model: ' + '; '.join(
@@ -232,7 +215,7 @@ def check_weights(
         if not allow_partial:
             raise WeightsMismatchError(f'{line}; check the checkpoint/config pair, or {hint}')
         print_log(f'{line}; running anyway: the output is like random init', 'current', 30)
-    return WeightsReport(counts, complete)
+    return SimpleNamespace(counts=counts, complete=complete)
 
 
 # ``''``/``http(s)://`` replace mmengine's loaders, ``file://`` is new (docs/model_zoo.md)

@@ -8,7 +8,7 @@ import mmpose
 import numpy as np
 import pytest
 import torch
-from conftest import PROJECT_ROOT, load_tool, shared_path
+from conftest import PROJECT_ROOT, shared_path
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS, METRICS, MODELS
@@ -187,7 +187,8 @@ def test_dcpose_config_head_reproduces_official_dcpose_fixture():
         shared_path('fixtures', 'dcpose_head', 'dcpose_head_official.npz'), allow_pickle=False
     ) as z:
         fx = {k: z[k] for k in z.files}
-    conv = load_tool('convert_official_checkpoint')
+    from fasrnet_mmpose.utils import official_checkpoint as conv
+
     init_default_scope('mmpose')
     cfg = Config.fromfile(DCPOSE)
     cfg.model.head.init_cfg = None

@@ -10,6 +10,7 @@ import torch
 from conftest import load_tool
 
 from fasrnet_mmpose.models.backbones_cfg import hrnet_w48
+from fasrnet_mmpose.utils import official_checkpoint as oc
 
 LISTING = ('fixtures', 'official_head', 'fasrnet_official_state_dict_shapes.json')
 
@@ -26,7 +27,7 @@ def listing():
 
 @pytest.fixture(scope='module')
 def target():
-    return conv.target_shapes()
+    return oc.target_shapes()
 
 
 def _fake_official_state_dict(listing):
@@ -53,17 +54,17 @@ def _save_official(path, state, prefix='module.'):
 def test_key_listing_round_trip(listing, target):
     official = [e[0] for e in listing['entries']]
     assert len(official) == 2307
-    plugin = [conv.official_key_to_plugin(k) for k in official]
+    plugin = [oc.official_key_to_plugin(k) for k in official]
     # the converted listing is exactly the official-mode model's state dict, in order, same shapes
     assert plugin == list(target)
     assert all(tuple(e[1]) == target[p] for e, p in zip(listing['entries'], plugin))
-    assert [conv.plugin_key_to_official(k) for k in plugin] == official
+    assert [oc.official_key_to_plugin(k, inverse=True) for k in plugin] == official
     # the two final_layers go to different places
     assert (
-        conv.official_key_to_plugin('rough_pose_estimation_net.final_layer.weight')
+        oc.official_key_to_plugin('rough_pose_estimation_net.final_layer.weight')
         == 'head.final_layer.weight'
     )
-    assert conv.official_key_to_plugin('final_layer.weight') == 'head.frm.heatmap_layer.weight'
+    assert oc.official_key_to_plugin('final_layer.weight') == 'head.frm.heatmap_layer.weight'
     assert sum(p.startswith('backbone.') for p in plugin) == 1752
     assert sum(p.startswith('head.') for p in plugin) == 553 + 2
 
@@ -78,7 +79,7 @@ def test_convert_and_load_strictly(listing, tmp_path, capsys):
     from mmengine.runner import load_checkpoint
     from mmpose.registry import MODELS
 
-    model = conv.build_official_model()
+    model = oc.build_official_model()
     ckpt = torch.load(dst, map_location='cpu', weights_only=True)
     assert 'meta' in ckpt
     load_checkpoint(model, dst, map_location='cpu', strict=True)
@@ -152,8 +153,8 @@ def test_refuses_non_checkpoints(tmp_path, capsys):
     assert 'state_dict' in capsys.readouterr().err
     assert conv.main([str(tmp_path / 'missing.pth'), str(tmp_path / 'o.pth')]) == 1
     assert 'no such checkpoint' in capsys.readouterr().err
-    with pytest.raises(conv.ConversionError, match='duplicate'):
-        conv.convert_state_dict(
+    with pytest.raises(oc.CheckpointError, match='duplicate'):
+        oc.convert_state_dict(
             {'module.final_layer.bias': torch.zeros(17), 'final_layer.bias': torch.zeros(17)}
         )
 
@@ -161,17 +162,17 @@ def test_refuses_non_checkpoints(tmp_path, capsys):
 def test_srm_key_mapping_is_shared_with_dcpose():
     for i in range(5):
         assert (
-            conv.official_srm_key_to_plugin(f'offsets_list.{i}.0.weight')
+            oc.official_srm_key_to_plugin(f'offsets_list.{i}.0.weight')
             == f'offset_convs.{i}.weight'
         )
         assert (
-            conv.official_srm_key_to_plugin(f'modulated_deform_conv_list.{i}.deform_conv.bias')
+            oc.official_srm_key_to_plugin(f'modulated_deform_conv_list.{i}.deform_conv.bias')
             == f'dcns.{i}.bias'
         )
     key = 'diff_temporal_fuse.layers.1.conv_bn_relu2_4_4.bn.running_var'
-    assert conv.official_srm_key_to_plugin(key) == key
-    with pytest.raises(conv.ConversionError):
-        conv.official_srm_key_to_plugin('offsets_list.0.1.weight')
+    assert oc.official_srm_key_to_plugin(key) == key
+    with pytest.raises(oc.CheckpointError):
+        oc.official_srm_key_to_plugin('offsets_list.0.1.weight')
 
 
 def test_plugin_checkpoint_is_already_converted(listing, tmp_path, capsys):

@@ -109,7 +109,7 @@ def logs():
 
 @pytest.fixture
 def drive(tmp_path, monkeypatch):
-    """A loopback 'Google Drive': DRIVE_DOWNLOAD fetches /drive/<id> from the local server."""
+    """A loopback 'Google Drive': gdown_download fetches /drive/<id> from the local server."""
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
     monkeypatch.setenv('no_proxy', '127.0.0.1,localhost')
     monkeypatch.delenv('FASRNET_TRUST_CHECKPOINT', raising=False)
@@ -118,7 +118,7 @@ def drive(tmp_path, monkeypatch):
         def download(file_id: str, dst: str) -> None:
             torch.hub.download_url_to_file(server.url(f'/drive/{file_id}'), dst, progress=False)
 
-        monkeypatch.setattr(official_weights, 'DRIVE_DOWNLOAD', download)
+        monkeypatch.setattr(official_weights, 'gdown_download', download)
         yield server
 
 

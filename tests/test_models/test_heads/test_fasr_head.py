@@ -6,7 +6,6 @@ from typing import Dict, List, Optional
 import numpy as np
 import pytest
 import torch
-from conftest import load_tool
 from mmengine.model import BaseModel
 from mmengine.structures import InstanceData, PixelData
 from mmpose.registry import MODELS
@@ -43,7 +42,8 @@ def _official_state_dict(fixture) -> Dict[str, torch.Tensor]:
 
 def _head_from_fixture(fixture, **kwargs) -> FaSRHead:
     """Build a head and load the fixture's official weights through the converter."""
-    conv = load_tool('convert_official_checkpoint')
+    from fasrnet_mmpose.utils import official_checkpoint as conv
+
     converted = conv.convert_state_dict(_official_state_dict(fixture))
     head = FaSRHead(**kwargs)
     result = head.load_state_dict(
@@ -286,11 +286,12 @@ def test_parameter_counts():
 
 
 def test_state_dict_keys_round_trip_official_head_listing(fixture):
-    conv = load_tool('convert_official_checkpoint')
+    from fasrnet_mmpose.utils import official_checkpoint as conv
+
     official_keys = [k[len('state_dict/') :] for k in fixture if k.startswith('state_dict/')]
     plugin_keys = ['head.' + k for k in FaSRHead().state_dict() if not k.startswith('final_layer.')]
     assert [conv.official_key_to_plugin(k) for k in official_keys] == plugin_keys
-    assert [conv.plugin_key_to_official(k) for k in plugin_keys] == official_keys
+    assert [conv.official_key_to_plugin(k, inverse=True) for k in plugin_keys] == official_keys
 
 
 def test_init_weights_official_and_fixed():

@@ -4,7 +4,6 @@
 import numpy as np
 import pytest
 import torch
-from conftest import load_tool
 
 from fasrnet_mmpose.models.modules import (
     ChainOfRSBBlocks,
@@ -113,7 +112,8 @@ def test_dcpose_configuration_matches_official_dcpose_fixture(dcn_impl):
 
     with np.load(shared_path(*DCPOSE_FIXTURE), allow_pickle=False) as z:
         fx = {k: z[k] for k in z.files}
-    conv = load_tool('convert_official_checkpoint')
+    from fasrnet_mmpose.utils import official_checkpoint as conv
+
     state = {
         conv.official_srm_key_to_plugin(k[len('state_dict/') :]): torch.from_numpy(v)
         for k, v in fx.items()
