@@ -26,7 +26,7 @@ STAGES.update({'postprocess': 'postproc', 'model.test_step': 'model', 'tracker.u
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     add = parser.add_argument
     add('input', nargs='?', default=DEMO_CLIP, help='video file or image folder')
     add('--config', default=DEFAULT_MODEL, help='FaSRnet config file or model alias')

@@ -180,7 +180,7 @@ def bench(args, fmt: str, tmp: str, baseline) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--videos', type=int, default=50)
     parser.add_argument('--frames', type=int, default=30, help='labelled frames per video')
     parser.add_argument('--persons', type=int, default=5, help='GT persons per frame')

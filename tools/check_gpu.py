@@ -9,6 +9,7 @@ import os
 import os.path as osp
 import platform
 import runpy
+import signal
 import subprocess
 import sys
 import time
@@ -32,6 +33,8 @@ FIXTURE_TOL = 1e-4
 #: autocast vs float32 on the fixture head: max |diff| / max |float32 output|
 AMP_TOL = {'float16': 1e-2, 'bfloat16': 5e-2}
 DCN_IMPLS = ('mmcv', 'torchvision', 'pytorch')
+#: seconds each benchmark tool may run (``--timeout``)
+TOOL_TIMEOUT = 240
 SKIPPABLE = ('ops', 'fixture', 'amp', 'train', 'benchmarks')
 COLUMNS = ('check', 'status', 'value', 'detail')
 #: official-mode outputs of the batch of 3 and of each sample alone
@@ -196,21 +199,34 @@ def benchmark_commands(device: torch.device) -> Dict[str, List[str]]:
     return dict(model=model, inference=f'tools/benchmark_inference.py --device {device}'.split())
 
 
-def run_tool(command: List[str]):
-    """Run ``tools/X.py``'s ``main(command[1:])`` here: its result, printed output and seconds."""
+def run_tool(command: List[str], timeout: int = TOOL_TIMEOUT):
+    """Run ``tools/X.py``'s ``main(command[1:])`` here: its result, printed output and seconds.
+    After ``timeout`` s a ``TimeoutError`` ends it (when Python next runs: a CUDA call that
+    hangs inside C is not interrupted) and the check becomes a FAIL row."""
     tool = runpy.run_path(osp.join(PROJECT_ROOT, command[0]))  # its __name__ is not __main__
     out, t0 = io.StringIO(), time.perf_counter()
+
+    def expire(*_):
+        raise TimeoutError(f'{command[0]} ran longer than {timeout} s (--timeout)')
+
+    previous, threads = signal.signal(signal.SIGALRM, expire), torch.get_num_threads()
+    signal.alarm(timeout)
     try:
         with contextlib.redirect_stdout(out):
             result = tool['main'](command[1:])
     finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        torch.set_num_threads(threads)  # a tool's --threads must not carry into the next check
         print(out.getvalue(), flush=True)
     return result, out.getvalue(), time.perf_counter() - t0
 
 
-def check_train(device: torch.device, batch: int, steps: int) -> List[Dict[str, str]]:
+def check_train(
+    device: torch.device, batch: int, steps: int, timeout: int = TOOL_TIMEOUT
+) -> List[Dict[str, str]]:
     """Row: time per iteration and peak GPU memory of the official PT17 config's training."""
-    res, _, secs = run_tool(train_command(device, batch, steps))
+    res, _, secs = run_tool(train_command(device, batch, steps), timeout)
     detail = (
         f'{res["step_samples_per_s"]:.1f} samples/s, peak GPU memory '
         f'{res["peak_mem_mib"] / 1024:.1f} GiB (paper: batch 64 on 24 GB); synthetic frames, '
@@ -220,12 +236,12 @@ def check_train(device: torch.device, batch: int, steps: int) -> List[Dict[str, 
     return [row(check, 'INFO', f'{res["step_s"]:.3f} s/iter', detail)]
 
 
-def check_benchmarks(device: torch.device) -> List[Dict[str, str]]:
+def check_benchmarks(device: torch.device, timeout: int = TOOL_TIMEOUT) -> List[Dict[str, str]]:
     """Rows: FaSRnet vs the floor per batch, and the inference benchmark's ratio line."""
     commands = benchmark_commands(device)
 
     def model():
-        result, _, secs = run_tool(commands['model'])
+        result, _, secs = run_tool(commands['model'], timeout)
         detail = []
         for b, rows in result.items():
             t = next(r for r in rows if r['target'])
@@ -233,7 +249,7 @@ def check_benchmarks(device: torch.device) -> List[Dict[str, str]]:
         return 'INFO', f'{secs:.0f} s', '; '.join(detail)
 
     def inference():
-        code, out, secs = run_tool(commands['inference'])
+        code, out, secs = run_tool(commands['inference'], timeout)
         if code:
             return 'FAIL', f'{secs:.0f} s', f'exit {code}'
         lines = [' '.join(ln.split()) for ln in out.splitlines() if ln.strip()] or ['']
@@ -271,6 +287,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--train-batch', type=int, default=64, help='training batch')
     parser.add_argument('--train-steps', type=int, default=3, help='measured training iterations')
     parser.add_argument('--json-out', help='also write the table rows to this JSON file')
+    parser.add_argument(
+        '--timeout', type=int, default=TOOL_TIMEOUT, help='seconds each benchmark tool may run'
+    )
     args = parser.parse_args(argv)
     args.skip = {s for s in args.skip.split(',') if s}
     unknown = sorted(args.skip - set(SKIPPABLE))
@@ -294,8 +313,8 @@ def run_checks(args: argparse.Namespace, device: torch.device) -> List[Dict[str,
         ops=partial(check_mmcv_ops, device),
         fixture=partial(check_fixture, args.fixture, device),
         amp=partial(check_amp, args.fixture, device),
-        train=partial(check_train, device, args.train_batch, args.train_steps),
-        benchmarks=partial(check_benchmarks, device),
+        train=partial(check_train, device, args.train_batch, args.train_steps, args.timeout),
+        benchmarks=partial(check_benchmarks, device, args.timeout),
     )
     checks.update({key: lambda: ('SKIP', '', '--skip') for key in args.skip})
     return environment_rows(device) + _guarded(checks)

@@ -13,7 +13,7 @@ from typing import List, Optional
 import torch
 
 from fasrnet_mmpose.utils import CheckpointError, run_cli
-from fasrnet_mmpose.utils.checkpoint import ALLOWED_GLOBALS
+from fasrnet_mmpose.utils.checkpoint import torch_load_allowed
 from fasrnet_mmpose.utils.official_checkpoint import (
     check_against,
     checkpoint_layout,
@@ -31,8 +31,7 @@ def convert_checkpoint(src: str, dst: str, config: Optional[str] = None) -> dict
     if not osp.isfile(src):
         raise CheckpointError(f'no such checkpoint file: {src}')
     try:
-        with torch.serialization.safe_globals(ALLOWED_GLOBALS):
-            checkpoint = torch.load(src, map_location='cpu', weights_only=True)
+        checkpoint = torch_load_allowed(src)
     except Exception as e:  # noqa: BLE001
         reason = ' '.join(str(e).split())[:300]
         raise CheckpointError(f'cannot load {src} with torch.load(weights_only=True): {reason}')

@@ -46,6 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     add('--fps', type=float, default=25.0, help='output frame rate for image folders')
     add('--kpt-thr', type=float, default=0.3, help='keypoints below this score are not drawn')
     add('--no-bbox', action='store_true', help='do not draw the person boxes')
+    add('--radius', type=int, default=3, help='keypoint radius')
+    add('--thickness', type=int, default=2, help='limb thickness')
     add('--show', action='store_true', help='also display the frames')
     add('--no-progress', action='store_true', help='no progress bar')
     return parser.parse_args(argv)
@@ -82,8 +84,8 @@ def main(argv=None) -> int:
     meta.update(tracking=not args.no_track, dataset_name=dataset.get('dataset_name'))
     meta['keypoint_names'] = list(dataset['keypoint_id2name'].values())  # in id order
     preds = apis.PredictionsWriter(out + '.json', meta)
-    keys = ('show', 'kpt_thr', 'bbox_file', 'bbox_thr', 'nms_thr')
-    kwargs = dict(return_vis=True, draw_bbox=not args.no_bbox, radius=3, thickness=2)
+    keys = ('show', 'kpt_thr', 'bbox_file', 'bbox_thr', 'nms_thr', 'radius', 'thickness')
+    kwargs = dict(return_vis=True, draw_bbox=not args.no_bbox)
     kwargs.update({k: getattr(args, k) for k in keys})
     results = inferencer(source, **kwargs)
     if not args.no_progress:

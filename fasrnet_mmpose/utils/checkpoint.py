@@ -88,6 +88,12 @@ def get_checkpoint_cache_dir() -> str:
     return osp.join(torch.hub.get_dir(), 'checkpoints')
 
 
+def torch_load_allowed(path: str, map_location='cpu', trusted: bool = False):
+    """``torch.load`` with ``weights_only=True`` plus :data:`ALLOWED_GLOBALS` (all: ``trusted``)."""
+    with torch.serialization.safe_globals(ALLOWED_GLOBALS):
+        return torch.load(path, map_location, weights_only=not trusted)
+
+
 def safe_load(filename: str, map_location='cpu', shown: Optional[str] = None):
     """Load a local path or ``file://`` URL with ``weights_only=True`` + :data:`ALLOWED_GLOBALS`
     (unless trusted), official checkpoints converted; errors name ``shown``."""
@@ -103,8 +109,7 @@ def safe_load(filename: str, map_location='cpu', shown: Optional[str] = None):
         )
     trusted = os.environ.get(TRUST_ENV, '').lower() in ('1', 'true', 'yes')
     try:
-        with torch.serialization.safe_globals(ALLOWED_GLOBALS):
-            checkpoint = torch.load(path, map_location, weights_only=not trusted)
+        checkpoint = torch_load_allowed(path, map_location, trusted)
     except Exception as e:  # noqa: BLE001  (garbage input fails in many ways inside torch)
         match = re.search(r'GLOBAL (\S+)|unrecognized function (\S+)', str(e))
         if isinstance(e, pickle.UnpicklingError) and match:

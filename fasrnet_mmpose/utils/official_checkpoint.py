@@ -19,13 +19,13 @@ from mmpose.utils import register_all_modules
 
 from ..models.backbones_cfg import hrnet_w48
 from .checkpoint import (
-    ALLOWED_GLOBALS,
     CheckpointDownloadError,
     CheckpointError,
     CheckpointHashError,
     get_checkpoint_cache_dir,
     save_hashed,
     sha256_of_file,
+    torch_load_allowed,
 )
 
 #: (official, plugin) key patterns, first match wins; ``*``: the rest of the key, ``#``: a layer
@@ -226,8 +226,7 @@ def fetch_official_checkpoint(file_id: str) -> str:
         files = unpack_archive(download, osp.join(work, 'unpacked')) or [download]
         for path in sorted(files, key=lambda f: (osp.basename(f) != 'epoch_28_state.pth', f)):
             try:  # the one the authors' config evaluates first
-                with torch.serialization.safe_globals(ALLOWED_GLOBALS):
-                    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+                checkpoint = torch_load_allowed(path)
             except Exception:  # noqa: BLE001  (not a plain-tensor checkpoint: not the one)
                 continue
             if checkpoint_layout(checkpoint) == 'official':

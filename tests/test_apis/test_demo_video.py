@@ -147,3 +147,20 @@ def test_demo_cli_subprocess(tmp_path):
     assert osp.isfile(tmp_path / 'vtest_clip_pose.json')
     # no mmengine WARNING about mmpose's missing "function" registry (FaSRnetInferencer's collate)
     assert 'Failed to search registry' not in proc.stdout + proc.stderr
+
+
+def test_demo_radius_and_thickness_reach_the_drawing(tmp_path):
+    write_image_folder(str(tmp_path / 'seq'), 1)
+    boxes = tmp_path / 'boxes.json'
+    boxes.write_text(json.dumps({'0': [[10, 10, 60, 90]]}))
+    assets, frames = tiny_assets(), {}
+    for radius, thickness in ((1, 1), (6, 4)):
+        out = tmp_path / f'out{radius}'
+        args = dict(config=assets['config'], weights=assets['checkpoint'], bbox_file=boxes)
+        args.update(out_dir=out, device='cpu', no_progress=True, no_bbox=True, kpt_thr=-1e9)
+        args.update(radius=radius, thickness=thickness, no_track=True)
+        assert demo.main(cli_args(tmp_path / 'seq', **args)) == 0
+        frames[radius] = read_video(str(out / 'seq_pose.mp4'))[0][0].astype(int)
+    assert frames[1].shape == frames[6].shape  # the same input frame, drawn twice
+    # larger dots and limbs cover clearly more pixels than the small ones
+    assert (abs(frames[6] - frames[1]).sum(axis=-1) > 60).sum() > 50

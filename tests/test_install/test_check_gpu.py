@@ -144,3 +144,19 @@ def test_runs_from_the_repository_without_the_plugin_installed(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0 and '--skip' in proc.stdout, proc.stderr[-2000:]
+
+
+def test_a_tool_that_runs_too_long_is_stopped_and_its_threads_restored(tmp_path):
+    tool = tmp_path / 'slow_tool.py'
+    tool.write_text(
+        'import time\nimport torch\n\n\ndef main(argv):\n'
+        '    torch.set_num_threads(1)\n    time.sleep(30)\n'
+    )
+    threads = torch.get_num_threads()
+    with pytest.raises(TimeoutError, match='slow_tool.py ran longer than 1 s'):
+        check_gpu.run_tool([str(tool)], timeout=1)
+    assert torch.get_num_threads() == threads
+    fast = tmp_path / 'fast_tool.py'
+    fast.write_text('def main(argv):\n    print("ran", argv)\n    return 7\n')
+    result, out, secs = check_gpu.run_tool([str(fast), '--x'], timeout=5)
+    assert (result, out.strip()) == (7, "ran ['--x']")

@@ -243,6 +243,12 @@ def parse_posetrack_video(doc: Any, source: str, is_gt: bool, want=None) -> Pose
 
 def check_track_ids(video: PoseTrackVideo, what: str) -> None:
     """Raise if a person (``what``: GT/prediction) has no ``track_id`` or one twice in a frame."""
+    keys = list(zip(video.persons.frame.tolist(), video.persons.track_id))
+    try:  # the usual case in one C-level pass; the loop below names the first offender
+        if len(set(keys)) == len(keys) and not any(tid is None for _, tid in keys):
+            return
+    except TypeError:  # unhashable ids (lists): compared by repr below
+        pass
     seen = set()
     for i, (f, tid) in enumerate(zip(video.persons.frame.tolist(), video.persons.track_id)):
         if tid is None:

@@ -108,16 +108,20 @@ def _check_numeric_ids(video: PoseTrackVideo, what: str) -> None:
     tids = video.persons.track_id.tolist()
     ok = [is_number(t) and np.isfinite(t) for t in tids]
     ids = np.array([t if o else np.inf for t, o in zip(tids, ok)], np.float64)
-    if len(ids) and ids.max() >= MAX_TRACK_ID:
-        i, who = int(np.argmax(ids)), 'a GT person' if what == 'GT' else 'a prediction'
+    if not len(ids) or ids.max() < MAX_TRACK_ID:
+        return
+    i = int(np.argmax(ids))  # the first non-number, else the first id too large
+    if not ok[i]:
+        who = 'a GT person' if what == 'GT' else 'a prediction'
         raise PoseTrackFormatError(
-            f'{video.source}: {what} track_id {tids[i]!r} in {video.where(i)} is >= '
-            f'{MAX_TRACK_ID}, which poseval does not accept (it asserts track_id < '
-            f'{MAX_TRACK_ID}); renumber the tracks of this video'
-            if ok[i]
-            else f'{video.source}: {who} in {video.where(i)} has track_id {tids[i]!r}; the '
-            'tracking evaluation needs a number for every person'
+            f'{video.source}: {who} in {video.where(i)} has track_id {tids[i]!r}; the tracking '
+            'evaluation needs a number for every person'
         )
+    raise PoseTrackFormatError(
+        f'{video.source}: {what} track_id {tids[i]!r} in {video.where(i)} is >= {MAX_TRACK_ID}, '
+        f'which poseval does not accept (it asserts track_id < {MAX_TRACK_ID}); renumber the '
+        'tracks of this video'
+    )
 
 
 def accumulate_video(

@@ -58,8 +58,10 @@ def _record_boxes(rec, where: str):
         raise BBoxFileError(f'{where} has no "frame_id" (0-based frame index): {rec}')
     frame = rec.get('frame_id', rec.get('frame_index'))
     if 'instances' in rec:  # predictions of the inferencers / the demo
-        score = lambda i: np.asarray(i.get('bbox_score', 1)).reshape(-1)[:1]  # noqa: E731
-        boxes = [np.append(np.reshape(i['bbox'], -1)[:4], score(i)) for i in rec['instances']]
+        boxes = [
+            np.append(np.reshape(i['bbox'], -1)[:4], np.reshape(i.get('bbox_score', 1), -1)[:1])
+            for i in rec['instances']
+        ]
         return where, frame, boxes
     if 'bbox' not in rec:
         raise BBoxFileError(f'{where} has neither "instances" nor "bbox"')

@@ -151,12 +151,16 @@ class FrameListSource(FrameSource):
             yield index, img, item
 
 
+def _natural_key(name: str) -> list:
+    """Sort key of file names: digit runs as numbers (``2.jpg`` before ``10.jpg``)."""
+    return [int(p) if p.isdigit() else p.lower() for p in re.split(r'(\d+)', name)]
+
+
 class ImageFolderSource(FrameListSource):
     """The image files of a folder (not its sub-folders) in natural order (``2`` before ``10``)."""
 
     def __init__(self, folder: str, fps: float = 25.0, max_frames: Optional[int] = None) -> None:
-        natural = lambda s: [int(p) if p.isdigit() else p.lower() for p in re.split(r'(\d+)', s)]  # noqa: E731
-        files = sorted(scandir(folder, _IMAGE_EXTS, case_sensitive=False), key=natural)
+        files = sorted(scandir(folder, _IMAGE_EXTS, case_sensitive=False), key=_natural_key)
         paths = [osp.join(folder, f) for f in files]
         if not paths:
             raise ValueError(
@@ -214,7 +218,10 @@ def iter_frame_windows(
             return
         buffer.pop(t - past - 1, None)  # the one frame that left the window
         centre, name = buffer[t]
-        usable = lambda offset: buffer[t + offset][0].shape == centre.shape  # noqa: E731
+
+        def usable(offset: int) -> bool:  # a neighbour of another size is not used
+            return buffer[t + offset][0].shape == centre.shape
+
         sample = window.sample(t, 0 if online else read - 1 - t, is_available=usable)
         used = [buffer[t + int(o)][0] for o in sample.offsets]
         if not warned and (sample.fallback == FALLBACK_MISSING).any():
