@@ -112,6 +112,48 @@ def run_benchmark(models: Dict[str, torch.nn.Module], batch_size: int, args) -> 
     return rows
 
 
+#: One deformable conv of the head at its map size: (channels, deformable groups, dilation).
+DCN_CALLS = {'FRM DCN-pack, 48->48, dilation 5': (48, 1, 5), 'SRM, 17->17, 17 groups': (17, 17, 1)}
+
+
+def run_dcn_calls(args) -> List[dict]:
+    """Rows ``call``, ``impl``, ``forward``/``fwd+bwd`` seconds and ratios to mmcv's op (median
+    per interleaved round), at the head's map size and layout (random inputs, batch 1)."""
+    from fasrnet_mmpose.models.modules import channels_last, modulated_deform_conv2d
+
+    dev, (h, w) = resolve_device(args.device), (s // 4 for s in args.input_size)
+    impls, fns = available_impls(dev), {}
+    for call, (c, g, d) in DCN_CALLS.items():
+        gen = torch.Generator().manual_seed(0)
+        shapes = ((c, h, w), (2 * g * 9, h, w), (g * 9, h, w))
+        maps = [channels_last(torch.randn(1, *s, generator=gen).to(dev)) for s in shapes]
+        tensors = maps + [
+            0.1 * torch.randn(c, c, 3, 3, generator=gen).to(dev),
+            torch.zeros(c, device=dev),
+        ]
+
+        def dcn(impl, grad, tensors=tensors, d=d, g=g):
+            with torch.set_grad_enabled(grad):
+                leaves = [t.detach().requires_grad_(grad) for t in tensors]
+                out = modulated_deform_conv2d(*leaves, (1, 1), (d, d), (d, d), 1, g, impl)
+                return out.sum().backward() if grad else out
+
+        for impl in impls:
+            for mode, grad in (('forward', False), ('fwd+bwd', True)):
+                fns[(call, impl, mode)] = partial(dcn, impl, grad)
+    clock = CLOCKS['thread' if args.clock == 'cpu' else 'wall']
+    times = time_rounds(fns, dev, args.warmup, args.repeats, clock)
+    rows = []  # ratios to the first implementation: mmcv's op (torchvision's on CUDA without it)
+    for call, impl in ((call, impl) for call in DCN_CALLS for impl in impls):
+        row = dict(call=call, impl=impl, ref=impls[0])
+        for mode in ('forward', 'fwd+bwd'):
+            own, ref = times[(call, impl, mode)], times[(call, impls[0], mode)]
+            row[mode] = statistics.median(own)
+            row[f'{mode} ratio'] = statistics.median(a / b for a, b in zip(own, ref))
+        rows.append(row)
+    return rows
+
+
 def format_rows(rows: List[Dict[str, object]], header: str) -> str:
     """``header``, the rows as a markdown table, and the verdict on the target row."""
     cells = []
@@ -138,11 +180,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
     clock_help = "'cpu': CPU time of the one torch thread (with --device cpu --threads 1)"
     parser.add_argument('--clock', choices=('wall', 'cpu'), default='wall', help=clock_help)
+    parser.add_argument('--dcn', action='store_true', help='time one deformable conv per impl')
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[int, List[Dict[str, object]]]:
-    """Print one table per batch size; return ``{batch_size: rows}``."""
+    """Print one table per batch size; return ``{batch_size: rows}`` (``--dcn``: ``{0: rows}``)."""
     from fasrnet_mmpose.utils.cli import check_device
 
     args = parse_args(argv)
@@ -156,6 +199,17 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, List[Dict[str, object]]]
         )
     desc = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu'
     desc += f', {torch.get_num_threads()} threads, {os.cpu_count()} cores'
+    if args.dcn:
+        rows = run_dcn_calls(args)
+        cells = [
+            (r['call'], r['impl'], f'{1e3 * r["forward"]:.1f} ms', f'{r["forward ratio"]:.2f}')
+            + (f'{1e3 * r["fwd+bwd"]:.1f} ms', f'{r["fwd+bwd ratio"]:.2f}')
+            for r in rows
+        ]
+        ref = f'x {rows[0]["ref"]}'
+        print(f'device: {desc} | {args.clock} time, median of {args.repeats} interleaved rounds')
+        print(format_table(('call', 'dcn_impl', 'forward', ref, 'fwd+bwd', ref), cells))
+        return {0: rows}
     torch.manual_seed(0)
     models = build_models(dev)
     h, w = args.input_size

@@ -109,3 +109,14 @@ def test_clock_cpu_needs_one_cpu_thread(monkeypatch):
     monkeypatch.setattr(torch, 'get_num_threads', lambda: 2)
     with pytest.raises(SystemExit, match='--threads 1'):
         bench.main(['--device', 'cpu', '--clock', 'cpu'])
+
+
+def test_dcn_calls_table(capsys):
+    rows = bench.main(['--dcn', '--input-size', '64', '32', '--repeats', '1', '--warmup', '0'])[0]
+    out = capsys.readouterr().out
+    assert [(r['call'], r['impl']) for r in rows] == [
+        (call, impl) for call in bench.DCN_CALLS for impl in bench.DCN_IMPLS
+    ]
+    assert all(r['forward'] > 0 and r['fwd+bwd'] > 0 for r in rows)
+    assert all(r['forward ratio'] == 1.0 for r in rows if r['impl'] == 'mmcv')
+    assert 'x mmcv' in out and 'SRM, 17->17, 17 groups' in out

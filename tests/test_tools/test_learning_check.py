@@ -17,7 +17,8 @@ the unbiased (DARK) codec. mmpose's default MSRA targets round the keypoint to t
 which at 16x12 is ~17-25 image pixels for these persons, i.e. up to ~0.6 of the PCKh@0.5
 threshold, so the plain codec plateaus at ~94 mAP however long it trains; unbiased targets and
 decoding are sub-pixel, so the check measures the coordinate chain, not the quantisation.
-Runs on CPU in ~2-3 minutes (100 Adam steps of the whole 14-sample set).
+Runs on CPU in ~2 minutes (150 Adam steps of the whole 14-sample set: at 100 steps the mAP sat
+at the threshold, 87-91 depending on float rounding, e.g. the memory layout of the head's maps).
 """
 
 import json
@@ -41,7 +42,7 @@ from conftest import shared_path
 from fasrnet_mmpose.evaluation import evaluate_dirs
 from fasrnet_mmpose.evaluation.functional import summarize
 
-ITERS = 100
+ITERS = 150
 LR = 5e-3
 MIN_MAP = 90.0
 CODEC = dict(type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=2, unbiased=True)

@@ -12,8 +12,8 @@ from .feature_refinement import (
     FeatureRefinementModule,
     PCDAlignment3,
     TSAFusion,
-    interleave,
 )
+from .layout import channels_last, interleave
 from .rsb import ChainOfRSBBlocks, RSBBlock, conv_bn
 from .semantic_refinement import SemanticRefinementModule, margin_weights
 from .weight_init import OFFSET_INIT_MODES, fasr_init_weights
@@ -32,6 +32,7 @@ __all__ = [
     'TSAFusion',
     'FeatureRefinementModule',
     'interleave',
+    'channels_last',
     'ALIGN_DIRECTIONS',
     'conv_bn',
     'RSBBlock',

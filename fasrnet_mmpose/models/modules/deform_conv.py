@@ -10,8 +10,10 @@ masks ``[B, G*kh*kw, Ho, Wo]`` (applied as given). Tap ``(i, j)`` at output ``(h
 * ``'mmcv'``: ``mmcv.ops.modulated_deform_conv2d`` (mmcv's CPU or CUDA ops).
 * ``'torchvision'``: ``torchvision.ops.deform_conv2d(..., mask=...)`` (CPU and CUDA; needs no mmcv
   CUDA ops).
-* ``'pytorch'``: plain PyTorch — the taps sampled with ``grid_sample``, times the mask, then one
-  matmul with ``weight.view(Cout, Cin*kh*kw)``. Fastest on CPU (docs/dcn_impl.md).
+* ``'pytorch'``: plain PyTorch, fastest on CPU (docs/dcn_impl.md). One deformable group: the
+  corners gathered with ``embedding_bag`` at mmcv's positions (mmcv's values and gradients), then a
+  1x1 conv. Several groups: the taps sampled with ``grid_sample``, times the mask, then one matmul
+  with ``weight.view(Cout, Cin*kh*kw)``.
 * ``'auto'``: ``'mmcv'`` on CUDA when mmcv was built with CUDA ops, ``'torchvision'`` on CUDA
   otherwise; on CPU ``'pytorch'`` for inference and ``'mmcv'`` when gradients are needed. Resolved
   per call from the input's device and grad mode. Why training stays on mmcv: at initialisation
@@ -32,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from mmcv.ops import ModulatedDeformConv2d
 from torch import Tensor
+
+from .layout import stack_last
 
 #: Values of the ``dcn_impl`` option.
 DCN_IMPLS = ('auto', 'mmcv', 'torchvision', 'pytorch')
@@ -108,26 +112,101 @@ def _dcn_torchvision(x, offset, mask, weight, bias, stride, padding, dilation, g
 
 
 @functools.lru_cache(maxsize=32)
-def _tap_grid(
-    k_h, k_w, h_out, w_out, stride, padding, dilation, h_pad, w_pad, device, dtype
-) -> Tuple[Tensor, Tensor]:
+def _tap_grid(k_h, k_w, h_out, w_out, stride, padding, dilation, h_pad, w_pad, device, dtype):
     """``grid_sample`` coordinates of the undeformed taps, ``[taps, Ho, Wo]`` for x and y.
 
     Pixel ``p`` of a map of size ``S`` is ``(2p + 1) / S - 1`` (``align_corners=False``); with
     ``S`` a power of two these values and ``offset * 2 / S`` are exact, so the only rounding is
     their sum (as in mmcv's ``base + offset``) and integer positions stay exact.
     """
-    kw = dict(device=device, dtype=torch.float64)
-    rows = (torch.arange(k_h, **kw) * dilation[0]).repeat_interleave(k_w).view(-1, 1, 1)
-    cols = (torch.arange(k_w, **kw) * dilation[1]).repeat(k_h).view(-1, 1, 1)
-    y = rows + (torch.arange(h_out, **kw) * stride[0] - padding[0]).view(1, -1, 1)
-    x = cols + (torch.arange(w_out, **kw) * stride[1] - padding[1]).view(1, 1, -1)
-    grid_x = ((2 * x + 1) / w_pad - 1).expand(-1, h_out, -1)
-    grid_y = ((2 * y + 1) / h_pad - 1).expand(-1, -1, w_out)
+    y, x = _tap_positions(k_h, k_w, h_out, w_out, stride, padding, dilation, device).double()
+    grid_x = ((2 * x + 1) / w_pad - 1).view(h_out, w_out, -1).permute(2, 0, 1)
+    grid_y = ((2 * y + 1) / h_pad - 1).view(h_out, w_out, -1).permute(2, 0, 1)
     return grid_x.to(dtype).contiguous(), grid_y.to(dtype).contiguous()
 
 
+@functools.lru_cache(maxsize=32)
+def _tap_positions(k_h, k_w, h_out, w_out, stride, padding, dilation, device) -> Tensor:
+    """Undeformed tap positions ``[2, 1, Ho*Wo, taps]`` (y, x): mmcv's ``h_in + i * dilation``."""
+    taps = torch.arange(k_h * k_w, device=device)
+    y = (torch.arange(h_out, device=device) * stride[0] - padding[0]).view(-1, 1, 1)
+    x = (torch.arange(w_out, device=device) * stride[1] - padding[1]).view(1, -1, 1)
+    y = (y + (taps // k_w) * dilation[0]).expand(-1, w_out, -1)  # [Ho, Wo, taps]
+    x = (x + (taps % k_w) * dilation[1]).expand(h_out, -1, -1)
+    return torch.stack((y, x)).reshape(2, 1, h_out * w_out, k_h * k_w)
+
+
+def _use_mkldnn_directly(tensors: Tuple[Tensor, ...]) -> bool:
+    """Whether to call mkldnn's conv without ``F.conv2d``'s dispatch: on one thread PyTorch sends a
+    batch-1 1x1 conv to its native kernel, 1.5x slower here (inference on CPU, fp32 only)."""
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+    return (
+        not needs_grad
+        and torch.backends.mkldnn.is_available()
+        and torch.backends.mkldnn.enabled
+        and all(t.device.type == 'cpu' and t.dtype == torch.float32 for t in tensors)
+    )
+
+
+def _dcn_gather(x, offset, mask, weight, bias, stride, padding, dilation, groups):
+    """One deformable group: each (pixel, tap) column is a bag of its 4 bilinear corners, read as
+    rows of the zero-bordered channels-last map (``embedding_bag`` with the corner weights times
+    the mask), then a 1x1 conv. Positions, corners, weights and the out-of-map rule are mmcv's
+    (``floor``; a point outside ``(-1, H) x (-1, W)`` contributes 0), so values and gradients
+    follow mmcv's op, the one-sided slope at integer positions included."""
+    b, c_in, h, w = x.shape
+    c_out, c_in_group, k_h, k_w = weight.shape
+    h_out = (h + 2 * padding[0] - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
+    w_out = (w + 2 * padding[1] - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
+    taps = k_h * k_w
+    base = _tap_positions(k_h, k_w, h_out, w_out, stride, padding, dilation, x.device)
+    off = offset.unflatten(1, (taps, 2)).flatten(3).permute(2, 0, 3, 1).contiguous()  # any layout
+    # off: [2, B, Ho*Wo, taps] (dy, dx)
+    pos = off + base.to(x.dtype)  # mmcv's h_in + i * dilation + dy
+    corner = pos.floor()
+    frac = pos - corner  # [2, B, Ho*Wo, taps]
+    valid = (pos[0] > -1) & (pos[0] < h) & (pos[1] > -1) & (pos[1] < w)
+    corner = corner.to(torch.int32)  # clamped in range: points outside get weight 0 anyway
+    y0, x0 = corner[0].clamp_(-1, h - 1), corner[1].clamp_(-1, w - 1)
+    # mask 0 outside: the point's 4 weights are 0 (NaN offsets propagate instead of vanishing)
+    m = torch.where(valid, mask.flatten(2).transpose(1, 2), 0)
+    top, left = 1 - frac[0], (1 - frac[1]) * m  # [B, Ho*Wo, taps]
+    right = frac[1] * m
+    corner_w = stack_last((top * left, top * right, frac[0] * left, frac[0] * right))
+    # rows of the map zero-bordered by 1 pixel, channels last: [B*(H+2)*(W+2), Cin]
+    table = F.pad(x.permute(0, 2, 3, 1), (0, 0, 1, 1, 1, 1)).reshape(-1, c_in)
+    row = torch.arange(b, device=x.device, dtype=torch.int32).view(b, 1, 1) * (h + 2) + y0 + 1
+    row = row * (w + 2) + x0 + 1  # [B, Ho*Wo, taps] top-left corner
+    steps = torch.tensor([0, 1, w + 2, w + 3], device=x.device, dtype=torch.int32)  # 4 corners
+    cols = F.embedding_bag(
+        (row.unsqueeze(-1) + steps).view(-1, 4), table, mode='sum',
+        per_sample_weights=corner_w.view(-1, 4),
+    )  # fmt: skip
+    cols = cols.view(b, h_out, w_out, taps, groups, c_in_group)  # columns (tap, channel)
+    w_mat = weight.reshape(groups, c_out // groups, c_in_group, taps).permute(0, 1, 3, 2)
+    if groups == 1:  # a 1x1 conv on the channels-last columns: mkldnn beats mm on these shapes
+        cols = cols.view(b, h_out, w_out, taps * c_in).permute(0, 3, 1, 2)
+        w_1x1 = w_mat.reshape(c_out, taps * c_in, 1, 1)
+        tensors = (cols, w_1x1) if bias is None else (cols, w_1x1, bias)
+        if _use_mkldnn_directly(tensors):
+            w_1x1 = w_1x1.contiguous(memory_format=torch.channels_last)
+            return torch.mkldnn_convolution(cols, w_1x1, bias, (0, 0), (1, 1), (1, 1), 1)
+        return F.conv2d(cols, w_1x1, bias)
+    out = torch.einsum('bhwtgc,gotc->bgohw', cols, w_mat).reshape(b, c_out, h_out, w_out)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
 def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, groups, deform_groups):
+    """One group: :func:`_dcn_gather`; several: ``grid_sample`` per group (one bag per channel
+    would make the gather slower than it) and a matmul. On CPU one sample at a time: the
+    temporaries of a whole batch (48 MB for 4 FRM samples) come from fresh pages on every call,
+    and their page faults cost more than the work (20x for that one, docs/dcn_impl.md)."""
+    args = (weight, bias, stride, padding, dilation, groups, deform_groups)
+    if x.device.type == 'cpu' and x.size(0) > 1:
+        per_sample = zip(x.split(1), offset.split(1), mask.split(1))
+        return torch.cat([_dcn_pytorch(*maps, *args) for maps in per_sample])
+    if deform_groups == 1:
+        return _dcn_gather(x, offset, mask, weight, bias, stride, padding, dilation, groups)
     b, c_in, h, w = x.shape
     c_out, c_in_group, k_h, k_w = weight.shape
     h_out = (h + 2 * padding[0] - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
@@ -141,49 +220,28 @@ def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, group
         k_h, k_w, h_out, w_out, tuple(stride), tuple(padding), tuple(dilation), h_pad, w_pad,
         x.device, x.dtype,
     )  # fmt: skip
-    off = offset.view(b, g, taps, 2, h_out, w_out)  # (dy, dx) per tap
-    grid = torch.stack(
+    # one transposing copy of channels-last offsets and masks: strided reads are slower
+    off = offset.contiguous().view(b, g, taps, 2, h_out, w_out)  # (dy, dx) per tap
+    grid = stack_last(
         (
             torch.add(base_x, off[:, :, :, 1], alpha=2.0 / w_pad),
             torch.add(base_y, off[:, :, :, 0], alpha=2.0 / h_pad),
-        ),
-        dim=-1,
-    ).view(b * g, taps * h_out, w_out, 2)
-    # one deformable group: channels-last sampling reads a corner's Cin channels at once
-    layout = torch.channels_last if g == 1 else torch.contiguous_format
-    padded = torch.empty(
-        (b, c_in, h_pad, w_pad), device=x.device, dtype=x.dtype, memory_format=layout
-    )
-    padded[:, :, h:].zero_()
-    padded[:, :, :h, w:].zero_()
-    padded[:, :, :h, :w] = x
-    kwargs = dict(mode='bilinear', padding_mode='zeros', align_corners=False)
-    if b == 1 and g == 1:
-        # grid_sample parallelises over its batch only: one image per tap, columns (tap, channel)
-        cols = F.grid_sample(
-            padded.expand(taps, -1, -1, -1), grid.view(taps, h_out, w_out, 2), **kwargs
-        ).view(1, taps, c_in, area)  # [1, taps, Cin, Ho*Wo]
-        mask = mask.reshape(1, taps, 1, area)
-        w_mat = weight.permute(0, 2, 3, 1).reshape(groups, c_out // groups, taps * c_in_group)
-    else:
-        cols = F.grid_sample(padded.view(b * g, cg, h_pad, w_pad), grid, **kwargs).view(
-            b, g, cg, taps, area
-        )  # [B, G, Cin/G, taps, Ho*Wo], columns (channel, tap) as weight.view(Cout, Cin*taps)
-        mask = mask.reshape(b, g, 1, taps, area)
-        w_mat = weight.view(groups, c_out // groups, c_in_group * taps)
-    if torch.is_grad_enabled() and (cols.requires_grad or mask.requires_grad):
-        cols = cols * mask
-    else:  # inference: no 3M-element temporary
-        cols = cols.mul_(mask)
-    cols = cols.view(b, groups, c_in_group * taps, area)
-    if bias is None:
-        out = torch.matmul(w_mat, cols)
-    else:
-        out = torch.baddbmm(  # bias broadcast over Ho*Wo inside the matmul
-            bias.view(groups, c_out // groups, 1).repeat(b, 1, 1),
-            w_mat.repeat(b, 1, 1),
-            cols.reshape(b * groups, c_in_group * taps, area),
         )
+    ).view(b * g, taps * h_out, w_out, 2)
+    padded = x.new_zeros(b, c_in, h_pad, w_pad)
+    padded[:, :, :h, :w] = x
+    cols = F.grid_sample(
+        padded.view(b * g, cg, h_pad, w_pad), grid, mode='bilinear', padding_mode='zeros',
+        align_corners=False,
+    ).view(b, g, cg, taps, area)  # fmt: skip
+    # [B, G, Cin/G, taps, Ho*Wo], columns (channel, tap) as weight.view(Cout, Cin*taps)
+    cols = cols * mask.contiguous().view(b, g, 1, taps, area)
+    out = torch.matmul(
+        weight.reshape(groups, c_out // groups, c_in_group * taps),
+        cols.view(b, groups, c_in_group * taps, area),
+    )  # [B, groups, Cout/groups, Ho*Wo]
+    if bias is not None:
+        out = out + bias.view(groups, -1, 1)
     return out.view(b, c_out, h_out, w_out)
 
 

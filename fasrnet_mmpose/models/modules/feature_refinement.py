@@ -13,22 +13,10 @@ from torch import Tensor, nn
 from ...structures.temporal_window import FUSION_CENTRE_INDEX, NUM_FRAMES
 from .dcn_pack import DEFAULT_OFFSET_PADDING, DCNPack
 from .deform_conv import DEFAULT_DCN_IMPL
+from .layout import channels_last, interleave
 
 #: Values of the ``align_direction`` flag (docs/official_vs_fixed.md).
 ALIGN_DIRECTIONS = ('official', 'neighbour_to_current')
-
-
-def interleave(a: Tensor, b: Tensor) -> Tensor:
-    """Per-channel interleaved concat ``a0, b0, a1, b1, ...`` (architecture.md §3.2 ``ilv``).
-
-    Args:
-        a (Tensor): ``[B, C, H, W]``.
-        b (Tensor): ``[B, C, H, W]``.
-
-    Returns:
-        Tensor: ``[B, 2C, H, W]``.
-    """
-    return torch.stack((a, b), dim=2).flatten(1, 2)
 
 
 class PCDAlignment3(nn.Module):
@@ -172,11 +160,13 @@ class TSAFusion(nn.Module):
             Tensor: Fused features ``[B, C, H, W]``.
         """
         b, t, c, h, w = aligned_feat.shape
+        frames = aligned_feat.unbind(1)  # T x [B, C, H, W]
         # temporal attention
-        emb_ref = self.temporal_attn1(aligned_feat[:, self.center_frame_idx])  # [B, C, H, W]
-        emb = self.temporal_attn2(aligned_feat.reshape(-1, c, h, w)).view(b, t, -1, h, w)
+        emb_ref = self.temporal_attn1(frames[self.center_frame_idx])  # [B, C, H, W]
+        emb = self.temporal_attn2(aligned_feat.flatten(0, 1)).view(b, t, -1, h, w)
         corr_prob = torch.sigmoid((emb * emb_ref.unsqueeze(1)).sum(dim=2))  # [B, T, H, W]
-        aligned_feat = (aligned_feat * corr_prob.unsqueeze(2)).reshape(b, t * c, h, w)
+        # [B, T*C, H, W], channels (t, c); cat keeps channels-last frames channels-last
+        aligned_feat = torch.cat([f * corr_prob[:, i, None] for i, f in enumerate(frames)], dim=1)
 
         # fusion and spatial attention
         feat = self.lrelu(self.feat_fusion(aligned_feat))  # [B, C, H, W]
@@ -249,9 +239,12 @@ class FeatureRefinementModule(nn.Module):
         return self.pcda_p(feat_prev, feat_cur), self.pcda_n(feat_next, feat_cur)
 
     def fuse(self, feat_cur: Tensor, feat_prev: Tensor, feat_next: Tensor) -> Tensor:
-        """TSA output ``G`` ``[B, C, H, W]`` (before the 1×1 heatmap layer)."""
+        """TSA output ``G`` ``[B, C, H, W]`` (before the 1×1 heatmap layer), channels-last."""
+        feat_cur, feat_prev, feat_next = map(channels_last, (feat_cur, feat_prev, feat_next))
         aligned_p, aligned_n = self.align(feat_cur, feat_prev, feat_next)
-        return self.tsa_fusion(torch.stack((aligned_p, feat_cur, aligned_n), dim=1))
+        frames = [f.permute(0, 2, 3, 1) for f in (aligned_p, feat_cur, aligned_n)]
+        # [B, T, C, H, W] in FUSION_ORDER, stored [B, T, H, W, C]: each frame is channels-last
+        return self.tsa_fusion(torch.stack(frames, dim=1).permute(0, 1, 4, 2, 3))
 
     def forward(self, feat_cur: Tensor, feat_prev: Tensor, feat_next: Tensor) -> Tensor:
         """Compute ``H^F``.
@@ -264,4 +257,4 @@ class FeatureRefinementModule(nn.Module):
         Returns:
             Tensor: ``H^F`` ``[B, K, H, W]``.
         """
-        return self.heatmap_layer(self.fuse(feat_cur, feat_prev, feat_next))
+        return self.heatmap_layer(self.fuse(feat_cur, feat_prev, feat_next)).contiguous()

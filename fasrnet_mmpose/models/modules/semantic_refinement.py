@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from ...structures.temporal_window import NUM_FRAMES
 from .deform_conv import DEFAULT_DCN_IMPL, ModulatedDeformConv
+from .layout import channels_last, interleave
 from .rsb import ChainOfRSBBlocks
 
 
@@ -130,9 +131,8 @@ class SemanticRefinementModule(nn.Module):
         w_prev, w_next = w_prev.to(current.dtype), w_next.to(current.dtype)
         d_prev = current - prev
         d_next = current - next
-        diff_in = torch.stack((d_prev, d_prev * w_prev, d_next, d_next * w_next), dim=2)
-        support_in = torch.stack((current, prev * w_prev, next * w_next), dim=2)
-        return diff_in.flatten(1, 2), support_in.flatten(1, 2)
+        diff_in = interleave(d_prev, d_prev * w_prev, d_next, d_next * w_next)
+        return diff_in, interleave(current, prev * w_prev, next * w_next)
 
     def forward(self, current: Tensor, prev: Tensor, next: Tensor, margins: Tensor) -> Tensor:
         """Refine the current heatmaps.
@@ -146,7 +146,8 @@ class SemanticRefinementModule(nn.Module):
         Returns:
             Tensor: ``H^S`` ``[B, K, H, W]``.
         """
-        diff_in, support_in = self.build_inputs(current, prev, next, margins)
+        maps = [channels_last(t) for t in (current, prev, next)]  # layout.py
+        diff_in, support_in = self.build_inputs(*maps, margins)
         diff = self.diff_temporal_fuse(diff_in)  # [B, 34, H, W]
         support = self.support_temporal_fuse(support_in)  # [B, K, H, W] (sampled by the DCNs)
         combined = self.offset_mask_combine_conv(torch.cat((diff, support), dim=1))  # [B, 64, H, W]

@@ -8,6 +8,7 @@ from fasrnet_mmpose.models.modules import (
     DCN_IMPLS,
     ModulatedDeformConv,
     SemanticRefinementModule,
+    channels_last,
     modulated_deform_conv2d,
     resolve_dcn_impl,
 )
@@ -55,11 +56,14 @@ def test_forward_and_gradients_match_mmcv(case):
             assert torch.allclose(a, e, atol=1e-4, rtol=1e-5), (impl, name, (a - e).abs().max())
 
 
-def test_integer_sampling_points_only_the_offset_gradient_differs():
-    """At a point exactly on an integer coordinate, bilinear sampling has a kink: mmcv and the
-    grid_sample-based implementations take different one-sided slopes for the offset gradient.
-    Values and every other gradient agree; torchvision and plain PyTorch agree with each other."""
-    b, c, g, h, w, d = CASES[-1]
+@pytest.mark.parametrize('case', [CASES[0], CASES[-1]])
+def test_integer_sampling_points_only_the_offset_gradient_differs(case):
+    """At a point exactly on an integer coordinate, bilinear sampling has a kink: the grid_sample-
+    based implementations (torchvision; plain PyTorch with several deformable groups) take another
+    one-sided slope for the offset gradient than mmcv, and agree with each other. Plain PyTorch with
+    one deformable group (the FRM's) samples with mmcv's ``floor`` corners: all its gradients agree
+    with mmcv's, the offset gradient included."""
+    b, c, g, h, w, d = case
     tensors = _inputs(b, c, g, h, w, integer_offsets=True)
     ref, ref_grads = _run('mmcv', tensors, d, g, grad=True)
     results = {impl: _run(impl, tensors, d, g, grad=True) for impl in OTHERS}
@@ -67,8 +71,29 @@ def test_integer_sampling_points_only_the_offset_gradient_differs():
         assert torch.allclose(out, ref, atol=1e-5)
         for i in (0, 2, 3, 4):  # x, mask, weight, bias
             assert torch.allclose(grads[i], ref_grads[i], atol=1e-4, rtol=1e-5), (impl, i)
-        assert (grads[1] - ref_grads[1]).abs().max() > 0.1  # the kink
-    assert torch.allclose(results['pytorch'][1][1], results['torchvision'][1][1], atol=1e-4)
+    assert (results['torchvision'][1][1] - ref_grads[1]).abs().max() > 0.1  # the kink
+    pytorch_offset_grad = results['pytorch'][1][1]
+    if g == 1:  # mmcv's convention
+        assert torch.allclose(pytorch_offset_grad, ref_grads[1], atol=1e-4, rtol=1e-5)
+    else:  # grid_sample's
+        assert torch.allclose(pytorch_offset_grad, results['torchvision'][1][1], atol=1e-4)
+
+
+def test_plain_pytorch_conv_groups_and_memory_layouts():
+    """Conv groups, and channels-last or NCHW offsets/masks/inputs give the same values."""
+    x, offset, mask, weight, bias = _inputs(2, 8, 1, 12, 10)
+    weight = weight[:, :4].contiguous()  # groups=2: [Cout, Cin/2, 3, 3]
+    geometry = ((1, 1), (3, 3), (3, 3), 2, 1)
+    ref = modulated_deform_conv2d(x, offset, mask, weight, bias, *geometry, 'mmcv')
+    out = modulated_deform_conv2d(x, offset, mask, weight, bias, *geometry, 'pytorch')
+    assert torch.allclose(out, ref, atol=1e-5)
+    x, offset, mask, weight, bias = _inputs(2, 17, 17, 13, 11)
+    for g, size in ((1, 18), (17, 17 * 18)):
+        maps = (x, offset[:, :size], mask[:, : size // 2])
+        args = (*maps, weight, bias, (1, 1), (3, 3), (3, 3), 1, g)
+        nchw = modulated_deform_conv2d(*args, 'pytorch')
+        cl = [channels_last(t) if t.dim() == 4 else t for t in args[:5]]
+        assert torch.allclose(modulated_deform_conv2d(*cl, *args[5:], 'pytorch'), nchw, atol=1e-6)
 
 
 def test_zero_offsets_are_exact_with_the_plain_pytorch_implementation():

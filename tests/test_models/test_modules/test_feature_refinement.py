@@ -9,8 +9,10 @@ from fasrnet_mmpose.models.modules import (
     FeatureRefinementModule,
     PCDAlignment3,
     TSAFusion,
+    channels_last,
     interleave,
 )
+from fasrnet_mmpose.models.modules.layout import is_channels_last, stack_last
 
 
 def _count(modules) -> int:
@@ -23,6 +25,32 @@ def test_interleave():
     a = torch.arange(3).view(1, 3, 1, 1).float()
     b = 10 + a
     assert interleave(a, b).flatten().tolist() == [0, 10, 1, 11, 2, 12]
+    # channels-last inputs: same values, channels-last result (the head's CPU layout)
+    a, b, c = (torch.randn(2, 5, 4, 3) for _ in range(3))
+    ref = torch.stack((a, b, c), dim=2).flatten(1, 2)
+    out = interleave(*map(channels_last, (a, b, c)))
+    assert torch.equal(out, ref) and is_channels_last(out) and torch.equal(interleave(a, b, c), ref)
+
+
+def test_layout_helpers():
+    x = torch.randn(2, 3, 4, 5)
+    assert is_channels_last(channels_last(x)) and not is_channels_last(x)
+    assert torch.equal(channels_last(x), x)
+    meta = torch.empty(2, 3, 4, 5, device='meta')  # any non-CPU device keeps its layout
+    assert channels_last(meta).is_contiguous()
+    parts = [torch.randn(3, 4) for _ in range(4)]
+    assert torch.equal(stack_last(parts), torch.stack(parts, dim=-1))
+
+
+def test_frm_runs_channels_last_on_cpu_and_returns_nchw():
+    frm = FeatureRefinementModule(num_feat=8, num_joints=3, offset_padding='same').eval()
+    feats = [torch.randn(2, 8, 12, 8) for _ in range(3)]
+    seen = []
+    frm.pcda_p.offset_conv1['l3'].register_forward_hook(lambda m, a, o: seen.append(a[0]))
+    with torch.no_grad():
+        out = frm(*feats)
+        ref = frm(*[channels_last(f) for f in feats])
+    assert is_channels_last(seen[0]) and out.is_contiguous() and torch.equal(out, ref)
 
 
 def test_pcd3_parameter_breakdown():
