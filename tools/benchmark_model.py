@@ -207,7 +207,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[int, List[Dict[str, object]]]
             for r in rows
         ]
         ref = f'x {rows[0]["ref"]}'
-        print(f'device: {desc} | {args.clock} time, median of {args.repeats} interleaved rounds')
+        maps = 'x'.join(str(s // 4) for s in args.input_size)
+        print(
+            f'device: {desc} | one deformable conv, batch 1, {maps} maps (--batch-size is not '
+            f'used) | {args.clock} time, median of {args.repeats} interleaved rounds'
+        )
         print(format_table(('call', 'dcn_impl', 'forward', ref, 'fwd+bwd', ref), cells))
         return {0: rows}
     torch.manual_seed(0)

@@ -17,7 +17,7 @@ the unbiased (DARK) codec. mmpose's default MSRA targets round the keypoint to t
 which at 16x12 is ~17-25 image pixels for these persons, i.e. up to ~0.6 of the PCKh@0.5
 threshold, so the plain codec plateaus at ~94 mAP however long it trains; unbiased targets and
 decoding are sub-pixel, so the check measures the coordinate chain, not the quantisation.
-Runs on CPU in ~2 minutes (150 Adam steps of the whole 14-sample set: at 100 steps the mAP sat
+Runs on CPU in ~2-4 minutes (150 Adam steps of the whole 14-sample set: at 100 steps the mAP sat
 at the threshold, 87-91 depending on float rounding, e.g. the memory layout of the head's maps).
 """
 

@@ -162,11 +162,13 @@ def _dcn_gather(x, offset, mask, weight, bias, stride, padding, dilation, groups
     base = _tap_positions(k_h, k_w, h_out, w_out, stride, padding, dilation, x.device)
     off = offset.unflatten(1, (taps, 2)).flatten(3).permute(2, 0, 3, 1).contiguous()  # any layout
     # off: [2, B, Ho*Wo, taps] (dy, dx)
-    pos = off + base.to(x.dtype)  # mmcv's h_in + i * dilation + dy
+    # mmcv's h_in + i * dilation + dy; clamped so that far (or infinite) points stay outside the
+    # map with finite weights and in-range corners (NaN offsets still propagate)
+    pos = (off + base.to(x.dtype)).clamp_(-2, max(h, w) + 1)
     corner = pos.floor()
     frac = pos - corner  # [2, B, Ho*Wo, taps]
     valid = (pos[0] > -1) & (pos[0] < h) & (pos[1] > -1) & (pos[1] < w)
-    corner = corner.to(torch.int32)  # clamped in range: points outside get weight 0 anyway
+    corner = corner.to(torch.int32)  # clamped again for NaN: points outside get weight 0
     y0, x0 = corner[0].clamp_(-1, h - 1), corner[1].clamp_(-1, w - 1)
     # mask 0 outside: the point's 4 weights are 0 (NaN offsets propagate instead of vanishing)
     m = torch.where(valid, mask.flatten(2).transpose(1, 2), 0)
@@ -200,12 +202,14 @@ def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, group
     """One group: :func:`_dcn_gather`; several: ``grid_sample`` per group (one bag per channel
     would make the gather slower than it) and a matmul. On CPU one sample at a time: the
     temporaries of a whole batch (48 MB for 4 FRM samples) come from fresh pages on every call,
-    and their page faults cost more than the work (20x for that one, docs/dcn_impl.md)."""
+    and their page faults cost more than the work (docs/dcn_impl.md, "Speed")."""
+    stride, padding, dilation = tuple(stride), tuple(padding), tuple(dilation)
     args = (weight, bias, stride, padding, dilation, groups, deform_groups)
-    if x.device.type == 'cpu' and x.size(0) > 1:
+    tracing = torch.jit.is_tracing()  # a trace must not bake in the batch or map size
+    if x.device.type == 'cpu' and x.size(0) > 1 and not tracing:
         per_sample = zip(x.split(1), offset.split(1), mask.split(1))
         return torch.cat([_dcn_pytorch(*maps, *args) for maps in per_sample])
-    if deform_groups == 1:
+    if deform_groups == 1 and not tracing:
         return _dcn_gather(x, offset, mask, weight, bias, stride, padding, dilation, groups)
     b, c_in, h, w = x.shape
     c_out, c_in_group, k_h, k_w = weight.shape
@@ -217,8 +221,7 @@ def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, group
     # int(): under torch.jit tracing (mmpose's get_flops) the sizes are traced tensors
     h_pad, w_pad = 1 << (int(h) - 1).bit_length(), 1 << (int(w) - 1).bit_length()
     base_x, base_y = _tap_grid(
-        k_h, k_w, h_out, w_out, tuple(stride), tuple(padding), tuple(dilation), h_pad, w_pad,
-        x.device, x.dtype,
+        k_h, k_w, h_out, w_out, stride, padding, dilation, h_pad, w_pad, x.device, x.dtype,
     )  # fmt: skip
     # one transposing copy of channels-last offsets and masks: strided reads are slower
     off = offset.contiguous().view(b, g, taps, 2, h_out, w_out)  # (dy, dx) per tap
@@ -228,6 +231,7 @@ def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, group
             torch.add(base_y, off[:, :, :, 0], alpha=2.0 / h_pad),
         )
     ).view(b * g, taps * h_out, w_out, 2)
+    grid = grid.clamp_(-3, 3)  # far (or infinite) points stay outside the map, finite (as mmcv)
     padded = x.new_zeros(b, c_in, h_pad, w_pad)
     padded[:, :, :h, :w] = x
     cols = F.grid_sample(

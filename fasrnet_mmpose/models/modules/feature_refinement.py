@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from ...structures.temporal_window import FUSION_CENTRE_INDEX, NUM_FRAMES
 from .dcn_pack import DEFAULT_OFFSET_PADDING, DCNPack
 from .deform_conv import DEFAULT_DCN_IMPL
-from .layout import channels_last, interleave
+from .layout import channels_last, interleave, stack_frames
 
 #: Values of the ``align_direction`` flag (docs/official_vs_fixed.md).
 ALIGN_DIRECTIONS = ('official', 'neighbour_to_current')
@@ -239,12 +239,11 @@ class FeatureRefinementModule(nn.Module):
         return self.pcda_p(feat_prev, feat_cur), self.pcda_n(feat_next, feat_cur)
 
     def fuse(self, feat_cur: Tensor, feat_prev: Tensor, feat_next: Tensor) -> Tensor:
-        """TSA output ``G`` ``[B, C, H, W]`` (before the 1×1 heatmap layer), channels-last."""
+        """TSA output ``G`` ``[B, C, H, W]`` (before the 1×1 heatmap layer); CPU: channels-last."""
         feat_cur, feat_prev, feat_next = map(channels_last, (feat_cur, feat_prev, feat_next))
         aligned_p, aligned_n = self.align(feat_cur, feat_prev, feat_next)
-        frames = [f.permute(0, 2, 3, 1) for f in (aligned_p, feat_cur, aligned_n)]
-        # [B, T, C, H, W] in FUSION_ORDER, stored [B, T, H, W, C]: each frame is channels-last
-        return self.tsa_fusion(torch.stack(frames, dim=1).permute(0, 1, 4, 2, 3))
+        # [B, T, C, H, W] in FUSION_ORDER
+        return self.tsa_fusion(stack_frames((aligned_p, feat_cur, aligned_n)))
 
     def forward(self, feat_cur: Tensor, feat_prev: Tensor, feat_next: Tensor) -> Tensor:
         """Compute ``H^F``.

@@ -46,3 +46,11 @@ def interleave(*tensors: Tensor) -> Tensor:
         return torch.stack(tensors, dim=2).flatten(1, 2)
     nhwc = stack_last([t.permute(0, 2, 3, 1) for t in tensors])  # [B, H, W, C, N]
     return nhwc.flatten(-2).permute(0, 3, 1, 2)
+
+
+def stack_frames(frames: Sequence[Tensor]) -> Tensor:
+    """``torch.stack(frames, dim=1)``: ``T`` maps ``[B, C, H, W]`` -> ``[B, T, C, H, W]``, stored
+    ``[B, T, H, W, C]`` (each frame channels-last) when the first frame is channels-last."""
+    if not is_channels_last(frames[0]):
+        return torch.stack(frames, dim=1)
+    return torch.stack([f.permute(0, 2, 3, 1) for f in frames], dim=1).permute(0, 1, 4, 2, 3)

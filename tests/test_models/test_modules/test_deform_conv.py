@@ -96,6 +96,35 @@ def test_plain_pytorch_conv_groups_and_memory_layouts():
         assert torch.allclose(modulated_deform_conv2d(*cl, *args[5:], 'pytorch'), nchw, atol=1e-6)
 
 
+@pytest.mark.parametrize('g', [1, 2])
+def test_plain_pytorch_geometry_edges_and_tracing(g):
+    """Stride (2, 1) with padding 0 and batch 3, list geometry, infinite offsets (outside: 0, as
+    mmcv), and a trace that stays correct at another map size."""
+    x, offset, mask, weight, bias = _inputs(3, 6, g, 11, 9)
+    geometry = ([2, 1], [0, 0], [1, 1], 1, g)  # lists, as mmcv accepts
+    ref = modulated_deform_conv2d(
+        x, offset[..., :5, :7], mask[..., :5, :7], weight, bias, *geometry
+    )
+    out = modulated_deform_conv2d(
+        x, offset[..., :5, :7], mask[..., :5, :7], weight, bias, *geometry, dcn_impl='pytorch'
+    )
+    assert ref.shape == (3, 6, 5, 7) and torch.allclose(out, ref, atol=1e-5)
+    far = offset.clone()
+    far[:, :4] = float('inf')
+    geometry = ((1, 1), (1, 1), (1, 1), 1, g)
+    ref = modulated_deform_conv2d(x, far, mask, weight, bias, *geometry, 'mmcv')
+    out = modulated_deform_conv2d(x, far, mask, weight, bias, *geometry, 'pytorch')
+    assert torch.isfinite(out).all() and torch.allclose(out, ref, atol=1e-5)
+
+    def dcn(x, offset, mask):
+        return modulated_deform_conv2d(x, offset, mask, weight, bias, *geometry, 'pytorch')
+
+    with torch.no_grad():
+        traced = torch.jit.trace(dcn, (x[:1], offset[:1], mask[:1]), check_trace=False)
+        small = [t[:2, :, :7, :6] for t in (x, offset, mask)]
+        assert torch.allclose(traced(*small), dcn(*small), atol=1e-5)
+
+
 def test_zero_offsets_are_exact_with_the_plain_pytorch_implementation():
     x, _, _, weight, bias = _inputs(2, 8, 1, 11, 9)
     offset, mask = torch.zeros(2, 18, 11, 9), torch.ones(2, 9, 11, 9)

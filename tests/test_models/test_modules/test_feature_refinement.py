@@ -12,7 +12,7 @@ from fasrnet_mmpose.models.modules import (
     channels_last,
     interleave,
 )
-from fasrnet_mmpose.models.modules.layout import is_channels_last, stack_last
+from fasrnet_mmpose.models.modules.layout import is_channels_last, stack_frames, stack_last
 
 
 def _count(modules) -> int:
@@ -40,6 +40,11 @@ def test_layout_helpers():
     assert channels_last(meta).is_contiguous()
     parts = [torch.randn(3, 4) for _ in range(4)]
     assert torch.equal(stack_last(parts), torch.stack(parts, dim=-1))
+    frames = [torch.randn(2, 3, 4, 5) for _ in range(3)]
+    ref = torch.stack(frames, dim=1)
+    assert torch.equal(stack_frames(frames), ref) and stack_frames(frames).is_contiguous()
+    cl = stack_frames([channels_last(f) for f in frames])
+    assert torch.equal(cl, ref) and all(f.stride(1) == 1 for f in cl.unbind(1))  # channels inner
 
 
 def test_frm_runs_channels_last_on_cpu_and_returns_nchw():
