@@ -12,7 +12,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from .deform_conv import DEFAULT_DCN_IMPL, ModulatedDeformConv
+from .deform_conv import DEFAULT_DCN_IMPL, ModulatedDeformConv, conv_output_size
 
 #: Values of the ``dcn_offset_padding`` flag (docs/official_vs_fixed.md).
 OFFSET_PADDING_MODES = ('official_emulated', 'same')
@@ -138,9 +138,8 @@ class DCNPack(ModulatedDeformConv):
         o1, o2, mask = torch.chunk(out, 3, dim=1)
         offset = torch.cat((o1, o2), dim=1)
         mask = torch.sigmoid(mask)
-        k_h, k_w = self.kernel_size
-        h_out = (x.size(2) + 2 * self.padding[0] - self.dilation[0] * (k_h - 1) - 1) + 1
-        w_out = (x.size(3) + 2 * self.padding[1] - self.dilation[1] * (k_w - 1) - 1) + 1
+        geometry = (self.kernel_size, self.stride, self.padding, self.dilation)
+        h_out, w_out = conv_output_size(x.shape[-2:], *geometry)
         if offset.shape[-2:] != (h_out, w_out):
             if self.offset_padding != 'official_emulated':
                 raise RuntimeError(

@@ -111,6 +111,14 @@ def _dcn_torchvision(x, offset, mask, weight, bias, stride, padding, dilation, g
     )
 
 
+def conv_output_size(size, kernel, stride, padding, dilation) -> Tuple[int, int]:
+    """``(Ho, Wo)`` of a convolution over a map of ``size`` ``(H, W)`` (each argument a pair)."""
+    return tuple(
+        (n + 2 * p - d * (k - 1) - 1) // s + 1
+        for n, k, s, p, d in zip(size, kernel, stride, padding, dilation)
+    )
+
+
 @functools.lru_cache(maxsize=32)
 def _tap_grid(k_h, k_w, h_out, w_out, stride, padding, dilation, h_pad, w_pad, device, dtype):
     """``grid_sample`` coordinates of the undeformed taps, ``[taps, Ho, Wo]`` for x and y.
@@ -156,8 +164,7 @@ def _dcn_gather(x, offset, mask, weight, bias, stride, padding, dilation, groups
     follow mmcv's op, the one-sided slope at integer positions included."""
     b, c_in, h, w = x.shape
     c_out, c_in_group, k_h, k_w = weight.shape
-    h_out = (h + 2 * padding[0] - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
-    w_out = (w + 2 * padding[1] - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
+    h_out, w_out = conv_output_size((h, w), (k_h, k_w), stride, padding, dilation)
     taps = k_h * k_w
     base = _tap_positions(k_h, k_w, h_out, w_out, stride, padding, dilation, x.device)
     off = offset.unflatten(1, (taps, 2)).flatten(3).permute(2, 0, 3, 1).contiguous()  # any layout
@@ -213,8 +220,7 @@ def _dcn_pytorch(x, offset, mask, weight, bias, stride, padding, dilation, group
         return _dcn_gather(x, offset, mask, weight, bias, stride, padding, dilation, groups)
     b, c_in, h, w = x.shape
     c_out, c_in_group, k_h, k_w = weight.shape
-    h_out = (h + 2 * padding[0] - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
-    w_out = (w + 2 * padding[1] - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
+    h_out, w_out = conv_output_size((h, w), (k_h, k_w), stride, padding, dilation)
     taps, g, cg, area = k_h * k_w, deform_groups, c_in // deform_groups, h_out * w_out
     # The map is zero-padded to power-of-two sizes (zeros there = the out-of-map rule) so that
     # grid_sample's normalised coordinates add no rounding (see _tap_grid).
